@@ -1,0 +1,145 @@
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from core.models import BackgroundRun
+from kpis.choices import KpiUnit, PeriodType, RollupView
+from territories.choices import TerritoryKind
+
+# A period is (period_type, period_start); the start must be the first day of a real period.
+VALID_PERIOD_START = Q(period_start__day=1) & (
+    Q(period_type=PeriodType.MONTH)
+    | Q(period_type=PeriodType.QUARTER, period_start__month__in=[1, 4, 7, 10])
+    | Q(period_type=PeriodType.YEAR, period_start__month=1)
+)
+
+
+def validate_period(period_type: str, period_start) -> None:
+    if period_start is None or period_type not in PeriodType.values:
+        return
+    if period_start.day != 1:
+        raise ValidationError({"period_start": "A period starts on the first day of a month."})
+    if period_type == PeriodType.QUARTER and period_start.month not in (1, 4, 7, 10):
+        raise ValidationError({"period_start": "A quarter starts on 1 January, April, July or October."})
+    if period_type == PeriodType.YEAR and period_start.month != 1:
+        raise ValidationError({"period_start": "A year starts on 1 January."})
+
+
+class KpiDefinition(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    unit = models.CharField(max_length=10, choices=KpiUnit.choices)
+    decimals = models.PositiveSmallIntegerField(default=0)
+    higher_is_better = models.BooleanField(default=True)
+    default_for_kinds = ArrayField(
+        models.CharField(max_length=12, choices=TerritoryKind.choices),
+        blank=True,
+        default=list,
+        help_text="Territory kinds that track this KPI unless configured otherwise.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = "KPI definition"
+
+    def __str__(self):
+        return self.name
+
+
+class TerritoryKpi(models.Model):
+    """A KPI a territory tracks (overriding the defaults for its kind), by territory code."""
+
+    territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="tracked_kpis")
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="+")
+    tracked = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["territory", "kpi"], name="territory_kpi_unique")]
+        verbose_name = "tracked KPI"
+
+    def __str__(self):
+        return f"{self.territory.code}: {self.kpi.code}"
+
+
+class KpiTarget(models.Model):
+    territory = models.ForeignKey("territories.Territory", on_delete=models.PROTECT, related_name="kpi_targets")
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="targets")
+    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_start = models.DateField()
+    value = models.DecimalField(max_digits=18, decimal_places=4)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["territory", "kpi", "period_type", "period_start"]
+        verbose_name = "KPI target"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["territory", "kpi", "period_type", "period_start"], name="kpi_target_unique"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="kpi_target_not_negative"),
+            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_target_valid_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.territory.code} {self.kpi.code} {self.period_type} {self.period_start}: {self.value}"
+
+    def clean(self):
+        if self.value is not None and self.value < 0:
+            raise ValidationError({"value": "A target cannot be negative."})
+        validate_period(self.period_type, self.period_start)
+
+
+class KpiRollup(models.Model):
+    """A precomputed KPI value. Pages and the API read these; only the recompute writes them."""
+
+    territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="kpi_rollups")
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="rollups")
+    view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
+    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_start = models.DateField()
+    value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="Empty when undefined."
+    )
+    numerator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["territory", "kpi", "view", "period_type", "period_start"]
+        verbose_name = "KPI rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["territory", "kpi", "view", "period_type", "period_start"], name="kpi_rollup_unique"
+            ),
+            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_rollup_valid_period"),
+        ]
+        indexes = [models.Index(fields=["kpi", "view", "period_type", "period_start"], name="kpi_rollup_period_idx")]
+
+    def __str__(self):
+        return f"{self.territory.code} {self.kpi.code} {self.view} {self.period_type} {self.period_start}"
+
+
+class RollupDirty(models.Model):
+    """A territory whose rollups need recomputing, recorded in the same transaction as the change.
+
+    The broker alone can lose or duplicate messages; a beat sweep re-enqueues what is still here.
+    """
+
+    territory = models.OneToOneField("territories.Territory", on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.territory.code} dirty since {self.since:%Y-%m-%d %H:%M}"
+
+
+class RecomputeRun(BackgroundRun):
+    territory = models.ForeignKey(
+        "territories.Territory", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    view = models.CharField(max_length=10, choices=RollupView.choices, blank=True, default="")
+
+    class Meta(BackgroundRun.Meta):
+        pass

@@ -1,0 +1,311 @@
+"""The alignment: territory models, territories, their rules, rep assignments and account memberships.
+
+Membership storage (one rule, used by every reader): AccountTerritoryMembership holds, for each
+account and date, the *deepest* territories the account is in — a territory T is stored when the
+account is in T and in none of T's children. Being in a child implies being in every ancestor, so
+"accounts in T on date d" is memberships of T or any descendant of T (TerritoryClosure) valid on d.
+This keeps the table near one row per account per overlay chain instead of one per ancestor.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, RangeOperators
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import F, Func, Q, Value
+
+from core.models import BackgroundRun
+from territories.choices import (
+    AssignmentRole,
+    CriterionField,
+    CriterionOperator,
+    MembershipSource,
+    TerritoryKind,
+    TerritoryModelState,
+    ValueTier,
+)
+
+
+class TerritoryModel(models.Model):
+    """A version of the whole alignment. Exactly one is active; planning ones are drafts."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=TerritoryModelState.choices, default=TerritoryModelState.PLANNING)
+    description = models.TextField(blank=True, default="")
+    copied_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    effective_from = models.DateField(null=True, blank=True, help_text="The date this model's alignment took effect.")
+    activated_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=Q(state=TerritoryModelState.ACTIVE),
+                name="one_active_territory_model",
+                violation_error_message="Another territory model is already active; activate replaces it.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_state_display()})"
+
+    def validate_constraints(self, exclude=None):
+        # Give the "one active model" rule a field-named message in forms and the admin.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            if self.state == TerritoryModelState.ACTIVE and any(
+                "already active" in str(message) for message in error.messages
+            ):
+                raise ValidationError(
+                    {"state": "Another territory model is already active; activate replaces it."}
+                ) from None
+            raise
+
+
+class Territory(models.Model):
+    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="territories")
+    code = models.SlugField(max_length=60, help_text="Stable across territory models, so history follows it.")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=TerritoryKind.choices)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    priority = models.IntegerField(default=0, help_text="Higher wins when sibling rules overlap.")
+    value_tier = models.PositiveSmallIntegerField(choices=ValueTier.choices, default=ValueTier.CORE)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "territories"
+        indexes = [
+            models.Index(fields=["territory_model", "kind"], name="territory_model_kind_idx"),
+            models.Index(fields=["code"], name="territory_code_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["territory_model", "code"], name="territory_code_unique_in_model"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="territory_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} [{self.code}]"
+
+    def clean(self):
+        if self.parent_id is None:
+            return
+        parent = self.parent
+        if self.territory_model_id and parent.territory_model_id != self.territory_model_id:
+            raise ValidationError({"parent": "The parent must belong to the same territory model."})
+        seen = set()
+        node = parent
+        while node is not None:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError({"parent": "A territory cannot be its own ancestor."})
+            if node.pk in seen:
+                break
+            seen.add(node.pk)
+            node = node.parent
+
+
+class TerritoryClosure(models.Model):
+    """Ancestor → descendant pairs (depth 0 is the territory itself), kept in step with parents."""
+
+    ancestor = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="descendant_links")
+    descendant = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="ancestor_links")
+    depth = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ancestor", "descendant"], name="territory_closure_unique")]
+        indexes = [models.Index(fields=["descendant", "ancestor"], name="territory_closure_up_idx")]
+
+    def __str__(self):
+        return f"{self.ancestor_id} → {self.descendant_id} ({self.depth})"
+
+
+class TerritoryRule(models.Model):
+    """An account matches a rule when it meets all its criteria, a territory when it matches any rule."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=200, blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["territory", "position", "id"]
+
+    def __str__(self):
+        return self.name or f"Rule {self.pk} of {self.territory.code}"
+
+
+class RuleCriterion(models.Model):
+    rule = models.ForeignKey(TerritoryRule, on_delete=models.CASCADE, related_name="criteria")
+    field = models.CharField(max_length=20, choices=CriterionField.choices)
+    operator = models.CharField(max_length=10, choices=CriterionOperator.choices, default=CriterionOperator.IN)
+    values = ArrayField(models.CharField(max_length=100), blank=True, default=list)
+    min_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    range_start = models.CharField(max_length=20, blank=True, default="")
+    range_end = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        ordering = ["rule", "id"]
+        verbose_name_plural = "rule criteria"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lte=F("max_value")),
+                name="criterion_min_not_above_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(range_start="") | Q(range_end="") | Q(range_start__lte=F("range_end")),
+                name="criterion_range_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_field_display()} {self.get_operator_display()}"
+
+
+class NamedAccount(models.Model):
+    """An account named in an account-based territory."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="named_accounts")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="named_in")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["territory", "account"], name="named_account_unique")]
+
+    def __str__(self):
+        return f"{self.account} in {self.territory.code}"
+
+
+class TerritoryOverride(models.Model):
+    """A manager pins an account to a territory; it beats rules and survives every re-run."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overrides")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="territory_overrides")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["territory", "account"], name="override_unique"),
+            models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.account} pinned to {self.territory.code}"
+
+
+class RepAssignment(models.Model):
+    """A rep works a territory in a role between two dates (end inclusive, open when empty)."""
+
+    rep = models.ForeignKey("reps.Rep", on_delete=models.PROTECT, related_name="assignments")
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="rep_assignments")
+    role = models.CharField(max_length=10, choices=AssignmentRole.choices, default=AssignmentRole.OWNER)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    allocation_percent = models.PositiveSmallIntegerField(
+        default=100, validators=[MaxValueValidator(100)], help_text="Share of the rep's time on this territory."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["territory", "role", "start_date"]
+        indexes = [models.Index(fields=["rep", "end_date"], name="assignment_rep_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="assignment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocation_percent__gte=1, allocation_percent__lte=100), name="assignment_allocation_1_100"
+            ),
+            # One owner per territory at a time. int8range(id, id) stands in for btree_gist's "=",
+            # which the embedded server does not ship.
+            ExclusionConstraint(
+                name="one_owner_at_a_time",
+                expressions=[
+                    (Func(F("territory"), F("territory"), Value("[]"), function="int8range"), RangeOperators.EQUAL),
+                    (Func(F("start_date"), F("end_date"), Value("[]"), function="daterange"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(role=AssignmentRole.OWNER),
+                violation_error_message="The territory already has an owner for these dates.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rep} – {self.territory.code} ({self.role})"
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The assignment cannot end before it starts."})
+
+
+class AccountTerritoryMembership(models.Model):
+    """Account A was in territory T from valid_from (inclusive) to valid_to (exclusive; open = now).
+
+    Only the deepest territories are stored; see the module docstring.
+    """
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="memberships")
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="memberships")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["territory", "valid_from"], name="membership_territory_idx"),
+            models.Index(fields=["account", "valid_from"], name="membership_account_idx"),
+            models.Index(fields=["account"], name="membership_current_idx", condition=Q(valid_to__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")), name="membership_valid_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} in {self.territory_id} [{self.valid_from}, {self.valid_to or '…'})"
+
+
+class DealTerritoryMembership(models.Model):
+    """Deal D was in product territory T from valid_from to valid_to (exclusive); deepest only."""
+
+    deal = models.ForeignKey("accounts.Deal", on_delete=models.PROTECT, related_name="memberships")
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="deal_memberships")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["territory", "valid_from"], name="deal_membership_territory_idx"),
+            models.Index(fields=["deal"], name="deal_membership_current_idx", condition=Q(valid_to__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")), name="deal_membership_valid_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"deal {self.deal_id} in {self.territory_id} [{self.valid_from}, {self.valid_to or '…'})"
+
+
+class AssignmentRun(BackgroundRun):
+    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="runs")
+    dry_run = models.BooleanField(default=False)
+
+    class Meta(BackgroundRun.Meta):
+        indexes = [models.Index(fields=["territory_model", "-created_at"], name="assignment_run_model_idx")]
