@@ -24,7 +24,8 @@ def make_user(role: str | None = None, **kwargs) -> User:
     kwargs.setdefault("email", f"user{n}@example.com")
     user = User.objects.create_user(password=kwargs.pop("password", "pw-for-tests"), **kwargs)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 
