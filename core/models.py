@@ -37,6 +37,10 @@ class BackgroundRun(models.Model):
 class ApiToken(models.Model):
     """An integration's API credential. Only a SHA-256 of the secret is stored."""
 
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        READ_WRITE = "read-write", "Read and write"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True, help_text="First characters, shown to tell tokens apart.")
@@ -45,6 +49,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(
+        max_length=10, choices=Scope.choices, default=Scope.READ, help_text="A read token cannot change anything."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -70,6 +77,22 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class ManagerScope(models.Model):
+    """Limits a sales manager to the subtrees of these territory codes (in every territory model).
+
+    A manager without any scope row sees everything.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="manager_scopes")
+    territory_code = models.SlugField(max_length=60)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "territory_code"], name="manager_scope_unique")]
+
+    def __str__(self):
+        return f"{self.user} → {self.territory_code}"
 
 
 class AuditEntry(models.Model):
