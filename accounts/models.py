@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django_countries.fields import CountryField
 
 from accounts.choices import CLOSED_STAGES, AccountStatus, BusinessType, CampaignChannel, DealStage, Industry
+from core.access import AccountQuerySet, CatalogQuerySet, DealQuerySet
 
 
 class TimestampedModel(models.Model):
@@ -49,6 +50,8 @@ class Account(TimestampedModel):
     status = models.CharField(max_length=10, choices=AccountStatus.choices, default=AccountStatus.PROSPECT)
     customer_since = models.DateField(null=True, blank=True)
 
+    objects = AccountQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         indexes = [
@@ -90,6 +93,8 @@ class ProductLine(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100, unique=True)
 
+    objects = CatalogQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -105,6 +110,8 @@ class Product(TimestampedModel):
     list_price = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
     )
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -127,6 +134,8 @@ class Campaign(TimestampedModel):
     budget = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
     )
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -163,6 +172,8 @@ class Deal(TimestampedModel):
     created_on = models.DateField()
     expected_close_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
+
+    objects = DealQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_on", "-id"]

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.access import ApiTokenQuerySet, AuditEntryQuerySet
 from territories.choices import RunStatus
 
 
@@ -52,6 +53,8 @@ class ApiToken(models.Model):
     scope = models.CharField(
         max_length=10, choices=Scope.choices, default=Scope.READ, help_text="A read token cannot change anything."
     )
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -114,6 +117,8 @@ class AuditEntry(models.Model):
     object_repr = models.CharField(max_length=200, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True)
     territory_code = models.CharField(max_length=60, blank=True, default="", db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from core.access import CatalogQuerySet, TerritoryScopedQuerySet
 from core.models import BackgroundRun
 from kpis.choices import KpiUnit, PeriodType, RollupView
 from territories.choices import TerritoryKind
@@ -41,6 +42,8 @@ class KpiDefinition(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = CatalogQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "code"]
         verbose_name = "KPI definition"
@@ -55,6 +58,8 @@ class TerritoryKpi(models.Model):
     territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="tracked_kpis")
     kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="+")
     tracked = models.BooleanField(default=True)
+
+    objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["territory", "kpi"], name="territory_kpi_unique")]
@@ -71,6 +76,8 @@ class KpiTarget(models.Model):
     period_start = models.DateField()
     value = models.DecimalField(max_digits=18, decimal_places=4)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["territory", "kpi", "period_type", "period_start"]
@@ -106,6 +113,8 @@ class KpiRollup(models.Model):
     numerator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     denominator = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     computed_at = models.DateTimeField()
+
+    objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["territory", "kpi", "view", "period_type", "period_start"]

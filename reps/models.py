@@ -9,6 +9,7 @@ from django.db.models import Q
 from django_countries.fields import CountryField
 
 from accounts.choices import BusinessType, CompanySize, Industry
+from core.access import RepQuerySet
 from reps.choices import Seniority
 
 
@@ -54,6 +55,8 @@ class Rep(models.Model):
     hire_date = models.DateField(null=True, blank=True)
     manager = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports")
     is_active = models.BooleanField(default=True)
+
+    objects = RepQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -15,6 +15,13 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
 
+from core.access import (
+    RepAssignmentQuerySet,
+    RuleCriterionQuerySet,
+    TerritoryModelQuerySet,
+    TerritoryQuerySet,
+    TerritoryScopedQuerySet,
+)
 from core.models import BackgroundRun
 from territories.choices import (
     AssignmentRole,
@@ -42,6 +49,8 @@ class TerritoryModel(models.Model):
     effective_from = models.DateField(null=True, blank=True, help_text="The date this model's alignment took effect.")
     activated_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TerritoryModelQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -82,6 +91,8 @@ class Territory(models.Model):
     description = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TerritoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -137,6 +148,8 @@ class TerritoryRule(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     position = models.PositiveIntegerField(default=0)
 
+    objects = TerritoryScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["territory", "position", "id"]
 
@@ -153,6 +166,8 @@ class RuleCriterion(models.Model):
     max_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     range_start = models.CharField(max_length=20, blank=True, default="")
     range_end = models.CharField(max_length=20, blank=True, default="")
+
+    objects = RuleCriterionQuerySet.as_manager()
 
     class Meta:
         ordering = ["rule", "id"]
@@ -178,6 +193,8 @@ class NamedAccount(models.Model):
     territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="named_accounts")
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="named_in")
 
+    objects = TerritoryScopedQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["territory", "account"], name="named_account_unique")]
 
@@ -195,6 +212,8 @@ class TerritoryOverride(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -219,6 +238,8 @@ class RepAssignment(models.Model):
         default=100, validators=[MaxValueValidator(100)], help_text="Share of the rep's time on this territory."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RepAssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["territory", "role", "start_date"]
@@ -263,6 +284,8 @@ class AccountTerritoryMembership(models.Model):
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
+
+    objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [

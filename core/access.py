@@ -1,0 +1,207 @@
+"""Who sees what: the one access mechanism behind pages and the API.
+
+Every model that shows data has a manager built from a QuerySet here, so any reader writes
+`Model.objects.visible_to(user)`. The rules:
+
+- admins (group Admin or superuser), integration users and unscoped sales managers see everything;
+- a sales manager with ManagerScope rows sees the subtrees of those territory codes (in every model);
+- a sales rep sees the territories they are assigned to today, and their subtrees (TerritoryClosure);
+  accounts currently in those territories (deepest-membership rule, docs/ARCHITECTURE.md), deals of
+  those accounts plus deals they are the rep of, and targets, rollups, rules… of visible territories;
+- a user without any role sees nothing.
+
+Hidden objects are filtered out, so a detail lookup answers 404, never 403.
+The visible territory set is a subquery, so applying it costs no extra round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from core import roles
+
+_SCOPE_CACHE_ATTR = "_access_scope"
+
+
+@dataclass(frozen=True)
+class AccessScope:
+    """everything: no filter; nothing: empty; else territory_ids is a subquery of visible territory ids."""
+
+    everything: bool = False
+    nothing: bool = False
+    territory_ids: Any = None
+    rep_id: int | None = None
+
+
+def _model(label: str):
+    return apps.get_model(label)
+
+
+def current_assignments(*, on=None):
+    """Rep assignments in force on a date (today by default): started, and not ended before it."""
+    day = on or timezone.localdate()
+    return (
+        _model("territories.RepAssignment")
+        .objects.filter(start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+    )
+
+
+def _descendants_of(ancestor_ids) -> models.QuerySet:
+    return _model("territories.TerritoryClosure").objects.filter(ancestor_id__in=ancestor_ids).values("descendant_id")
+
+
+def access_scope(user) -> AccessScope:
+    """The caller's scope, computed once per user object (one request)."""
+    cached = getattr(user, _SCOPE_CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    scope = _access_scope_compute(user)
+    if user is not None and user.is_authenticated:
+        setattr(user, _SCOPE_CACHE_ATTR, scope)
+    return scope
+
+
+def _access_scope_compute(user) -> AccessScope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return AccessScope(nothing=True)
+    names = roles.user_roles(user)
+    if roles.ADMIN in names or roles.INTEGRATION in names:
+        return AccessScope(everything=True)
+    if roles.SALES_MANAGER in names:
+        codes = list(_model("core.ManagerScope").objects.filter(user=user).values_list("territory_code", flat=True))
+        if not codes:
+            return AccessScope(everything=True)
+        roots = _model("territories.Territory").objects.filter(code__in=codes).values("id")
+        return AccessScope(territory_ids=_descendants_of(roots))
+    if roles.SALES_REP in names:
+        rep_id = _model("reps.Rep").objects.filter(user=user).values_list("id", flat=True).first()
+        if rep_id is None:
+            return AccessScope(nothing=True)
+        assigned = current_assignments().filter(rep_id=rep_id).values("territory_id")
+        return AccessScope(territory_ids=_descendants_of(assigned), rep_id=rep_id)
+    return AccessScope(nothing=True)
+
+
+def visible_account_ids(scope: AccessScope) -> models.QuerySet:
+    """Accounts currently in a visible territory (any stored deepest membership under it)."""
+    return (
+        _model("territories.AccountTerritoryMembership")
+        .objects.filter(valid_to__isnull=True, territory_id__in=scope.territory_ids)
+        .values("account_id")
+    )
+
+
+class VisibleQuerySet(models.QuerySet):
+    """Base: subclasses say how a territory-scoped caller is filtered."""
+
+    def visible_to(self, user):
+        scope = access_scope(user)
+        if scope.everything:
+            return self
+        if scope.nothing:
+            return self.none()
+        return self.filter(self.scoped_filter(scope))
+
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        raise NotImplementedError
+
+
+class CatalogQuerySet(VisibleQuerySet):
+    """Reference data (products, lines, campaigns, KPI definitions): everyone with a role reads it all."""
+
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        return Q()
+
+
+class TerritoryScopedQuerySet(VisibleQuerySet):
+    """Rows hanging off one territory (rules, overrides, named accounts, targets, rollups…)."""
+
+    territory_lookup = "territory_id"
+
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        return Q(**{f"{self.territory_lookup}__in": scope.territory_ids})
+
+
+class TerritoryQuerySet(TerritoryScopedQuerySet):
+    territory_lookup = "id"
+
+
+class RuleCriterionQuerySet(TerritoryScopedQuerySet):
+    territory_lookup = "rule__territory_id"
+
+
+class TerritoryModelQuerySet(VisibleQuerySet):
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        territories = _model("territories.Territory").objects.filter(
+            territory_model_id=OuterRef("pk"), id__in=scope.territory_ids
+        )
+        return Q(Exists(territories))
+
+
+class RepAssignmentQuerySet(TerritoryScopedQuerySet):
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        own = Q(rep_id=scope.rep_id) if scope.rep_id else Q(pk__in=[])
+        return super().scoped_filter(scope) | own
+
+
+class RepQuerySet(VisibleQuerySet):
+    """A rep sees themself and the reps currently assigned within their visible territories."""
+
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        colleagues = current_assignments().filter(territory_id__in=scope.territory_ids).values("rep_id")
+        own = Q(pk=scope.rep_id) if scope.rep_id else Q(pk__in=[])
+        return Q(pk__in=colleagues) | own
+
+
+class AccountQuerySet(VisibleQuerySet):
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        memberships = _model("territories.AccountTerritoryMembership").objects.filter(
+            account_id=OuterRef("pk"), valid_to__isnull=True, territory_id__in=scope.territory_ids
+        )
+        return Q(Exists(memberships))
+
+
+class DealQuerySet(VisibleQuerySet):
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        memberships = _model("territories.AccountTerritoryMembership").objects.filter(
+            account_id=OuterRef("account_id"), valid_to__isnull=True, territory_id__in=scope.territory_ids
+        )
+        own = Q(rep_id=scope.rep_id) if scope.rep_id else Q(pk__in=[])
+        return Q(Exists(memberships)) | own
+
+
+class AuditEntryQuerySet(VisibleQuerySet):
+    """Managers read the audit trail (scoped managers: entries of their territory codes); reps do not."""
+
+    def visible_to(self, user):
+        if not roles.is_manager(user):
+            return self.none()
+        return super().visible_to(user)
+
+    def scoped_filter(self, scope: AccessScope) -> Q:
+        codes = _model("territories.Territory").objects.filter(id__in=scope.territory_ids).values("code")
+        return Q(territory_code__in=codes)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Everyone manages only their own tokens."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+def territory_ids_writable(user, territory_ids) -> bool:
+    """True when every given territory is inside the caller's scope."""
+    wanted = {tid for tid in territory_ids if tid is not None}
+    if not wanted:
+        return True
+    visible = _model("territories.Territory").objects.visible_to(user).filter(id__in=wanted).count()
+    return visible == len(wanted)
