@@ -10,7 +10,7 @@ This keeps the table near one row per account per overlay chain instead of one p
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, RangeOperators
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
@@ -271,6 +271,22 @@ class RepAssignment(models.Model):
     def clean(self):
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": "The assignment cannot end before it starts."})
+
+    def validate_constraints(self, exclude=None):
+        # Show "one owner at a time" next to the dates in forms and the admin, not above the form.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            overlap = next(c for c in self._meta.constraints if c.name == "one_owner_at_a_time")
+            overlaps = [e for e in general if e.message == overlap.get_violation_error_message()]
+            if not overlaps:
+                raise
+            errors["start_date"] = errors.get("start_date", []) + overlaps
+            if others := [e for e in general if e not in overlaps]:
+                errors[NON_FIELD_ERRORS] = others
+            raise ValidationError(errors) from None
 
 
 class AccountTerritoryMembership(models.Model):
