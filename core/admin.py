@@ -20,6 +20,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ("object_repr", "territory_code", "object_id")
     date_hierarchy = "at"
 
+    def has_add_permission(self, request):
+        return False  # entries are written by the services that make the changes, never typed in
+
     def has_change_permission(self, request, obj=None):
         return False  # the audit trail is append-only
 
