@@ -152,3 +152,31 @@ class RecomputeRun(BackgroundRun):
 
     class Meta(BackgroundRun.Meta):
         pass
+
+
+class KpiCampaignRollup(models.Model):
+    """Won revenue of a territory by campaign and period (no campaign = empty), written with the rollups."""
+
+    territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey("accounts.Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
+    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_start = models.DateField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2)
+    deals_won = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["territory", "view", "period_type", "period_start", "campaign"]
+        verbose_name = "campaign revenue rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["territory", "view", "period_type", "period_start", "campaign"],
+                name="kpi_campaign_rollup_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_campaign_rollup_valid_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.territory_id} {self.campaign_id} {self.view} {self.period_type} {self.period_start}"

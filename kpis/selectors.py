@@ -1,0 +1,213 @@
+"""Reads for pages and the API: they read KpiDefinition, KpiTarget and the precomputed rollups only."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from kpis.choices import KpiCode, KpiUnit, PeriodType, RollupView
+from kpis.models import KpiCampaignRollup, KpiDefinition, KpiRollup, KpiTarget, RollupDirty, TerritoryKpi
+from territories.models import Territory, TerritoryClosure
+
+PERIOD_MONTHS = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}
+# KPIs whose quarter/year target, when not set, is the sum of the month targets.
+ADDITIVE_KPIS = {
+    KpiCode.REVENUE,
+    KpiCode.DEALS_WON,
+    KpiCode.NEW_CUSTOMERS,
+    KpiCode.PIPELINE_VALUE,
+    KpiCode.WEIGHTED_PIPELINE,
+}
+
+
+def period_start_of(*, period_type: str, day: date) -> date:
+    months = PERIOD_MONTHS[period_type]
+    return date(day.year, (day.month - 1) // months * months + 1, 1)
+
+
+def period_shift(*, period_type: str, start: date, periods: int) -> date:
+    index = start.year * 12 + start.month - 1 + periods * PERIOD_MONTHS[period_type]
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def kpi_definitions_for_territory(*, territory: Territory) -> list[KpiDefinition]:
+    """The KPIs a territory tracks: its own TerritoryKpi choices, else the defaults for its kind."""
+    overrides = dict(TerritoryKpi.objects.filter(territory=territory).values_list("kpi_id", "tracked"))
+    definitions = KpiDefinition.objects.filter(
+        Q(default_for_kinds__contains=[territory.kind]) | Q(id__in=list(overrides))
+    ).order_by("position", "code")
+    return [d for d in definitions if overrides.get(d.id, True)]
+
+
+def kpi_value_format(*, definition: KpiDefinition, value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    if definition.unit == KpiUnit.RATIO:
+        return f"{value * 100:,.{definition.decimals}f} %"
+    return f"{value:,.{definition.decimals}f}"
+
+
+def kpi_target_value(*, territory: Territory, kpi: KpiDefinition, period_type: str, period_start: date):
+    """The target set for the period; for additive KPIs a quarter/year falls back to its month targets."""
+    targets = KpiTarget.objects.filter(territory=territory, kpi=kpi)
+    found = targets.filter(period_type=period_type, period_start=period_start).values_list("value", flat=True).first()
+    if found is not None or period_type == PeriodType.MONTH or kpi.code not in ADDITIVE_KPIS:
+        return found
+    end = period_shift(period_type=period_type, start=period_start, periods=1)
+    months = list(
+        targets.filter(period_type=PeriodType.MONTH, period_start__gte=period_start, period_start__lt=end).values_list(
+            "value", flat=True
+        )
+    )
+    return sum(months, Decimal(0)) if months else None
+
+
+@dataclass
+class ActualVsTarget:
+    kpi: KpiDefinition
+    period_start: date
+    actual: Decimal | None
+    target: Decimal | None
+    attainment: Decimal | None
+    computed_at: object
+
+
+def kpi_actual_vs_target(
+    *, territory: Territory, period_type: str, period_start: date, view: str = RollupView.AS_OF
+) -> list[ActualVsTarget]:
+    definitions = kpi_definitions_for_territory(territory=territory)
+    rollups = {
+        r.kpi_id: r
+        for r in KpiRollup.objects.filter(
+            territory=territory, view=view, period_type=period_type, period_start=period_start
+        )
+    }
+    rows = []
+    for definition in definitions:
+        rollup = rollups.get(definition.id)
+        actual = rollup.value if rollup else None
+        target = kpi_target_value(
+            territory=territory, kpi=definition, period_type=period_type, period_start=period_start
+        )
+        attainment = (actual / target).quantize(Decimal("0.0001")) if actual is not None and target else None
+        rows.append(
+            ActualVsTarget(definition, period_start, actual, target, attainment, rollup.computed_at if rollup else None)
+        )
+    return rows
+
+
+def kpi_trend(
+    *,
+    territory: Territory,
+    kpi_code: str,
+    period_type: str = PeriodType.MONTH,
+    periods: int = 12,
+    view: str = RollupView.AS_OF,
+    until: date | None = None,
+) -> list[tuple[date, Decimal | None]]:
+    """The last `periods` periods up to and including the one containing `until` (default today)."""
+    last = period_start_of(period_type=period_type, day=until or timezone.localdate())
+    first = period_shift(period_type=period_type, start=last, periods=-(periods - 1))
+    values = dict(
+        KpiRollup.objects.filter(
+            territory=territory,
+            kpi__code=kpi_code,
+            view=view,
+            period_type=period_type,
+            period_start__gte=first,
+            period_start__lte=last,
+        ).values_list("period_start", "value")
+    )
+    starts = [period_shift(period_type=period_type, start=first, periods=i) for i in range(periods)]
+    return [(start, values.get(start)) for start in starts]
+
+
+def campaign_revenue(
+    *, territory: Territory, period_type: str, period_start: date, view: str = RollupView.AS_OF
+) -> list[dict]:
+    return list(
+        KpiCampaignRollup.objects.filter(
+            territory=territory, view=view, period_type=period_type, period_start=period_start
+        )
+        .order_by("-revenue")
+        .values("campaign_id", "campaign__name", "revenue", "deals_won")
+    )
+
+
+def _revenue_series(*, territory: Territory, period_type: str, view: str) -> dict[date, Decimal]:
+    return {
+        start: value or Decimal(0)
+        for start, value in KpiRollup.objects.filter(
+            territory=territory, kpi__code=KpiCode.REVENUE, view=view, period_type=period_type
+        ).values_list("period_start", "value")
+    }
+
+
+def revenue_trend_estimate(*, series: dict[date, Decimal], period_type: str, period_start: date) -> Decimal | None:
+    """Seasonal naive with year-over-year growth: revenue a year earlier × (last 3 complete periods /
+    the same 3 periods a year before). Falls back to the mean of the last 3 periods without a year of history."""
+    year = 12 // PERIOD_MONTHS[period_type]
+    recent = [period_shift(period_type=period_type, start=period_start, periods=-i) for i in range(1, 4)]
+    recent_total = sum((series.get(p, Decimal(0)) for p in recent), Decimal(0))
+    base = series.get(period_shift(period_type=period_type, start=period_start, periods=-year))
+    earlier_total = sum(
+        (series.get(period_shift(period_type=period_type, start=p, periods=-year), Decimal(0)) for p in recent),
+        Decimal(0),
+    )
+    if base is not None and earlier_total > 0:
+        return base * recent_total / earlier_total
+    if any(p in series for p in recent):
+        return recent_total / 3
+    return None
+
+
+def kpi_forecast(
+    *,
+    territory: Territory,
+    period_type: str = PeriodType.MONTH,
+    view: str = RollupView.AS_OF,
+    today: date | None = None,
+) -> list[dict]:
+    """Revenue forecast for the current and the next period (method in docs/KPIS.md): the mean of the
+    pipeline estimate (revenue booked + weighted pipeline) and the seasonal trend estimate."""
+    today = today or timezone.localdate()
+    series = _revenue_series(territory=territory, period_type=period_type, view=view)
+    weighted = dict(
+        KpiRollup.objects.filter(
+            territory=territory, kpi__code=KpiCode.WEIGHTED_PIPELINE, view=view, period_type=period_type
+        ).values_list("period_start", "value")
+    )
+    current = period_start_of(period_type=period_type, day=today)
+    rows = []
+    for start in (current, period_shift(period_type=period_type, start=current, periods=1)):
+        pipeline_estimate = series.get(start, Decimal(0)) + (weighted.get(start) or Decimal(0))
+        trend_estimate = revenue_trend_estimate(series=series, period_type=period_type, period_start=start)
+        forecast = pipeline_estimate if trend_estimate is None else (pipeline_estimate + trend_estimate) / 2
+        rows.append(
+            {
+                "period_start": start,
+                "booked": series.get(start, Decimal(0)),
+                "weighted_pipeline": weighted.get(start) or Decimal(0),
+                "trend_estimate": trend_estimate,
+                "forecast": forecast.quantize(Decimal("0.01")),
+            }
+        )
+    return rows
+
+
+def rollups_staleness(*, territory: Territory | None = None, view: str = RollupView.AS_OF) -> dict:
+    """When the figures were computed and whether they are stale (too old, or changes not yet rolled up)."""
+    rollups = KpiRollup.objects.filter(view=view)
+    dirty = RollupDirty.objects.all()
+    if territory is not None:
+        rollups = rollups.filter(territory=territory)
+        # A change anywhere below (or, by code, in an older model's tree) makes the territory stale.
+        below = TerritoryClosure.objects.filter(ancestor=territory).values("descendant__code")
+        dirty = dirty.filter(territory__code__in=below)
+    computed_at = rollups.aggregate(oldest=Min("computed_at"))["oldest"]
+    too_old = computed_at is None or computed_at < timezone.now() - timedelta(hours=settings.KPI_STALE_AFTER_HOURS)
+    pending = dirty.exists()
+    return {"computed_at": computed_at, "stale": too_old or pending, "pending_changes": pending}

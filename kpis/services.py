@@ -1,0 +1,312 @@
+"""Rollup recomputes (full and targeted), dirty marking and flushing, and recompute runs.
+
+A recompute runs the set-based SQL in kpis/rollup_sql.py and swaps the scope's rows in the same
+transaction, so readers see the old rollups or the new ones, never a mix. Concurrent recomputes of
+one scope do not both write: a full recompute of a view takes a try-lock on the view (a second one
+skips) and then a table lock that waits for targeted recomputes; a targeted one takes a try-lock per
+territory and leaves the territories someone else is computing dirty for the next flush.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kpis import rollup_sql
+from kpis.choices import RollupView
+from kpis.models import RecomputeRun, RollupDirty
+from territories.choices import RunStatus, TerritoryModelState
+from territories.models import TerritoryModel
+
+FULL_LOCK_CLASS = 40401  # pg advisory lock key (class, view) for a full recompute of a view
+TERRITORY_LOCK_CLASS = 40410  # (class + view index, territory id) for a targeted recompute
+VIEW_INDEX = {RollupView.AS_OF: 0, RollupView.RESTATED: 1}
+
+StepCallback = Callable[[str, str], None]
+
+
+class UnknownView(ValueError):
+    pass
+
+
+@dataclass
+class RecomputeResult:
+    views: list[str] = field(default_factory=list)
+    territories: int = 0
+    rollup_rows: int = 0
+    skipped_views: list[str] = field(default_factory=list)
+    busy_territory_ids: list[int] = field(default_factory=list)
+
+    def as_counts(self) -> dict:
+        return {
+            "views": self.views,
+            "territories": self.territories,
+            "rollup_rows": self.rollup_rows,
+            "skipped_views": self.skipped_views,
+            "busy_territories": len(self.busy_territory_ids),
+        }
+
+
+def rollup_views_parse(*, view: str | None) -> list[str]:
+    """None → both views; accepts 'as_of' / 'as-of' / 'restated'."""
+    if view is None or view == "":
+        return [RollupView.AS_OF, RollupView.RESTATED]
+    normalised = view.replace("-", "_")
+    if normalised not in RollupView.values:
+        raise UnknownView(f"Unknown view {view!r}: use as-of or restated.")
+    return [normalised]
+
+
+def _active_model_id() -> int | None:
+    return TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).values_list("id", flat=True).first()
+
+
+def _run_steps(cursor, *, params: dict, on_step: StepCallback | None) -> None:
+    cursor.execute(rollup_sql.CLEANUP)
+    for name, sql in rollup_sql.STEPS:
+        if on_step:
+            on_step(params["view"], name)
+        cursor.execute(sql, params)
+
+
+def _lock_territories(cursor, *, view: str, territory_ids: list[int]) -> list[int]:
+    cursor.execute(
+        "SELECT id FROM unnest(%s::bigint[]) AS id WHERE pg_try_advisory_xact_lock(%s, id::int) ORDER BY id",
+        [sorted(territory_ids), TERRITORY_LOCK_CLASS + VIEW_INDEX[view]],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _recompute_in_transaction(
+    *, views: list[str], territory_ids: list[int] | None, on_step: StepCallback | None = None
+) -> RecomputeResult:
+    """Recompute inside the caller's transaction. territory_ids=None means every active territory."""
+    result = RecomputeResult()
+    model_id = _active_model_id()
+    if model_id is None:
+        return result
+    computed_at = timezone.now()
+    with connection.cursor() as cursor:
+        for view in views:
+            if territory_ids is None:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FULL_LOCK_CLASS, VIEW_INDEX[view]])
+                if not cursor.fetchone()[0]:
+                    result.skipped_views.append(view)
+                    continue
+                # Waits for targeted recomputes in flight and holds new ones off; readers are not blocked.
+                cursor.execute("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
+                scope: list[int] = []
+            else:
+                scope = _lock_territories(cursor, view=view, territory_ids=territory_ids)
+                result.busy_territory_ids = sorted(set(result.busy_territory_ids) | (set(territory_ids) - set(scope)))
+                if not scope:
+                    continue
+            params = {
+                "view": view,
+                "model_id": model_id,
+                "all_territories": territory_ids is None,
+                "territory_ids": scope,
+                "today": timezone.localdate(),
+                "computed_at": computed_at,
+            }
+            _run_steps(cursor, params=params, on_step=on_step)
+            cursor.execute("SELECT count(*) FROM kpi_scope")
+            result.territories = max(result.territories, cursor.fetchone()[0])
+            cursor.execute("SELECT count(*) * 11 FROM kpi_period")
+            result.rollup_rows += cursor.fetchone()[0]
+            result.views.append(view)
+        cursor.execute(rollup_sql.CLEANUP)
+    return result
+
+
+def rollups_recompute(
+    *,
+    view: str | None = None,
+    territory_ids: Iterable[int] | None = None,
+    on_step: StepCallback | None = None,
+) -> RecomputeResult:
+    """Recompute the rollups of the given views (default both) for the given active-model territories
+    (default all), writing and swapping them in one transaction."""
+    views = rollup_views_parse(view=view)
+    ids = None if territory_ids is None else sorted(set(territory_ids))
+    with transaction.atomic():
+        return _recompute_in_transaction(views=views, territory_ids=ids, on_step=on_step)
+
+
+# --- Incremental: dirty marking and the coalesced flush ---
+
+
+def _enqueue_flush() -> None:
+    from kpis.tasks import flush_dirty_rollups
+
+    flush_dirty_rollups.delay()
+
+
+def _enqueue_flush_on_commit() -> None:
+    """One flush per transaction however many changes it marks."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and any(func is _enqueue_flush for _, func, _ in conn.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_flush)
+
+
+def rollups_mark_dirty(*, territory_ids: Iterable[int]) -> int:
+    """Record, in the caller's transaction, that these territories' rollups (of any model; the flush
+    maps them to the active model by code) need recomputing; enqueue one flush on commit."""
+    ids = sorted(set(territory_ids))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO kpis_rollupdirty (territory_id, since)
+            SELECT id, now() FROM unnest(%s::bigint[]) AS id
+            ON CONFLICT (territory_id) DO NOTHING
+            """,
+            [ids],
+        )
+    _enqueue_flush_on_commit()
+    return len(ids)
+
+
+def deal_changed(*, deal_ids: Iterable[int]) -> int:
+    """Mark dirty every territory a changed deal could be credited to: all territories its account
+    (product territories: the deal) was ever in. Call it after the change is written."""
+    ids = sorted(set(deal_ids))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT mb.territory_id FROM territories_accountterritorymembership mb
+            WHERE mb.account_id IN (SELECT account_id FROM accounts_deal WHERE id = ANY(%s))
+            UNION
+            SELECT dm.territory_id FROM territories_dealterritorymembership dm WHERE dm.deal_id = ANY(%s)
+            """,
+            [ids, ids],
+        )
+        territory_ids = [row[0] for row in cursor.fetchall()]
+    return rollups_mark_dirty(territory_ids=territory_ids)
+
+
+def memberships_changed(*, account_ids: Iterable[int]) -> int:
+    """Mark dirty every territory these accounts are or were in (after a membership change)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT territory_id FROM territories_accountterritorymembership WHERE account_id = ANY(%s)
+            UNION
+            SELECT dm.territory_id FROM territories_dealterritorymembership dm
+            JOIN accounts_deal d ON d.id = dm.deal_id WHERE d.account_id = ANY(%s)
+            """,
+            [ids, ids],
+        )
+        territory_ids = [row[0] for row in cursor.fetchall()]
+    return rollups_mark_dirty(territory_ids=territory_ids)
+
+
+AFFECTED_SQL = """
+-- Dirty territories (any model) -> the codes of them and their ancestors in their own model -> the
+-- active territories with those codes, their active ancestors, and product territories below them
+-- (whose accounts are their parent's).
+WITH codes AS (
+    SELECT DISTINCT a.code
+    FROM territories_territoryclosure c JOIN territories_territory a ON a.id = c.ancestor_id
+    WHERE c.descendant_id = ANY(%(dirty)s)
+),
+active AS (
+    SELECT t.id FROM territories_territory t
+    WHERE t.territory_model_id = %(model_id)s AND t.code IN (SELECT code FROM codes)
+)
+SELECT c.ancestor_id FROM territories_territoryclosure c WHERE c.descendant_id IN (SELECT id FROM active)
+UNION
+SELECT c.descendant_id FROM territories_territoryclosure c
+JOIN territories_territory d ON d.id = c.descendant_id AND d.kind = 'product'
+WHERE c.ancestor_id IN (SELECT id FROM active)
+"""
+
+
+def rollup_affected_territories(*, dirty_territory_ids: list[int]) -> list[int]:
+    model_id = _active_model_id()
+    if model_id is None or not dirty_territory_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(AFFECTED_SQL, {"dirty": dirty_territory_ids, "model_id": model_id})
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def rollups_flush_dirty() -> RecomputeResult:
+    """Take every dirty row no other flush holds, recompute the affected territories (both views) and
+    delete the rows — all in one transaction, so a failure leaves them dirty for the next flush."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT territory_id FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED")
+            dirty = [row[0] for row in cursor.fetchall()]
+        if not dirty:
+            return RecomputeResult()
+        affected = rollup_affected_territories(dirty_territory_ids=dirty)
+        result = (
+            _recompute_in_transaction(views=rollup_views_parse(view=None), territory_ids=affected)
+            if affected
+            else RecomputeResult()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
+        if result.busy_territory_ids:
+            rollups_mark_dirty(territory_ids=result.busy_territory_ids)
+        return result
+
+
+def rollups_dirty_stale_exist(*, older_than_seconds: int) -> bool:
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return RollupDirty.objects.filter(since__lt=cutoff).exists()
+
+
+# --- Recompute runs (the command and the nightly task record their progress) ---
+
+
+def recompute_run_create(*, territory_id: int | None = None, view: str = "", requested_by=None) -> RecomputeRun:
+    return RecomputeRun.objects.create(territory_id=territory_id, view=view, requested_by=requested_by)
+
+
+def recompute_run_execute(*, run: RecomputeRun, on_step: StepCallback | None = None) -> RecomputeRun:
+    """Run a recorded recompute; the run row shows its phase, progress and outcome."""
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    views = rollup_views_parse(view=run.view or None)
+    total = len(views) * len(rollup_sql.STEPS)
+    done = 0
+
+    def step(view: str, name: str) -> None:
+        nonlocal done
+        done += 1
+        run.phase = f"{view}: {name}"[:60]
+        run.progress = min(99, done * 100 // total)
+        if on_step:
+            on_step(view, name)
+
+    try:
+        result = rollups_recompute(
+            view=run.view or None,
+            territory_ids=None if run.territory_id is None else [run.territory_id],
+            on_step=step,
+        )
+    except Exception as error:
+        run.status = RunStatus.FAILED
+        run.error = str(error)[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at", "phase", "progress"])
+        raise
+    run.status = RunStatus.SUCCEEDED
+    run.progress = 100
+    run.phase = "done"
+    run.counts = result.as_counts()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "progress", "phase", "counts", "finished_at"])
+    return run
