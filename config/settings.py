@@ -166,6 +166,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets several models share get one schema name each (else check --deploy warns).
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "django_countries.countries",
+        "IndustryEnum": "accounts.choices.Industry",
+        "AccountStatusEnum": "accounts.choices.AccountStatus",
+        "RunStatusEnum": "territories.choices.RunStatus",
+        "TerritoryKindEnum": "territories.choices.TerritoryKind",
+    },
 }
 
 # --- Celery ---
