@@ -91,6 +91,9 @@ else:
     DATABASE_IS_EMBEDDED = True
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Territory Manager runs on PostgreSQL only; DATABASE_URL must be postgres://…")
+# A second connection to the same database: assignment runs write their progress through it so pages
+# see it while the run's own transaction is still open (territories/services.py).
+DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -156,6 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PerTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_THROTTLE_RATE", "6000/min")},
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Territory Manager API",

@@ -190,6 +190,13 @@ class AuditEntryQuerySet(VisibleQuerySet):
         return Q(territory_code__in=codes)
 
 
+class ManagersOnlyQuerySet(models.QuerySet):
+    """Operational records (background runs): managers see them all, nobody else any."""
+
+    def visible_to(self, user):
+        return self if roles.is_manager(user) else self.none()
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Everyone manages only their own tokens."""

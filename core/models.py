@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.access import ApiTokenQuerySet, AuditEntryQuerySet
+from core.access import ApiTokenQuerySet, AuditEntryQuerySet, ManagersOnlyQuerySet
 from territories.choices import RunStatus
 
 
@@ -25,6 +25,8 @@ class BackgroundRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ManagersOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -1,4 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
+from accounts.api import views
+
 router = SimpleRouter()
+router.register("accounts", views.AccountViewSet, basename="account")
+router.register("product-lines", views.ProductLineViewSet, basename="product-line")
+router.register("products", views.ProductViewSet, basename="product")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+router.register("deals", views.DealViewSet, basename="deal")
 urlpatterns = router.urls

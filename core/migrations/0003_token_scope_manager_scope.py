@@ -6,27 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_role_groups'),
+        ("core", "0002_role_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='scope',
-            field=models.CharField(choices=[('read', 'Read only'), ('read-write', 'Read and write')], default='read', help_text='A read token cannot change anything.', max_length=10),
+            model_name="apitoken",
+            name="scope",
+            field=models.CharField(
+                choices=[("read", "Read only"), ("read-write", "Read and write")],
+                default="read",
+                help_text="A read token cannot change anything.",
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='ManagerScope',
+            name="ManagerScope",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('territory_code', models.SlugField(max_length=60)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='manager_scopes', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("territory_code", models.SlugField(max_length=60)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="manager_scopes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'territory_code'), name='manager_scope_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "territory_code"), name="manager_scope_unique")
+                ],
             },
         ),
     ]

@@ -1,4 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
+from kpis.api import views
+
 router = SimpleRouter()
+router.register("kpi-definitions", views.KpiDefinitionViewSet, basename="kpi-definition")
+router.register("tracked-kpis", views.TerritoryKpiViewSet, basename="tracked-kpi")
+router.register("targets", views.KpiTargetViewSet, basename="target")
+router.register("rollups", views.KpiRollupViewSet, basename="rollup")
+router.register("recompute-runs", views.RecomputeRunViewSet, basename="recompute-run")
 urlpatterns = router.urls

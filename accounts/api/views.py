@@ -1,0 +1,83 @@
+from accounts.api import serializers
+from accounts.filtersets import (
+    AccountFilterSet,
+    CampaignFilterSet,
+    DealFilterSet,
+    ProductFilterSet,
+    ProductLineFilterSet,
+)
+from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from core.api.pagination import LargeListCursorPagination
+from core.api.permissions import SYNC_ROLES
+from core.api.sync import sync_actions
+from core.api.viewsets import ScopedModelViewSet
+
+
+def _sync(kind, serializer, row_serializer):
+    return sync_actions(
+        kind=kind,
+        serializer=serializer,
+        row_serializer=row_serializer,
+        result_serializer=serializers.SyncResultSerializer,
+        errors_serializer=serializers.SyncErrorsSerializer,
+    )
+
+
+class AccountViewSet(
+    _sync("accounts", serializers.AccountSerializer, serializers.AccountSyncRowSerializer), ScopedModelViewSet
+):
+    """Accounts. A rep sees the accounts currently in their territories."""
+
+    queryset = Account.objects.all()
+    serializer_class = serializers.AccountSerializer
+    filterset_class = AccountFilterSet
+    pagination_class = LargeListCursorPagination
+    search_fields = ("name", "external_id", "city", "postal_code")
+    ordering_fields = ("id", "name", "created_at", "updated_at", "employees", "annual_revenue")
+    ordering = ("-id",)
+    write_roles = SYNC_ROLES
+
+
+class ProductLineViewSet(ScopedModelViewSet):
+    queryset = ProductLine.objects.all()
+    serializer_class = serializers.ProductLineSerializer
+    filterset_class = ProductLineFilterSet
+    search_fields = ("code", "name")
+    ordering_fields = ("id", "code", "name")
+    ordering = ("name",)
+    write_roles = SYNC_ROLES
+
+
+class ProductViewSet(
+    _sync("products", serializers.ProductSerializer, serializers.ProductSyncRowSerializer), ScopedModelViewSet
+):
+    queryset = Product.objects.all()
+    serializer_class = serializers.ProductSerializer
+    filterset_class = ProductFilterSet
+    search_fields = ("name", "sku", "external_id")
+    ordering_fields = ("id", "name", "sku", "list_price")
+    ordering = ("name", "id")
+    write_roles = SYNC_ROLES
+
+
+class CampaignViewSet(ScopedModelViewSet):
+    queryset = Campaign.objects.all()
+    serializer_class = serializers.CampaignSerializer
+    filterset_class = CampaignFilterSet
+    search_fields = ("name", "external_id")
+    ordering_fields = ("id", "name", "starts_on", "ends_on", "budget")
+    ordering = ("name",)
+    write_roles = SYNC_ROLES
+
+
+class DealViewSet(_sync("deals", serializers.DealSerializer, serializers.DealSyncRowSerializer), ScopedModelViewSet):
+    """Deals. A rep sees deals of accounts in their territories, and deals they are the rep of."""
+
+    queryset = Deal.objects.all()
+    serializer_class = serializers.DealSerializer
+    filterset_class = DealFilterSet
+    pagination_class = LargeListCursorPagination
+    search_fields = ("name", "external_id")
+    ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")
+    ordering = ("-id",)
+    write_roles = SYNC_ROLES

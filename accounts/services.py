@@ -1,0 +1,396 @@
+"""Sync: idempotent upsert by external_id of accounts, deals and products.
+
+One validation path serves the API (single and bulk), CSV/XLSX uploads and `manage.py import_data`.
+A batch is all-or-nothing: every row is checked first and, if any row is bad, nothing is written and
+every bad row's index, field and message comes back. Valid batches are written with one
+INSERT … ON CONFLICT (external_id) DO UPDATE statement; rows whose values did not change are left alone
+(so updated_at and the downstream hooks only move for real changes).
+
+Every row is a full record: an optional field left out is reset to its default.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import connection, models, transaction
+from psycopg2.extras import execute_values
+
+from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from core.access import access_scope
+from reps.models import Rep
+
+logger = logging.getLogger(__name__)
+
+MAX_ROWS_PER_BATCH = 20_000
+ROW_FIELD = "non_field_errors"
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class UpsertRejected(Exception):  # noqa: N818 - a domain outcome, not a bug
+    """The batch was refused; nothing was written."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ids_by_external_id: dict[str, int] = field(default_factory=dict)
+    changed_ids: list[int] = field(default_factory=list)
+    created_external_ids: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An input column naming another record by a natural key, stored as a foreign key id."""
+
+    model: type[models.Model]
+    key: str  # the natural key on the referenced model
+    attname: str  # the foreign-key column on the synced model
+    required: bool = False
+    scoped: bool = False  # resolve through visible_to(user)
+
+
+@dataclass(frozen=True)
+class SyncKind:
+    model: type[models.Model]
+    fields: tuple[str, ...]  # plain model fields taken from the row
+    references: dict[str, Reference]
+    unique_fields: tuple[str, ...] = ()  # other unique columns, checked across the batch and the table
+    after_commit: Callable[[list[int]], None] | None = None
+
+
+def _account_changes_hook(account_ids: list[int]) -> None:
+    """Integration point: territories.services.account_reassign (helper h3), called when it exists."""
+    from territories import services as territory_services
+
+    hook = getattr(territory_services, "account_reassign", None)
+    if hook is not None and account_ids:
+        hook(account_ids=account_ids)
+
+
+def _deal_changes_hook(deal_ids: list[int]) -> None:
+    """Integration point: kpis.services.deal_changed (helper h4), called when it exists."""
+    from kpis import services as kpi_services
+
+    hook = getattr(kpi_services, "deal_changed", None)
+    if hook is not None and deal_ids:
+        hook(deal_ids=deal_ids)
+
+
+def _safe_import_hook(hook: Callable[[list[int]], None]) -> Callable[[list[int]], None]:
+    def run(ids: list[int]) -> None:
+        try:
+            hook(ids)
+        except ImportError:  # the module does not exist yet
+            logger.debug("sync hook %s not available", hook.__name__)
+
+    return run
+
+
+SYNC_KINDS: dict[str, SyncKind] = {
+    "accounts": SyncKind(
+        model=Account,
+        fields=(
+            "name",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "business_type",
+            "country",
+            "region",
+            "city",
+            "postal_code",
+            "latitude",
+            "longitude",
+            "status",
+            "customer_since",
+        ),
+        references={},
+        after_commit=_safe_import_hook(_account_changes_hook),
+    ),
+    "products": SyncKind(
+        model=Product,
+        fields=("sku", "name", "list_price"),
+        references={
+            "product_line": Reference(ProductLine, key="code", attname="product_line_id", required=True),
+        },
+        unique_fields=("sku",),
+    ),
+    "deals": SyncKind(
+        model=Deal,
+        fields=("name", "amount", "stage", "probability", "created_on", "expected_close_on", "closed_on"),
+        references={
+            "account_external_id": Reference(
+                Account, key="external_id", attname="account_id", required=True, scoped=True
+            ),
+            "product_external_id": Reference(Product, key="external_id", attname="product_id"),
+            "rep_external_id": Reference(Rep, key="external_id", attname="rep_id"),
+            "campaign_external_id": Reference(Campaign, key="external_id", attname="campaign_id"),
+        },
+        after_commit=_safe_import_hook(_deal_changes_hook),
+    ),
+}
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _type_problem(model_field: models.Field, value) -> str | None:
+    """JSON types the model field would otherwise coerce silently (12.7 → 12, true → 1)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) and not isinstance(model_field, models.BooleanField):
+        return "A boolean is not valid here."
+    if isinstance(model_field, (models.DateField, models.DateTimeField)):
+        if not isinstance(value, (str, datetime.date)):
+            return "A date in YYYY-MM-DD format is required."
+    elif isinstance(model_field, models.CharField):
+        if not isinstance(value, str):
+            return "A string is required."
+    elif isinstance(model_field, models.IntegerField):
+        if isinstance(value, float) and not value.is_integer():
+            return "A whole number is required."
+        if not isinstance(value, (int, float, str)):
+            return "A whole number is required."
+    elif isinstance(model_field, models.DecimalField) and not isinstance(value, (int, float, str, decimal.Decimal)):
+        return "A number is required."
+    return None
+
+
+def _field_clean(model_field: models.Field, raw):
+    """The stored value for one input value, or ValidationError naming the problem."""
+    if raw is _MISSING:
+        if model_field.has_default():
+            return model_field.get_default()
+        if model_field.null:
+            return None
+        raise ValidationError("This field is required.")
+    is_text = isinstance(model_field, models.CharField)
+    if raw is None and is_text and model_field.blank:
+        raw = ""
+    if raw == "" and not is_text:
+        raw = None  # an empty CSV cell means "no value"
+    problem = _type_problem(model_field, raw)
+    if problem:
+        raise ValidationError(problem)
+    if isinstance(raw, str) and is_text:
+        raw = raw.strip()
+    if isinstance(raw, float) and isinstance(model_field, models.DecimalField):
+        raw = repr(raw)  # avoid binary float noise in Decimal
+    return model_field.clean(raw, None)
+
+
+def _messages(error: ValidationError) -> list[tuple[str, str]]:
+    if hasattr(error, "error_dict"):
+        return [
+            (ROW_FIELD if name == NON_FIELD_ERRORS else name, message)
+            for name, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return [(ROW_FIELD, message) for message in error.messages]
+
+
+def _resolve_references(kind: SyncKind, rows: list, user) -> dict[str, dict[str, int]]:
+    """One query per referenced model: natural key → id (hidden records of scoped models are left out)."""
+    resolved: dict[str, dict[str, int]] = {}
+    for column, reference in kind.references.items():
+        keys = {row[column] for row in rows if isinstance(row, dict) and isinstance(row.get(column), str)}
+        manager = reference.model.objects
+        queryset = manager.visible_to(user) if reference.scoped and user is not None else manager.all()
+        resolved[column] = dict(queryset.filter(**{f"{reference.key}__in": keys}).values_list(reference.key, "id"))
+    return resolved
+
+
+def sync_rows_validate(*, kind: str, rows: list, user=None) -> tuple[list[dict], list[RowError]]:
+    """Check a batch; returns (rows ready to write, errors). Rows are ready only when errors is empty."""
+    spec = SYNC_KINDS[kind]
+    model = spec.model
+    if not isinstance(rows, list):
+        return [], [RowError(-1, ROW_FIELD, "Expected a list of objects.")]
+    if len(rows) > MAX_ROWS_PER_BATCH:
+        return [], [RowError(-1, ROW_FIELD, f"At most {MAX_ROWS_PER_BATCH} rows per request; got {len(rows)}.")]
+    allowed = {"external_id", *spec.fields, *spec.references}
+    model_fields = {name: model._meta.get_field(name) for name in ("external_id", *spec.fields)}
+    references = _resolve_references(spec, rows, user)
+    errors: list[RowError] = []
+    cleaned_rows: list[dict] = []
+
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors.append(RowError(index, ROW_FIELD, "Expected an object."))
+            continue
+        row_errors: list[RowError] = [
+            RowError(index, name, "Unknown field.") for name in sorted(set(row) - allowed, key=str)
+        ]
+        values: dict = {}
+        for name, model_field in model_fields.items():
+            try:
+                values[model_field.attname] = _field_clean(model_field, row.get(name, _MISSING))
+            except ValidationError as error:
+                row_errors.extend(RowError(index, name, message) for message in error.messages)
+        if values.get("external_id") == "":
+            row_errors.append(RowError(index, "external_id", "This field cannot be blank."))
+        for column, reference in spec.references.items():
+            raw = row.get(column)
+            if raw in (None, ""):
+                values[reference.attname] = None
+                if reference.required:
+                    row_errors.append(RowError(index, column, "This field is required."))
+            elif not isinstance(raw, str):
+                row_errors.append(RowError(index, column, "A string is required."))
+            elif raw not in references[column]:
+                label = reference.model._meta.verbose_name
+                row_errors.append(RowError(index, column, f"No {label} with {reference.key} '{raw}'."))
+            else:
+                values[reference.attname] = references[column][raw]
+        if not row_errors:
+            try:
+                model(**values).clean()  # cross-field rules (close dates, paired coordinates…)
+            except ValidationError as error:
+                row_errors.extend(RowError(index, name, message) for name, message in _messages(error))
+        errors.extend(row_errors)
+        cleaned_rows.append(values)
+
+    if not errors:
+        errors.extend(_batch_problems(spec, cleaned_rows, user))
+    errors.sort(key=lambda error: error.index)
+    return cleaned_rows, errors
+
+
+def _batch_problems(spec: SyncKind, rows: list[dict], user) -> list[RowError]:
+    """Rules across rows and against the table: duplicates, unique columns, records outside the scope."""
+    problems: list[RowError] = []
+    for column in ("external_id", *spec.unique_fields):
+        positions: dict[str, list[int]] = defaultdict(list)
+        for index, row in enumerate(rows):
+            positions[row[column]].append(index)
+        for value, indexes in positions.items():
+            if len(indexes) > 1:
+                listed = ", ".join(str(i) for i in indexes)
+                problems.extend(
+                    RowError(i, column, f"Duplicated {column} '{value}' in rows {listed}.") for i in indexes
+                )
+    if problems:
+        return problems
+    external_ids = [row["external_id"] for row in rows]
+    for column in spec.unique_fields:
+        taken = dict(
+            spec.model.objects.filter(**{f"{column}__in": [row[column] for row in rows]}).values_list(
+                column, "external_id"
+            )
+        )
+        problems.extend(
+            RowError(index, column, f"{column} '{row[column]}' already belongs to '{taken[row[column]]}'.")
+            for index, row in enumerate(rows)
+            if row[column] in taken and taken[row[column]] != row["external_id"]
+        )
+    if user is not None and hasattr(spec.model.objects, "visible_to") and not access_scope(user).everything:
+        existing = set(spec.model.objects.filter(external_id__in=external_ids).values_list("external_id", flat=True))
+        visible = set(
+            spec.model.objects.visible_to(user).filter(external_id__in=existing).values_list("external_id", flat=True)
+        )
+        problems.extend(
+            RowError(index, "external_id", "This record is outside your territories and cannot be changed.")
+            for index, external_id in enumerate(external_ids)
+            if external_id in existing - visible
+        )
+    return problems
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _upsert_sql(spec: SyncKind, columns: list[str]) -> str:
+    table = spec.model._meta.db_table
+    quoted = [connection.ops.quote_name(column) for column in columns]
+    updates = [name for name in quoted if name != '"external_id"']
+    assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in updates)
+    current = ", ".join(f"{table}.{name}" for name in updates)
+    incoming = ", ".join(f"EXCLUDED.{name}" for name in updates)
+    # Unchanged rows are skipped by the WHERE, so RETURNING lists only inserted and really updated rows.
+    return (
+        f"INSERT INTO {table} ({', '.join(quoted)}, created_at, updated_at) VALUES %s "
+        f"ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = EXCLUDED.updated_at "
+        f"WHERE ({current}) IS DISTINCT FROM ({incoming}) "
+        f"RETURNING id, external_id, (xmax = 0) AS inserted"
+    )
+
+
+def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
+    """Validate and write a batch, all or nothing. Raises UpsertRejected listing every bad row."""
+    spec = SYNC_KINDS[kind]
+    cleaned, errors = sync_rows_validate(kind=kind, rows=rows, user=user)
+    if errors:
+        raise UpsertRejected(errors)
+    result = UpsertResult()
+    if not cleaned:
+        return result
+    columns = list(cleaned[0])
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ", now(), now())"
+    with transaction.atomic(), connection.cursor() as cursor:
+        written = execute_values(
+            cursor.cursor,  # the psycopg2 cursor under Django's wrapper
+            _upsert_sql(spec, columns),
+            [tuple(row[column] for column in columns) for row in cleaned],
+            template=placeholders,
+            page_size=len(cleaned),
+            fetch=True,
+        )
+        for pk, external_id, inserted in written:
+            result.ids_by_external_id[external_id] = pk
+            result.changed_ids.append(pk)
+            if inserted:
+                result.created += 1
+                result.created_external_ids.add(external_id)
+            else:
+                result.updated += 1
+        result.unchanged = len(cleaned) - len(written)
+        if spec.after_commit is not None and result.changed_ids:
+            changed = list(result.changed_ids)
+            transaction.on_commit(lambda: spec.after_commit(changed))
+    return result
+
+
+def sync_row_upsert(*, kind: str, external_id: str, data: dict, user=None) -> tuple[models.Model, bool]:
+    """Upsert one record; returns (instance, created). Raises UpsertRejected."""
+    if not isinstance(data, dict):
+        raise UpsertRejected([RowError(0, ROW_FIELD, "Expected an object.")])
+    if "external_id" in data and data["external_id"] != external_id:
+        raise UpsertRejected([RowError(0, "external_id", "Does not match the external_id in the URL.")])
+    result = sync_rows_upsert(kind=kind, rows=[{**data, "external_id": external_id}], user=user)
+    instance = SYNC_KINDS[kind].model.objects.get(external_id=external_id)
+    return instance, external_id in result.created_external_ids
+
+
+def sync_errors_by_field(errors: Iterable[RowError]) -> dict[str, list[str]]:
+    """A single row's errors in the usual {field: [messages]} shape."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for error in errors:
+        grouped[error.field].append(error.message)
+    return dict(grouped)

@@ -1,0 +1,118 @@
+"""Serializer base for every API resource.
+
+- Unknown fields are rejected by name (a typo never silently drops data).
+- Foreign-key choices are limited to what the caller can see, so a hidden id reads as unknown.
+- Model validation (clean(), field validators, check and exclusion constraints) runs before saving,
+  so bad data answers 400 with field names instead of reaching the database.
+"""
+
+import copy
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField, RelatedField
+
+from core.api.exceptions import django_errors_as_dict
+from core.models import ApiToken, AuditEntry
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for field in fields.values():
+            relation = field.child_relation if isinstance(field, ManyRelatedField) else field
+            if (
+                isinstance(relation, RelatedField)
+                and not relation.read_only
+                and relation.queryset is not None
+                and hasattr(relation.queryset, "visible_to")
+            ):
+                relation.queryset = relation.queryset.visible_to(user)
+        return fields
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        self.model_validate(attrs)
+        return attrs
+
+    def model_validate(self, attrs: dict) -> None:
+        """Run the model's own validation on the instance as it would be saved."""
+        model = self.Meta.model
+        concrete = {field.name for field in model._meta.concrete_fields}
+        # Validate a copy: the instance itself stays untouched until save.
+        candidate = copy.copy(self.instance) if self.instance is not None else model()
+        for name, value in attrs.items():
+            if name in concrete:
+                setattr(candidate, name, value)
+        writable = {name for name, field in self.fields.items() if not field.read_only}
+        exclude = [name for name in concrete if name not in writable and name != model._meta.pk.name]
+        try:
+            candidate.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(django_errors_as_dict(error))
+
+
+class ApiTokenSerializer(StrictModelSerializer):
+    expires_days = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=3650,
+        help_text="Days until it expires.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = (
+            "id",
+            "name",
+            "prefix",
+            "scope",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "expires_days",
+        )
+        read_only_fields = ("id", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")
+
+    def model_validate(self, attrs):
+        pass  # created by core.services.api_token_create, which sets the hashed key
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret. Shown only in this response.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = (*ApiTokenSerializer.Meta.fields, "key")
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True, default=None)
+
+    class Meta:
+        model = AuditEntry
+        fields = (
+            "id",
+            "at",
+            "user",
+            "username",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+            "territory_code",
+        )
+        read_only_fields = fields

@@ -1,0 +1,68 @@
+"""Upsert-by-external_id endpoints shared by accounts, deals and products (see accounts.services)."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from accounts.services import (
+    UpsertRejected,
+    sync_errors_by_field,
+    sync_row_upsert,
+    sync_rows_upsert,
+)
+
+
+def sync_actions(*, kind: str, serializer, row_serializer, result_serializer, errors_serializer):
+    """Build the mixin that adds GET/PUT by-external-id/{external_id}/ and POST bulk/ to a viewset."""
+
+    external_id_parameter = OpenApiParameter("external_id", str, OpenApiParameter.PATH)
+
+    class SyncActionsMixin:
+        @extend_schema(
+            methods=["GET"],
+            parameters=[external_id_parameter],
+            responses={200: serializer},
+            summary="Read one record by its external_id",
+        )
+        @extend_schema(
+            methods=["PUT"],
+            parameters=[external_id_parameter],
+            request=row_serializer,
+            responses={200: serializer, 201: serializer},
+            summary="Create or replace one record by its external_id (idempotent)",
+        )
+        @action(detail=False, methods=["get", "put"], url_path=r"by-external-id/(?P<external_id>[^/]+)")
+        def by_external_id(self, request, external_id=None):
+            if request.method == "GET":
+                instance = self.get_queryset().filter(external_id=external_id).first()
+                if instance is None:
+                    raise NotFound()
+                return Response(self.get_serializer(instance).data)
+            try:
+                instance, created = sync_row_upsert(
+                    kind=kind, external_id=external_id, data=request.data, user=request.user
+                )
+            except UpsertRejected as rejected:
+                raise ValidationError(sync_errors_by_field(rejected.errors))
+            return Response(
+                self.get_serializer(instance).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            )
+
+        @extend_schema(
+            request=row_serializer(many=True),
+            responses={200: result_serializer, 400: OpenApiResponse(errors_serializer)},
+            summary="Create or update many records by external_id, all or nothing",
+        )
+        @action(detail=False, methods=["post"], url_path="bulk")
+        def bulk(self, request):
+            try:
+                result = sync_rows_upsert(kind=kind, rows=request.data, user=request.user)
+            except UpsertRejected as rejected:
+                return Response(
+                    {"errors": [error.as_dict() for error in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST
+                )
+            return Response(result.as_dict())
+
+    return SyncActionsMixin

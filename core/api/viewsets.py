@@ -1,0 +1,96 @@
+"""Base viewsets: every list and detail goes through Model.objects.visible_to(request.user)."""
+
+from django.db import transaction
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from core.api.permissions import MANAGE_ROLES, RoleWritePermission
+from core.audit import audit_changes, audit_record, audit_snapshot
+from core.models import AuditEntry
+
+
+class ScopedQuerysetMixin:
+    """queryset = Model.objects.all(); get_queryset() narrows it to what the caller may see.
+
+    Hidden rows are filtered out, so their detail URLs answer 404 like ids that never existed.
+    """
+
+    permission_classes = [IsAuthenticated, RoleWritePermission]
+    write_roles = MANAGE_ROLES
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple = ()
+
+    def get_queryset(self):
+        model = self.queryset.model
+        if getattr(self, "swagger_fake_view", False):
+            return model.objects.none()
+        queryset = self.queryset.visible_to(self.request.user)
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        return queryset
+
+
+class AuditedWriteMixin:
+    """Writes run in one transaction; with audited = True each also leaves an AuditEntry."""
+
+    audited = False
+
+    def save_kwargs(self) -> dict:
+        return {}
+
+    def audit_state(self, instance) -> dict:
+        """What the audit trail records of an instance; extend for nested parts (rule criteria)."""
+        return audit_snapshot(instance)
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            instance = serializer.save(**self.save_kwargs())
+            if self.audited:
+                audit_record(
+                    user=self.request.user,
+                    action=AuditEntry.Action.CREATE,
+                    instance=instance,
+                    changes=audit_changes({}, self.audit_state(instance)),
+                )
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            before = self.audit_state(serializer.instance)
+            instance = serializer.save()
+            if self.audited:
+                changes = audit_changes(before, self.audit_state(instance))
+                if changes:
+                    audit_record(
+                        user=self.request.user, action=AuditEntry.Action.UPDATE, instance=instance, changes=changes
+                    )
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            if self.audited:
+                audit_record(
+                    user=self.request.user,
+                    action=AuditEntry.Action.DELETE,
+                    instance=instance,
+                    changes={name: [value, None] for name, value in self.audit_state(instance).items()},
+                )
+            instance.delete()
+
+
+class ScopedModelViewSet(ScopedQuerysetMixin, AuditedWriteMixin, viewsets.ModelViewSet):
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+
+class ScopedReadOnlyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedCreateReadDeleteViewSet(
+    ScopedQuerysetMixin,
+    AuditedWriteMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """For rows that are replaced rather than edited (named accounts)."""

@@ -1,0 +1,53 @@
+from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
+from kpis import filtersets
+from kpis.api import serializers
+from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+
+
+class KpiDefinitionViewSet(ScopedModelViewSet):
+    queryset = KpiDefinition.objects.all()
+    serializer_class = serializers.KpiDefinitionSerializer
+    filterset_class = filtersets.KpiDefinitionFilterSet
+    search_fields = ("code", "name")
+    ordering_fields = ("id", "position", "code")
+    ordering = ("position", "code")
+
+
+class TerritoryKpiViewSet(ScopedModelViewSet):
+    """Which KPIs a territory tracks, overriding the defaults for its kind."""
+
+    queryset = TerritoryKpi.objects.all()
+    serializer_class = serializers.TerritoryKpiSerializer
+    filterset_class = filtersets.TerritoryKpiFilterSet
+    ordering_fields = ("id",)
+    ordering = ("id",)
+    audited = True
+
+
+class KpiTargetViewSet(ScopedModelViewSet):
+    """Targets per territory, KPI and period. A rep reads the targets of their territories; managers set them."""
+
+    queryset = KpiTarget.objects.all()
+    serializer_class = serializers.KpiTargetSerializer
+    filterset_class = filtersets.KpiTargetFilterSet
+    ordering_fields = ("id", "period_start", "value")
+    ordering = ("territory_id", "kpi_id", "period_type", "period_start", "id")
+    audited = True
+
+
+class KpiRollupViewSet(ScopedReadOnlyViewSet):
+    """Precomputed KPI values (read-only; the recompute writes them)."""
+
+    queryset = KpiRollup.objects.all()
+    serializer_class = serializers.KpiRollupSerializer
+    filterset_class = filtersets.KpiRollupFilterSet
+    ordering_fields = ("id", "period_start", "value", "computed_at")
+    ordering = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
+
+
+class RecomputeRunViewSet(ScopedReadOnlyViewSet):
+    queryset = RecomputeRun.objects.all()
+    serializer_class = serializers.RecomputeRunSerializer
+    filterset_class = filtersets.RecomputeRunFilterSet
+    ordering_fields = ("id", "created_at")
+    ordering = ("-created_at", "-id")

@@ -1,0 +1,53 @@
+import django_filters
+
+from kpis.choices import PeriodType, RollupView
+from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from territories.filtersets import visible
+from territories.models import Territory
+
+
+class KpiDefinitionFilterSet(django_filters.FilterSet):
+    code = django_filters.CharFilter()
+
+    class Meta:
+        model = KpiDefinition
+        fields = ["unit"]
+
+
+class TerritoryKpiFilterSet(django_filters.FilterSet):
+    territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
+    kpi = django_filters.ModelChoiceFilter(queryset=visible(KpiDefinition))
+
+    class Meta:
+        model = TerritoryKpi
+        fields = ["tracked"]
+
+
+class PeriodFilterSet(django_filters.FilterSet):
+    territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
+    territory_code = django_filters.CharFilter(field_name="territory__code")
+    kpi = django_filters.ModelChoiceFilter(queryset=visible(KpiDefinition))
+    kpi_code = django_filters.CharFilter(field_name="kpi__code")
+    period_type = django_filters.ChoiceFilter(choices=PeriodType.choices)
+    period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
+    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
+
+
+class KpiTargetFilterSet(PeriodFilterSet):
+    class Meta:
+        model = KpiTarget
+        fields = []
+
+
+class KpiRollupFilterSet(PeriodFilterSet):
+    view = django_filters.ChoiceFilter(choices=RollupView.choices)
+
+    class Meta:
+        model = KpiRollup
+        fields = []
+
+
+class RecomputeRunFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = RecomputeRun
+        fields = ["status", "view"]

@@ -1,0 +1,161 @@
+from django.db import transaction
+from rest_framework import serializers
+
+from core.api.serializers import StrictModelSerializer
+from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD
+from territories.models import (
+    AccountTerritoryMembership,
+    AssignmentRun,
+    NamedAccount,
+    RepAssignment,
+    RuleCriterion,
+    Territory,
+    TerritoryModel,
+    TerritoryOverride,
+    TerritoryRule,
+)
+
+
+class TerritoryModelSerializer(StrictModelSerializer):
+    class Meta:
+        model = TerritoryModel
+        fields = (
+            "id",
+            "code",
+            "name",
+            "state",
+            "description",
+            "copied_from",
+            "created_by",
+            "created_at",
+            "effective_from",
+            "activated_at",
+            "archived_at",
+        )
+        # Activation and archiving go through the alignment services (they swap the active model atomically).
+        read_only_fields = ("id", "state", "copied_from", "created_by", "created_at", "activated_at", "archived_at")
+
+
+class TerritorySerializer(StrictModelSerializer):
+    class Meta:
+        model = Territory
+        fields = (
+            "id",
+            "territory_model",
+            "code",
+            "name",
+            "kind",
+            "parent",
+            "priority",
+            "value_tier",
+            "description",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "created_at", "updated_at")
+
+
+class RuleCriterionSerializer(StrictModelSerializer):
+    class Meta:
+        model = RuleCriterion
+        fields = ("id", "field", "operator", "values", "min_value", "max_value", "range_start", "range_end")
+        read_only_fields = ("id",)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        field, operator = attrs.get("field"), attrs.get("operator")
+        if field and operator and operator not in OPERATORS_BY_FIELD.get(field, ()):
+            raise serializers.ValidationError({"operator": f"'{operator}' cannot be used with {field}."})
+        return attrs
+
+
+class TerritoryRuleSerializer(StrictModelSerializer):
+    """A rule with its criteria, written together; PUT/PATCH with criteria replaces them all."""
+
+    criteria = RuleCriterionSerializer(many=True)
+
+    class Meta:
+        model = TerritoryRule
+        fields = ("id", "territory", "name", "position", "criteria")
+        read_only_fields = ("id",)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        territory = attrs.get("territory") or getattr(self.instance, "territory", None)
+        allowed = FIELDS_BY_KIND.get(territory.kind, set()) if territory else set()
+        for position, criterion in enumerate(attrs.get("criteria") or []):
+            if criterion["field"] not in allowed:
+                raise serializers.ValidationError(
+                    {
+                        "criteria": {
+                            position: {"field": [f"A {territory.kind} territory cannot use {criterion['field']}."]}
+                        }
+                    }
+                )
+        return attrs
+
+    def create(self, validated_data):
+        criteria = validated_data.pop("criteria", [])
+        with transaction.atomic():
+            rule = TerritoryRule.objects.create(**validated_data)
+            RuleCriterion.objects.bulk_create(RuleCriterion(rule=rule, **criterion) for criterion in criteria)
+        return rule
+
+    def update(self, instance, validated_data):
+        criteria = validated_data.pop("criteria", None)
+        with transaction.atomic():
+            instance = super().update(instance, validated_data)
+            if criteria is not None:
+                instance.criteria.all().delete()
+                RuleCriterion.objects.bulk_create(RuleCriterion(rule=instance, **criterion) for criterion in criteria)
+        if hasattr(instance, "_prefetched_objects_cache"):
+            instance._prefetched_objects_cache.pop("criteria", None)
+        return instance
+
+
+class NamedAccountSerializer(StrictModelSerializer):
+    class Meta:
+        model = NamedAccount
+        fields = ("id", "territory", "account")
+        read_only_fields = ("id",)
+
+
+class TerritoryOverrideSerializer(StrictModelSerializer):
+    class Meta:
+        model = TerritoryOverride
+        fields = ("id", "territory", "account", "reason", "created_by", "created_at")
+        read_only_fields = ("id", "created_by", "created_at")
+
+
+class RepAssignmentSerializer(StrictModelSerializer):
+    class Meta:
+        model = RepAssignment
+        fields = ("id", "rep", "territory", "role", "start_date", "end_date", "allocation_percent", "created_at")
+        read_only_fields = ("id", "created_at")
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AccountTerritoryMembership
+        fields = ("id", "account", "territory", "valid_from", "valid_to", "source")
+        read_only_fields = fields
+
+
+class AssignmentRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AssignmentRun
+        fields = (
+            "id",
+            "territory_model",
+            "dry_run",
+            "status",
+            "phase",
+            "progress",
+            "counts",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        )
+        read_only_fields = fields
