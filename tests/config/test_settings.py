@@ -97,10 +97,9 @@ def test_it_requires_a_secret_key_when_debug_is_off():
     assert "SECRET_KEY" in result.stderr
 
 
-def deploy_check(*tags: str) -> subprocess.CompletedProcess:
-    tag_args = [arg for tag in tags for arg in ("--tag", tag)]
+def deploy_check() -> subprocess.CompletedProcess:
     return run_python(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING", *tag_args],
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(60),
         ALLOWED_HOSTS="territories.example.com",
@@ -108,8 +107,9 @@ def deploy_check(*tags: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_it_passes_the_security_deploy_checks_when_configured_for_production():
-    result = deploy_check("security")
+def test_it_passes_the_deploy_checks_when_configured_for_production():
+    # All checks, not only Django's security ones: the API schema generator warns through them too.
+    result = deploy_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
