@@ -27,9 +27,9 @@ from reps.models import Rep
 from territories.choices import AssignmentRole, TerritoryKind, TerritoryModelState
 from territories.models import NamedAccount, RepAssignment, RuleCriterion, Territory, TerritoryModel, TerritoryRule
 
-DEFAULT_ACCOUNTS = 20_000
-DEFAULT_DEALS = 200_000
-DEFAULT_SEED = 42
+DEFAULT_ACCOUNTS = ref.DEFAULT_ACCOUNTS
+DEFAULT_DEALS = ref.DEFAULT_DEALS
+DEFAULT_SEED = ref.DEFAULT_SEED
 COPY_CHUNK_ROWS = 200_000
 
 

@@ -6,6 +6,11 @@ Everything here is fixed so that a seed alone decides the generated rows.
 from dataclasses import dataclass
 from datetime import date
 
+# seed_demo's defaults: `make run` seeds this much on first start, in well under a minute.
+DEFAULT_ACCOUNTS = 20_000
+DEFAULT_DEALS = 200_000
+DEFAULT_SEED = 42
+
 # All dates are relative to this fixed day, never to today, so a seed gives the same rows every year.
 ANCHOR_DATE = date(2026, 11, 30)
 HISTORY_START = date(2023, 12, 1)  # three years of closed deals end on ANCHOR_DATE

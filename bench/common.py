@@ -1,0 +1,111 @@
+"""Shared helpers for benchmarks: a throwaway database per benchmark, manage.py against it, timing, rows.
+
+Each benchmark works in its own database (BENCH_DATABASE_URL, else tm_bench_<name> on the server of
+DATABASE_URL, else on 127.0.0.1:5432), so it never touches the app's data.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+SCALES = ("full", "small")
+
+
+def bench_database_url(name: str) -> str:
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    server = urlparse(os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL)
+    return urlunparse(server._replace(path=f"/tm_bench_{name}"))
+
+
+def _maintenance_url(url: str) -> tuple[str, str]:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path="/postgres")), parsed.path.lstrip("/")
+
+
+def database_recreate(url: str) -> None:
+    """Drop (if there) and create the database named in url."""
+    maintenance, name = _maintenance_url(url)
+    connection = psycopg2.connect(maintenance)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
+
+
+def database_drop(url: str) -> None:
+    maintenance, name = _maintenance_url(url)
+    connection = psycopg2.connect(maintenance)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        connection.close()
+
+
+@contextmanager
+def bench_database(name: str, *, migrate: bool = True, keep: bool = False):
+    """A fresh, migrated database for one benchmark; dropped afterwards unless keep (or BENCH_KEEP=1)."""
+    url = bench_database_url(name)
+    database_recreate(url)
+    try:
+        if migrate:
+            manage(url, "migrate", "--noinput")
+        yield url
+    finally:
+        if not (keep or os.environ.get("BENCH_KEEP") == "1"):
+            database_drop(url)
+
+
+def manage(url: str, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
+    """Run `python manage.py ARGS` against the database at url; raise with its output when it fails."""
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("REDIS_URL", None)  # tasks run eagerly in-process: a benchmark measures the work, not a queue
+    completed = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+    return completed
+
+
+def connect(url: str):
+    """A psycopg2 connection to url (the caller closes it)."""
+    return psycopg2.connect(url)
+
+
+def timed(function: Callable, *args, **kwargs) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def result_row(
+    *, name: str, dataset: str, value: float, unit: str, goal: str, ok: bool, baseline: float | None = None
+) -> dict:
+    ratio = value / baseline if baseline else None
+    return {
+        "name": name,
+        "dataset": dataset,
+        "value": value,
+        "unit": unit,
+        "goal": goal,
+        "baseline": baseline,
+        "ratio": ratio,
+        "ok": ok,
+    }
