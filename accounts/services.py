@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import psycopg2.extensions
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, models, transaction
-from psycopg2.extras import execute_values
 
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.access import access_scope
@@ -326,7 +326,7 @@ def _batch_problems(spec: SyncKind, rows: list[dict], user) -> list[RowError]:
 # --- writing ----------------------------------------------------------------------------------------
 
 
-def _upsert_sql(spec: SyncKind, columns: list[str]) -> str:
+def _upsert_sql(spec: SyncKind, columns: list[str], values_sql: str) -> str:
     table = spec.model._meta.db_table
     quoted = [connection.ops.quote_name(column) for column in columns]
     updates = [name for name in quoted if name != '"external_id"']
@@ -335,7 +335,7 @@ def _upsert_sql(spec: SyncKind, columns: list[str]) -> str:
     incoming = ", ".join(f"EXCLUDED.{name}" for name in updates)
     # Unchanged rows are skipped by the WHERE, so RETURNING lists only inserted and really updated rows.
     return (
-        f"INSERT INTO {table} ({', '.join(quoted)}, created_at, updated_at) VALUES %s "
+        f"INSERT INTO {table} ({', '.join(quoted)}, created_at, updated_at) VALUES {values_sql} "
         f"ON CONFLICT (external_id) DO UPDATE SET {assignments}, updated_at = EXCLUDED.updated_at "
         f"WHERE ({current}) IS DISTINCT FROM ({incoming}) "
         f"RETURNING id, external_id, (xmax = 0) AS inserted"
@@ -354,14 +354,13 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
     columns = list(cleaned[0])
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ", now(), now())"
     with transaction.atomic(), connection.cursor() as cursor:
-        written = execute_values(
-            cursor.cursor,  # the psycopg2 cursor under Django's wrapper
-            _upsert_sql(spec, columns),
-            [tuple(row[column] for column in columns) for row in cleaned],
-            template=placeholders,
-            page_size=len(cleaned),
-            fetch=True,
-        )
+        # One statement for the whole batch. Values are bound by psycopg2 (mogrify), then the statement
+        # runs through Django's cursor so it is logged and counted like any other query.
+        raw = cursor.cursor
+        values = b",".join(raw.mogrify(placeholders, tuple(row[column] for column in columns)) for row in cleaned)
+        encoding = psycopg2.extensions.encodings[raw.connection.encoding]
+        cursor.execute(_upsert_sql(spec, columns, values.decode(encoding)))
+        written = cursor.fetchall()
         for pk, external_id, inserted in written:
             result.ids_by_external_id[external_id] = pk
             result.changed_ids.append(pk)

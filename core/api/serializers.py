@@ -10,6 +10,7 @@ import copy
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, RelatedField
 
@@ -17,7 +18,7 @@ from core.api.exceptions import django_errors_as_dict
 from core.models import ApiToken, AuditEntry
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
+class StrictModelSerializer(CountryFieldMixin, serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")

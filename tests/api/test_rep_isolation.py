@@ -1,0 +1,120 @@
+"""For every endpoint that shows data: a rep never sees another rep's rows (list, detail, filters, search)."""
+
+import pytest
+
+from core.models import AuditEntry
+from territories.models import AccountTerritoryMembership, AssignmentRun
+from tests.api.helpers import client_for, result_ids, url
+
+# (route, world attribute visible to rep A, world attribute of rep B's, search term matching rep B's row)
+ENDPOINTS = [
+    ("account", "account_a", "account_b", "Beta"),
+    ("deal", "deal_a", "deal_b", "expansion"),
+    ("territory", "west", "east", "East"),
+    ("rule", "rule_a", "rule_b", None),
+    ("override", "override_a", "override_b", "east"),
+    ("named-account", "named_a", "named_b", None),
+    ("rep-assignment", "assignment_a", "assignment_b", None),
+    ("target", "target_a", "target_b", None),
+    ("rollup", "rollup_a", "rollup_b", None),
+    ("rep", "rep_a", "rep_b", "Bob"),
+]
+
+
+@pytest.mark.parametrize(("route", "mine", "theirs", "term"), ENDPOINTS)
+def test_it_lists_only_the_reps_own_rows(world, route, mine, theirs, term):
+    listed = result_ids(client_for(world.rep_a.user).get(url(f"{route}-list")))
+    assert getattr(world, mine).id in listed
+    assert getattr(world, theirs).id not in listed
+
+
+@pytest.mark.parametrize(("route", "mine", "theirs", "term"), ENDPOINTS)
+def test_it_answers_404_for_another_reps_row(world, route, mine, theirs, term):
+    client = client_for(world.rep_a.user)
+    assert client.get(url(f"{route}-detail", getattr(world, mine).id)).status_code == 200
+    assert client.get(url(f"{route}-detail", getattr(world, theirs).id)).status_code == 404
+    assert client.get(url(f"{route}-detail", 987654321)).status_code == 404
+
+
+@pytest.mark.parametrize(("route", "mine", "theirs", "term"), [e for e in ENDPOINTS if e[3]])
+def test_it_finds_nothing_of_another_rep_by_search(world, route, mine, theirs, term):
+    client = client_for(world.rep_a.user)
+    assert getattr(world, theirs).id not in result_ids(client.get(url(f"{route}-list", search=term)))
+    # the same search as rep B does find it, so the search itself works
+    assert getattr(world, theirs).id in result_ids(client_for(world.rep_b.user).get(url(f"{route}-list", search=term)))
+
+
+@pytest.mark.parametrize(
+    ("route", "query"),
+    [
+        ("account", {"territory": "east"}),
+        ("deal", {"territory": "east"}),
+        ("deal", {"account": "account_b"}),
+        ("territory", {"within": "east"}),
+        ("territory", {"parent": "east"}),
+        ("rule", {"territory": "east"}),
+        ("target", {"territory": "east"}),
+        ("rollup", {"territory": "east_ny"}),
+        ("override", {"account": "account_b"}),
+        ("rep-assignment", {"rep": "rep_b"}),
+        ("membership", {"territory": "east_ny"}),
+    ],
+)
+def test_it_rejects_a_filter_on_another_reps_object_like_an_unknown_id(world, route, query):
+    name, attribute = next(iter(query.items()))
+    hidden = client_for(world.rep_a.user).get(url(f"{route}-list", **{name: getattr(world, attribute).id}))
+    unknown = client_for(world.rep_a.user).get(url(f"{route}-list", **{name: 987654321}))
+    assert hidden.status_code == unknown.status_code == 400
+    assert name in hidden.json()
+
+
+@pytest.mark.parametrize(
+    ("route", "query", "expected"),
+    [
+        ("account", {"territory": "west"}, {"account_a"}),
+        ("deal", {"territory": "west"}, {"deal_a"}),
+        ("territory", {"within": "west"}, {"west", "west_ca"}),
+        ("deal", {"account": "account_a"}, {"deal_a"}),
+    ],
+)
+def test_it_filters_within_the_reps_own_scope(world, route, query, expected):
+    name, attribute = next(iter(query.items()))
+    listed = result_ids(client_for(world.rep_a.user).get(url(f"{route}-list", **{name: getattr(world, attribute).id})))
+    assert listed == {getattr(world, item).id for item in expected}
+
+
+def test_it_lists_only_memberships_of_the_reps_territories(world):
+    listed = result_ids(client_for(world.rep_a.user).get(url("membership-list")))
+    assert listed == set(
+        AccountTerritoryMembership.objects.filter(territory=world.west_ca).values_list("id", flat=True)
+    )
+
+
+def test_it_keeps_a_deal_worked_by_the_rep_visible_though_its_account_is_not(world):
+    client = client_for(world.rep_a.user)
+    assert client.get(url("deal-detail", world.deal_b_worked_by_a.id)).status_code == 200
+    assert client.get(url("account-detail", world.account_b.id)).status_code == 404
+
+
+def test_it_hides_by_external_id_lookups_of_another_reps_rows(world):
+    client = client_for(world.rep_a.user)
+    assert client.get(url("account-by-external-id", "ACC-A")).status_code == 200
+    assert client.get(url("account-by-external-id", "ACC-B")).status_code == 404
+    assert client.get(url("deal-by-external-id", "DEAL-B")).status_code == 404
+
+
+def test_it_keeps_the_audit_trail_and_runs_from_reps(world):
+    AuditEntry.objects.create(action="create", object_type="territories.territory", object_id="1")
+    run = AssignmentRun.objects.create(territory_model=world.west.territory_model)
+    client = client_for(world.rep_a.user)
+    assert client.get(url("audit-entry-list")).status_code == 403
+    assert client.get(url("assignment-run-list")).json()["results"] == []
+    assert client.get(url("assignment-run-detail", run.id)).status_code == 404
+
+
+def test_it_shows_a_scoped_manager_only_their_subtree(world):
+    from tests.access.world import make_manager
+
+    client = client_for(make_manager(scope_codes=("west",)))
+    assert result_ids(client.get(url("account-list"))) == {world.account_a.id}
+    assert client.get(url("target-detail", world.target_b.id)).status_code == 404
