@@ -30,7 +30,16 @@ print(json.dumps(report))
 """
 
 # Variables the settings read; every case starts without them so the outer environment cannot leak in.
-SETTINGS_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT")
+# DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' conftest for this process only.
+SETTINGS_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def run_python(args: list[str], **variables: str) -> subprocess.CompletedProcess:
