@@ -310,3 +310,27 @@ def recompute_run_execute(*, run: RecomputeRun, on_step: StepCallback | None = N
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "progress", "phase", "counts", "finished_at"])
     return run
+
+
+def kpi_catalogue_sync() -> int:
+    """Add the catalogue definitions that are missing (existing ones stay as edited)."""
+    from kpis.catalogue import CATALOGUE
+    from kpis.models import KpiDefinition
+
+    existing = set(KpiDefinition.objects.values_list("code", flat=True))
+    missing = [
+        KpiDefinition(
+            code=code,
+            name=name,
+            unit=unit,
+            decimals=decimals,
+            higher_is_better=higher,
+            default_for_kinds=kinds,
+            description=description,
+            position=position,
+        )
+        for position, (code, name, unit, decimals, higher, kinds, description) in enumerate(CATALOGUE)
+        if code not in existing
+    ]
+    KpiDefinition.objects.bulk_create(missing)
+    return len(missing)
