@@ -86,3 +86,13 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class OverlapReason(models.TextChoices):
+    """Why the winning sibling beat another that also claimed the account (first difference wins)."""
+
+    OVERRIDE = "override", "Manual override"
+    NAMED = "named", "Named account"
+    PRIORITY = "priority", "Higher priority"
+    SPECIFICITY = "specificity", "More specific rule"
+    TIE_BREAK = "tie_break", "Tie-break: lowest territory code"

@@ -28,6 +28,7 @@ from territories.choices import (
     CriterionField,
     CriterionOperator,
     MembershipSource,
+    OverlapReason,
     TerritoryKind,
     TerritoryModelState,
     ValueTier,
@@ -181,10 +182,33 @@ class RuleCriterion(models.Model):
                 condition=Q(range_start="") | Q(range_end="") | Q(range_start__lte=F("range_end")),
                 name="criterion_range_ordered",
             ),
+            # One criterion per field in a rule, so "all criteria" stays a plain AND of distinct fields.
+            models.UniqueConstraint(
+                fields=["rule", "field"],
+                name="criterion_one_per_field",
+                violation_error_message="This rule already has a criterion on this field; put all values in it.",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_field_display()} {self.get_operator_display()}"
+
+    def clean(self):
+        from territories.validation import rule_criterion_validate
+
+        kind = self.rule.territory.kind if self.rule_id else None
+        rule_criterion_validate(
+            territory_kind=kind,
+            field=self.field,
+            operator=self.operator,
+            values=self.values,
+            min_value=self.min_value,
+            max_value=self.max_value,
+            range_start=self.range_start,
+            range_end=self.range_end,
+            rule_id=self.rule_id,
+            criterion_id=self.pk,
+        )
 
 
 class NamedAccount(models.Model):
@@ -348,3 +372,47 @@ class AssignmentRun(BackgroundRun):
 
     class Meta(BackgroundRun.Meta):
         indexes = [models.Index(fields=["territory_model", "-created_at"], name="assignment_run_model_idx")]
+
+
+class PlannedAccountTerritory(models.Model):
+    """A non-active model's computed alignment (deepest territories, as in memberships), for diffs."""
+
+    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="planned_accounts")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="planned_accounts")
+    source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
+
+    class Meta:
+        indexes = [models.Index(fields=["territory_model", "account"], name="planned_account_model_idx")]
+
+    def __str__(self):
+        return f"{self.account_id} → {self.territory_id} (plan {self.territory_model_id})"
+
+
+class PlannedDealTerritory(models.Model):
+    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="planned_deals")
+    deal = models.ForeignKey("accounts.Deal", on_delete=models.CASCADE, related_name="+")
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="planned_deals")
+
+    class Meta:
+        indexes = [models.Index(fields=["territory_model", "deal"], name="planned_deal_model_idx")]
+
+    def __str__(self):
+        return f"deal {self.deal_id} → {self.territory_id} (plan {self.territory_model_id})"
+
+
+class AssignmentOverlap(models.Model):
+    """Siblings of one kind that all claimed an account in the latest run, the winner and why."""
+
+    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="overlaps")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    winner = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_won")
+    loser = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_lost")
+    reason = models.CharField(max_length=20, choices=OverlapReason.choices)
+
+    class Meta:
+        ordering = ["territory_model", "account", "winner"]
+        indexes = [models.Index(fields=["territory_model", "account"], name="overlap_model_account_idx")]
+
+    def __str__(self):
+        return f"{self.account_id}: {self.winner_id} over {self.loser_id} ({self.reason})"

@@ -1,0 +1,415 @@
+"""Assignment runs, incremental reassignment, planning models and activation (state changes).
+
+History rules (docs/ASSIGNMENT.md): only the active model writes AccountTerritoryMembership /
+DealTerritoryMembership. A write compares the engine's answer with the current rows (valid_to IS NULL)
+of the accounts in scope: unchanged rows are left alone, rows no longer true are closed at the
+effective date (deleted when they started that same day), new rows open at the effective date — or at
+EARLIEST_DATE when the account (deal) never had a membership, so a first alignment counts from the
+beginning of the data. Other models write PlannedAccountTerritory / PlannedDealTerritory instead.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from territories.choices import RunStatus, TerritoryModelState
+from territories.engine import EARLIEST_DATE, assignment_compute
+from territories.models import AssignmentRun, TerritoryModel
+from territories.validation import rule_criterion_validate
+
+__all__ = [
+    "account_changed",
+    "account_reassign",
+    "assignment_run_execute",
+    "assignment_run_start",
+    "deals_changed",
+    "rule_criterion_validate",
+    "territory_model_activate",
+    "territory_model_copy",
+]
+
+logger = logging.getLogger(__name__)
+
+# Fields that rules read; a change to any of them moves the account.
+RULE_FIELDS = frozenset(
+    {"country", "region", "city", "postal_code", "employees", "annual_revenue", "business_type", "industry"}
+)
+
+ProgressCallback = Callable[[str, int, dict], None]
+
+SOURCE_SQL = "CASE r.c WHEN 0 THEN 'override' WHEN 1 THEN 'named' ELSE 'rule' END"
+
+
+def _scope_params(account_ids: list[int] | None) -> dict:
+    return {"all": account_ids is None, "ids": list(account_ids or [])}
+
+
+def _history_write(*, effective: date, account_ids: list[int] | None) -> dict:
+    """Diff _engine_result against current memberships of the accounts in scope and write the difference."""
+    params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE}
+    counts = {}
+    with connection.cursor() as cursor:
+        # New rows first: "never had a membership" must be judged before same-day rows are deleted.
+        cursor.execute(
+            f"""
+            INSERT INTO territories_accountterritorymembership (account_id, territory_id, valid_from, valid_to, source)
+            SELECT r.a, r.b,
+                   CASE WHEN EXISTS (SELECT 1 FROM territories_accountterritorymembership h WHERE h.account_id = r.a)
+                        THEN %(eff)s::date ELSE %(earliest)s::date END,
+                   NULL, {SOURCE_SQL}
+            FROM _engine_result r
+            WHERE r.row_type = 'deep' AND NOT EXISTS (
+                SELECT 1 FROM territories_accountterritorymembership m
+                WHERE m.account_id = r.a AND m.territory_id = r.b AND m.valid_to IS NULL)
+            """,
+            params,
+        )
+        counts["opened"] = cursor.rowcount
+        gone = """
+            SELECT m.id FROM territories_accountterritorymembership m
+            WHERE m.valid_to IS NULL AND (%(all)s OR m.account_id = ANY(%(ids)s)) AND NOT EXISTS (
+                SELECT 1 FROM _engine_result r
+                WHERE r.row_type = 'deep' AND r.a = m.account_id AND r.b = m.territory_id)
+        """
+        cursor.execute(
+            f"DELETE FROM territories_accountterritorymembership WHERE valid_from >= %(eff)s AND id IN ({gone})",
+            params,
+        )
+        counts["deleted_same_day"] = cursor.rowcount
+        cursor.execute(
+            f"UPDATE territories_accountterritorymembership SET valid_to = %(eff)s WHERE id IN ({gone})", params
+        )
+        counts["closed"] = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE territories_accountterritorymembership m SET source = {SOURCE_SQL}
+            FROM _engine_result r
+            WHERE r.row_type = 'deep' AND r.a = m.account_id AND r.b = m.territory_id AND m.valid_to IS NULL
+              AND m.source <> {SOURCE_SQL}
+            """
+        )
+        counts["source_changed"] = cursor.rowcount
+    return counts
+
+
+def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> dict:
+    params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE}
+    counts = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO territories_dealterritorymembership (deal_id, territory_id, valid_from, valid_to)
+            SELECT r.a, r.b,
+                   CASE WHEN EXISTS (SELECT 1 FROM territories_dealterritorymembership h WHERE h.deal_id = r.a)
+                        THEN %(eff)s::date ELSE %(earliest)s::date END,
+                   NULL
+            FROM _engine_result r
+            WHERE r.row_type = 'deal' AND NOT EXISTS (
+                SELECT 1 FROM territories_dealterritorymembership m
+                WHERE m.deal_id = r.a AND m.territory_id = r.b AND m.valid_to IS NULL)
+            """,
+            params,
+        )
+        counts["deals_opened"] = cursor.rowcount
+        gone = """
+            SELECT m.id FROM territories_dealterritorymembership m
+            WHERE m.valid_to IS NULL
+              AND (%(all)s OR m.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s)))
+              AND NOT EXISTS (SELECT 1 FROM _engine_result r
+                              WHERE r.row_type = 'deal' AND r.a = m.deal_id AND r.b = m.territory_id)
+        """
+        cursor.execute(
+            f"DELETE FROM territories_dealterritorymembership WHERE valid_from >= %(eff)s AND id IN ({gone})", params
+        )
+        counts["deals_deleted_same_day"] = cursor.rowcount
+        cursor.execute(
+            f"UPDATE territories_dealterritorymembership SET valid_to = %(eff)s WHERE id IN ({gone})", params
+        )
+        counts["deals_closed"] = cursor.rowcount
+    return counts
+
+
+def _planned_write(*, model_id: int, account_ids: list[int] | None) -> dict:
+    params = {**_scope_params(account_ids), "model": model_id}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM territories_plannedaccountterritory WHERE territory_model_id = %(model)s"
+            " AND (%(all)s OR account_id = ANY(%(ids)s))",
+            params,
+        )
+        cursor.execute(
+            f"""INSERT INTO territories_plannedaccountterritory (territory_model_id, account_id, territory_id, source)
+                SELECT %(model)s, r.a, r.b, {SOURCE_SQL} FROM _engine_result r WHERE r.row_type = 'deep'""",
+            params,
+        )
+        planned = cursor.rowcount
+        cursor.execute(
+            "DELETE FROM territories_planneddealterritory WHERE territory_model_id = %(model)s AND (%(all)s OR deal_id"
+            " IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s)))",
+            params,
+        )
+        cursor.execute(
+            """INSERT INTO territories_planneddealterritory (territory_model_id, deal_id, territory_id)
+               SELECT %(model)s, r.a, r.b FROM _engine_result r WHERE r.row_type = 'deal'""",
+            params,
+        )
+    return {"planned": planned}
+
+
+def _overlaps_write(*, model_id: int, account_ids: list[int] | None) -> None:
+    params = {**_scope_params(account_ids), "model": model_id}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM territories_assignmentoverlap WHERE territory_model_id = %(model)s"
+            " AND (%(all)s OR account_id = ANY(%(ids)s))",
+            params,
+        )
+        cursor.execute(
+            """INSERT INTO territories_assignmentoverlap (territory_model_id, account_id, winner_id, loser_id, reason)
+               SELECT %(model)s, r.a, r.b, r.d, r.e FROM _engine_result r WHERE r.row_type = 'overlap'""",
+            params,
+        )
+
+
+def _diff_counts(*, account_ids: list[int] | None) -> dict:
+    """What a write would do, without writing (dry runs)."""
+    params = _scope_params(account_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT
+              (SELECT count(*) FROM _engine_result r WHERE r.row_type = 'deep' AND NOT EXISTS (
+                 SELECT 1 FROM territories_accountterritorymembership m
+                 WHERE m.account_id = r.a AND m.territory_id = r.b AND m.valid_to IS NULL)),
+              (SELECT count(*) FROM territories_accountterritorymembership m
+               WHERE m.valid_to IS NULL AND (%(all)s OR m.account_id = ANY(%(ids)s)) AND NOT EXISTS (
+                 SELECT 1 FROM _engine_result r WHERE r.row_type = 'deep' AND r.a = m.account_id
+                 AND r.b = m.territory_id))
+            """,
+            params,
+        )
+        opened, closed = cursor.fetchone()
+    return {"would_open": opened, "would_close": closed}
+
+
+def _effective_date(model: TerritoryModel) -> date:
+    today = timezone.localdate()
+    return max(today, model.effective_from) if model.effective_from else today
+
+
+def assignment_apply(
+    *,
+    model: TerritoryModel,
+    account_ids: list[int] | None = None,
+    dry_run: bool = False,
+    effective: date | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Compute the model's assignment and store it (history for the active model, plan otherwise).
+
+    Must run inside a transaction: the engine's temporary table lives until commit. A dry run only counts.
+    """
+    report = progress or (lambda phase, percent, counts: None)
+    if account_ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+    report("computing", 10, {})
+    counts = assignment_compute(model_id=model.pk, account_ids=account_ids)
+    if account_ids is None:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE _engine_result")
+    report("writing", 60, counts)
+    if dry_run:
+        if model.state == TerritoryModelState.ACTIVE:
+            counts |= _diff_counts(account_ids=account_ids)
+        return counts
+    _overlaps_write(model_id=model.pk, account_ids=account_ids)
+    if model.state == TerritoryModelState.ACTIVE:
+        effective = effective or _effective_date(model)
+        counts |= _history_write(effective=effective, account_ids=account_ids)
+        report("writing deals", 80, counts)
+        counts |= _deal_history_write(effective=effective, account_ids=account_ids)
+    else:
+        counts |= _planned_write(model_id=model.pk, account_ids=account_ids)
+    return counts
+
+
+PROGRESS_DB = "progress"  # a second connection to the same database (config/settings.py)
+
+
+def assignment_run_execute(*, run: AssignmentRun, progress: ProgressCallback | None = None) -> AssignmentRun:
+    """Carry out a queued run: all or nothing, so a failure leaves the previous assignment in place."""
+    if run.is_finished:
+        return run  # a redelivered task: the work is done
+    outer_atomic = connection.in_atomic_block
+    AssignmentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), error="")
+
+    def report(phase: str, percent: int, counts: dict) -> None:
+        if outer_atomic:
+            AssignmentRun.objects.filter(pk=run.pk).update(phase=phase, progress=percent, counts=counts)
+        else:
+            _run_progress_save_on_progress_alias(run, phase=phase, percent=percent, counts=counts)
+        if progress:
+            progress(phase, percent, counts)
+
+    try:
+        with transaction.atomic():
+            model = TerritoryModel.objects.select_for_update().get(pk=run.territory_model_id)
+            counts = assignment_apply(model=model, dry_run=run.dry_run, progress=report)
+            if run.dry_run:
+                transaction.set_rollback(True)
+    except Exception as error:
+        logger.exception("assignment run %s failed", run.pk)
+        AssignmentRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+        raise
+    AssignmentRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.SUCCEEDED, phase="done", progress=100, counts=counts, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _run_progress_save_on_progress_alias(run: AssignmentRun, *, phase: str, percent: int, counts: dict) -> None:
+    """Progress goes through its own connection, so readers see it while the run's transaction is open."""
+    alias = PROGRESS_DB if PROGRESS_DB in connections.databases else "default"
+    AssignmentRun.objects.using(alias).filter(pk=run.pk).update(phase=phase, progress=percent, counts=counts)
+
+
+def assignment_run_start(*, territory_model: TerritoryModel, user=None, dry_run: bool = False) -> AssignmentRun:
+    """Create a run and queue its task once the caller's transaction commits."""
+    from territories.tasks import assignment_run_task
+
+    run = AssignmentRun.objects.create(
+        territory_model=territory_model, dry_run=dry_run, requested_by=user if user and user.pk else None
+    )
+    transaction.on_commit(lambda: assignment_run_task.delay(run.pk))
+    return run
+
+
+def account_reassign(*, account_ids: list[int]) -> dict:
+    """Recompute these accounts (and their deals) in the active model, with the same history rules."""
+    account_ids = sorted({int(pk) for pk in account_ids})
+    if not account_ids:
+        return {}
+    with transaction.atomic():
+        model = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+        if model is None:
+            return {}
+        return assignment_apply(model=model, account_ids=account_ids)
+
+
+def account_changed(*, account_id: int, created: bool = False, changed_fields: set[str] | None = None) -> None:
+    """Call after saving an account: reassigns it on commit when it is new or a field rules read changed."""
+    if created or changed_fields is None or (set(changed_fields) & RULE_FIELDS):
+        transaction.on_commit(lambda: account_reassign(account_ids=[account_id]))
+
+
+def deals_changed(*, deal_ids: list[int]) -> None:
+    """Call after saving deals: their product territories are recomputed (via their accounts) on commit."""
+    from accounts.models import Deal
+
+    def reassign():
+        account_reassign(account_ids=list(Deal.objects.filter(pk__in=deal_ids).values_list("account_id", flat=True)))
+
+    transaction.on_commit(reassign)
+
+
+_COPY_SQL = [
+    # Territories first without parents (the closure trigger needs the parent to exist), then parents.
+    """INSERT INTO territories_territory (territory_model_id, code, name, kind, parent_id, priority, value_tier,
+                                         description, created_at, updated_at)
+       SELECT %(target)s, code, name, kind, NULL, priority, value_tier, description, now(), now()
+       FROM territories_territory WHERE territory_model_id = %(source)s""",
+    """CREATE TEMP TABLE _copy_map ON COMMIT DROP AS
+       SELECT s.id AS old_id, t.id AS new_id FROM territories_territory s
+       JOIN territories_territory t ON t.code = s.code AND t.territory_model_id = %(target)s
+       WHERE s.territory_model_id = %(source)s""",
+    """UPDATE territories_territory t SET parent_id = mp.new_id
+       FROM territories_territory s JOIN _copy_map m ON m.old_id = s.id JOIN _copy_map mp ON mp.old_id = s.parent_id
+       WHERE t.id = m.new_id""",
+    """CREATE TEMP TABLE _copy_rules ON COMMIT DROP AS
+       SELECT r.id AS old_id, nextval(pg_get_serial_sequence('territories_territoryrule', 'id')) AS new_id,
+              m.new_id AS territory_id, r.name, r.position
+       FROM territories_territoryrule r JOIN _copy_map m ON m.old_id = r.territory_id""",
+    """INSERT INTO territories_territoryrule (id, territory_id, name, position)
+       SELECT new_id, territory_id, name, position FROM _copy_rules""",
+    """INSERT INTO territories_rulecriterion (rule_id, field, operator, values, min_value, max_value,
+                                             range_start, range_end)
+       SELECT cr.new_id, c.field, c.operator, c.values, c.min_value, c.max_value, c.range_start, c.range_end
+       FROM territories_rulecriterion c JOIN _copy_rules cr ON cr.old_id = c.rule_id""",
+    """INSERT INTO territories_namedaccount (territory_id, account_id)
+       SELECT m.new_id, n.account_id FROM territories_namedaccount n JOIN _copy_map m ON m.old_id = n.territory_id""",
+    """INSERT INTO territories_territoryoverride (territory_id, account_id, reason, created_by_id, created_at)
+       SELECT m.new_id, o.account_id, o.reason, o.created_by_id, o.created_at
+       FROM territories_territoryoverride o JOIN _copy_map m ON m.old_id = o.territory_id""",
+    """INSERT INTO territories_repassignment (rep_id, territory_id, role, start_date, end_date, allocation_percent,
+                                             created_at)
+       SELECT a.rep_id, m.new_id, a.role, a.start_date, a.end_date, a.allocation_percent, now()
+       FROM territories_repassignment a JOIN _copy_map m ON m.old_id = a.territory_id""",
+]
+
+
+def territory_model_copy(*, source: TerritoryModel, code: str, name: str, user=None) -> TerritoryModel:
+    """A planning copy of a model: territories (same codes), rules, criteria, named accounts, overrides, reps."""
+    if TerritoryModel.objects.filter(code=code).exists():
+        raise ValidationError({"code": "A territory model with this code already exists."})
+    with transaction.atomic():
+        target = TerritoryModel.objects.create(
+            code=code,
+            name=name,
+            state=TerritoryModelState.PLANNING,
+            copied_from=source,
+            created_by=user if user and user.pk else None,
+            description=source.description,
+        )
+        params = {"source": source.pk, "target": target.pk}
+        with connection.cursor() as cursor:
+            for statement in _COPY_SQL:
+                cursor.execute(statement, params)
+            cursor.execute("DROP TABLE _copy_map; DROP TABLE _copy_rules")
+    return target
+
+
+def territory_model_activate(
+    *, model: TerritoryModel, effective_from: date | None = None, user=None, progress: ProgressCallback | None = None
+) -> dict:
+    """One atomic switch: the previous active model is archived, this one becomes active and history
+    rows of every account are closed / opened at effective_from (default today)."""
+    effective = effective_from or timezone.localdate()
+    with transaction.atomic():
+        model = TerritoryModel.objects.select_for_update().get(pk=model.pk)
+        if model.state == TerritoryModelState.ACTIVE:
+            raise ValidationError({"state": "This territory model is already active."})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(greatest(valid_from, coalesce(valid_to, valid_from)))"
+                " FROM territories_accountterritorymembership"
+            )
+            latest = cursor.fetchone()[0]
+        if latest is not None and effective < latest:
+            raise ValidationError(
+                {"effective_from": f"History already records changes on {latest}; choose that date or later."}
+            )
+        now = timezone.now()
+        previous = list(TerritoryModel.objects.select_for_update().filter(state=TerritoryModelState.ACTIVE))
+        TerritoryModel.objects.filter(pk__in=[m.pk for m in previous]).update(
+            state=TerritoryModelState.ARCHIVED, archived_at=now
+        )
+        model.state = TerritoryModelState.ACTIVE
+        model.activated_at = now
+        model.effective_from = effective
+        model.save(update_fields=["state", "activated_at", "effective_from"])
+        counts = assignment_apply(model=model, effective=effective, progress=progress)
+        TerritoryModel.objects.filter(pk=model.pk).update(state=TerritoryModelState.ACTIVE)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM territories_plannedaccountterritory WHERE territory_model_id = %s", [model.pk])
+            cursor.execute("DELETE FROM territories_planneddealterritory WHERE territory_model_id = %s", [model.pk])
+    logger.info("territory model %s activated from %s by %s", model.code, effective, user)
+    return counts

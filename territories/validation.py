@@ -1,0 +1,87 @@
+"""Checks a rule criterion before it is saved; used by RuleCriterion.clean (admin, forms) and the API.
+
+Every error names the field it is about, so forms and the API show it in the right place.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django_countries import countries
+
+from accounts.choices import BusinessType, Industry
+from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD, CriterionField, CriterionOperator, TerritoryKind
+
+_KNOWN_VALUES = {
+    CriterionField.BUSINESS_TYPE: {value.lower() for value in BusinessType.values},
+    CriterionField.INDUSTRY: {value.lower() for value in Industry.values},
+}
+
+
+def rule_criterion_validate(
+    *,
+    territory_kind: str | None,
+    field: str,
+    operator: str,
+    values: list[str] | None = None,
+    min_value: Decimal | None = None,
+    max_value: Decimal | None = None,
+    range_start: str = "",
+    range_end: str = "",
+    rule_id: int | None = None,
+    criterion_id: int | None = None,
+) -> None:
+    """Raise ValidationError({field_name: message}) when the criterion cannot be saved as given."""
+    values = [value.strip() for value in (values or [])]
+    range_start = (range_start or "").strip()
+    range_end = (range_end or "").strip()
+
+    if field not in CriterionField.values:
+        raise ValidationError({"field": f"Unknown criterion field “{field}”."})
+    if territory_kind is not None and field not in FIELDS_BY_KIND[TerritoryKind(territory_kind)]:
+        kind_label = TerritoryKind(territory_kind).label
+        allowed = ", ".join(sorted(CriterionField(f).label for f in FIELDS_BY_KIND[TerritoryKind(territory_kind)]))
+        allowed = allowed or "named accounts only"
+        message = f"A {kind_label.lower()} territory cannot use {CriterionField(field).label}; use: {allowed}."
+        raise ValidationError({"field": message})
+    if operator not in OPERATORS_BY_FIELD[CriterionField(field)]:
+        allowed = ", ".join(CriterionOperator(o).label for o in sorted(OPERATORS_BY_FIELD[CriterionField(field)]))
+        raise ValidationError({"operator": f"{CriterionField(field).label} takes only: {allowed}."})
+
+    if operator in (CriterionOperator.IN, CriterionOperator.PREFIX):
+        if not values or any(not value for value in values):
+            raise ValidationError({"values": "Give at least one value, none of them empty."})
+        if field == CriterionField.COUNTRY:
+            unknown = [value for value in values if value.upper() not in dict(countries)]
+            if unknown:
+                raise ValidationError({"values": f"Unknown country code: {', '.join(unknown)}."})
+        known = _KNOWN_VALUES.get(CriterionField(field))
+        if known is not None:
+            unknown = [value for value in values if value.lower() not in known]
+            if unknown:
+                label = CriterionField(field).label.lower()
+                raise ValidationError({"values": f"Unknown {label}: {', '.join(unknown)}."})
+    elif field == CriterionField.POSTAL_CODE:
+        if not range_start:
+            raise ValidationError({"range_start": "A postal code range needs a first code."})
+        if not range_end:
+            raise ValidationError({"range_end": "A postal code range needs a last code."})
+        if len(range_start) != len(range_end):
+            raise ValidationError({"range_end": "The first and last postal codes must have the same length."})
+        if range_start.lower() > range_end.lower():
+            raise ValidationError({"range_start": "The first postal code comes after the last one."})
+    else:
+        if min_value is None and max_value is None:
+            raise ValidationError({"min_value": "A range needs a minimum, a maximum or both."})
+        if min_value is not None and min_value < 0:
+            raise ValidationError({"min_value": "The minimum cannot be negative."})
+        if min_value is not None and max_value is not None and min_value > max_value:
+            raise ValidationError({"min_value": "The minimum is above the maximum."})
+
+    if rule_id is not None:
+        from territories.models import RuleCriterion
+
+        duplicates = RuleCriterion.objects.filter(rule_id=rule_id, field=field)
+        if criterion_id is not None:
+            duplicates = duplicates.exclude(pk=criterion_id)
+        if duplicates.exists():
+            raise ValidationError({"field": "This rule already has a criterion on this field; put all values in it."})
