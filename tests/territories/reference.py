@@ -117,7 +117,7 @@ def reference_assign(model) -> dict:
     accounts = list(Account.objects.all())
     for account in accounts:
 
-        def walk(parent_id):
+        def walk(parent_id, account=account):
             groups = defaultdict(list)
             for t in children[parent_id]:
                 if t.kind == "product":
@@ -134,10 +134,11 @@ def reference_assign(model) -> dict:
                 entered.append(winner)
             return entered
 
-        def descend(t):
+        def descend(t, account=account):
             inside = walk(t.pk)
             if not inside:
-                deep.add((account.pk, t.pk, {0: "override", 1: "named", 2: "rule"}[candidate_key(t, account)[0]]))
+                source = {0: "override", 1: "named", 2: "rule"}[candidate_key(t, account)[0]]
+                deep.add((account.pk, t.pk, source))
             for child in inside:
                 descend(child)
 
@@ -168,7 +169,7 @@ def reference_assign(model) -> dict:
             else:
                 deal_descend(child)
 
-        starts = [None] + [pk for pk in account_in[deal.account_id]]
+        starts = [None, *account_in[deal.account_id]]
         for parent_id in starts:
             first = deal_walk(parent_id)
             if first is not None:
