@@ -9,6 +9,7 @@ the ORM. It all runs in one transaction, so a failure leaves nothing behind.
 import io
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -98,8 +99,12 @@ def demo_data_seed(
         summary.seconds["generate"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        _copy_accounts(account_columns)
-        _copy_deals(deal_columns)
+        with (
+            _indexes_and_foreign_keys_deferred("accounts_account"),
+            _indexes_and_foreign_keys_deferred("accounts_deal"),
+        ):
+            _copy_accounts(account_columns)
+            _copy_deals(deal_columns)
         _reset_sequences()
         summary.seconds["copy"] = time.perf_counter() - tick
 
@@ -684,6 +689,45 @@ def _timestamp_text(days: np.ndarray, clock: str) -> np.ndarray:
 def _float_text(values: np.ndarray) -> np.ndarray:
     text = np.char.mod("%.6f", np.nan_to_num(values)).astype(object)
     return np.where(np.isnan(values), NULL, text)
+
+
+@contextmanager
+def _indexes_and_foreign_keys_deferred(table: str):
+    """Drop table's secondary indexes and foreign keys for a bulk load, then rebuild them the same way.
+
+    PostgreSQL's advice for populating a table: building an index once and validating a foreign key in one
+    join is far cheaper than maintaining them row by row. Primary keys and unique constraints stay.
+    This runs inside the seeding transaction, so the definitions come back (or nothing happened).
+    """
+    with connection.cursor() as cursor:
+        # ALTER TABLE refuses tables with deferred checks still pending (the reference rows just inserted):
+        # run those checks now, and defer again afterwards.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [table],
+        )
+        foreign_keys = cursor.fetchall()
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+            "AND i.tablename = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
+            "AND c.conrelid = %s::regclass) ORDER BY i.indexname",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sort each index in memory; this transaction only
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _copy(table: str, columns: dict[str, np.ndarray]) -> None:

@@ -10,6 +10,9 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Min
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from accounts import demo_data
 from accounts.choices import CLOSED_STAGES, OPEN_STAGES, Industry
@@ -334,3 +337,61 @@ def test_it_seeds_reference_data_without_accounts(db):
     assert not Account.objects.exists()
     assert TerritoryModel.objects.filter(state="active").count() == 1
     assert Rep.objects.exists()
+
+
+class SeedPropertiesTest(HypothesisTestCase):
+    """Any small size and seed gives the requested rows, all within the model's rules."""
+
+    @given(
+        accounts=st.integers(min_value=1, max_value=60),
+        deals=st.integers(min_value=0, max_value=400),
+        seed=st.integers(min_value=0, max_value=2**32),
+    )
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    def test_it_keeps_any_small_dataset_valid(self, accounts, deals, seed):
+        call_command("seed_demo", accounts=accounts, deals=deals, seed=seed, stdout=StringIO())
+
+        assert Account.objects.count() == accounts
+        assert Deal.objects.count() == deals
+        # Field and model validation as forms apply it (uniqueness and foreign keys the database enforces).
+        for account in Account.objects.all():
+            account.clean_fields()
+            account.clean()
+        for deal in Deal.objects.all():
+            deal.clean_fields()
+            deal.clean()
+            assert deal.created_on <= demo_data.ref.ANCHOR_DATE
+        named = NamedAccount.objects.count()
+        assert named == max(1, accounts // 400)
+        # The named accounts are the ones with the highest revenue.
+        revenues = sorted((a.annual_revenue or Decimal(-1) for a in Account.objects.all()), reverse=True)
+        named_revenues = sorted(
+            (n.account.annual_revenue or Decimal(-1) for n in NamedAccount.objects.select_related("account")),
+            reverse=True,
+        )
+        assert named_revenues == revenues[:named]
+
+
+SCHEMA_OF_LOADED_TABLES = """
+SELECT 'index', indexname, indexdef FROM pg_indexes WHERE tablename IN ('accounts_account', 'accounts_deal')
+UNION ALL
+SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid IN ('accounts_account'::regclass, 'accounts_deal'::regclass)
+ORDER BY 1, 2
+"""
+
+
+def test_it_restores_every_index_and_foreign_key_it_set_aside_for_the_load(db):
+    with connection.cursor() as cursor:
+        cursor.execute(SCHEMA_OF_LOADED_TABLES)
+        before = cursor.fetchall()
+        seed()
+        cursor.execute(SCHEMA_OF_LOADED_TABLES)
+        after = cursor.fetchall()
+    assert len(before) > 10
+    assert after == before
+    # The restored foreign keys still guard the table.
+    deal = Deal.objects.first()
+    with pytest.raises(Exception, match="foreign key"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("UPDATE accounts_deal SET account_id = 999999 WHERE id = %s", [deal.pk])
