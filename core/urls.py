@@ -4,5 +4,6 @@ from core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("runs/<slug:kind>/<int:pk>/", views.run_progress, name="run-progress"),
     path("health/", views.health, name="health"),
 ]

@@ -1,12 +1,105 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
+
+from core import dashboard_selectors as dash
+from core.roles import is_manager
+from kpis.choices import RollupView
+from kpis.models import RecomputeRun
+from territories.models import AssignmentRun, Territory
+
+TOP_TERRITORIES_SHOWN = 30
+TREND_SERIES = 5
+RUNS_SHOWN = 5
+RUN_MODELS = {"assignment": AssignmentRun, "recompute": RecomputeRun}
+
+
+def _view_parse(value: str | None) -> str:
+    return value if value in RollupView.values else RollupView.AS_OF
 
 
 @login_required
 def home(request):
-    return render(request, "core/home.html")
+    """Managers get the dashboard; reps the same page limited to their territories ("My territories")."""
+    manager = is_manager(request.user)
+    period = dash.period_parse(value=request.GET.get("period"))
+    view = _view_parse(request.GET.get("view"))
+    model = dash.active_territory_model()
+    parent = None
+    if request.GET.get("parent", "").isdigit():
+        parent = Territory.objects.visible_to(request.user).filter(pk=request.GET["parent"]).first()
+    scope = dash.territories_top_of_scope(user=request.user, model=model, parent=parent)
+    rows = list(
+        dash.territories_with_attainment(territories=scope, period=period, view=view)
+        .select_related("parent")
+        .order_by("code")[:TOP_TERRITORIES_SHOWN]
+    )
+    everything = dash.territories_with_attainment(
+        territories=Territory.objects.visible_to(request.user).filter(territory_model=model), period=period, view=view
+    ).filter(attainment__isnull=False)
+    top = list(everything.order_by("-attainment", "code")[:5])
+    bottom = list(everything.order_by("attainment", "code")[:5])
+    trend_rows = sorted(rows, key=lambda r: r.actual or 0, reverse=True)[:TREND_SERIES]
+    trend = dash.revenue_trend_by_territory(territory_ids=[r.pk for r in trend_rows], view=view)
+    chart = {
+        "labels": trend["labels"],
+        "datasets": [{"label": r.code, "data": trend["series"][r.pk]} for r in trend_rows],
+        "attainment": {
+            "labels": [r.code for r in rows if r.attainment is not None],
+            "data": [round(float(r.attainment) * 100, 1) for r in rows if r.attainment is not None],
+        },
+    }
+    staleness = dash.figures_staleness(
+        computed_at_values=[r.computed_at for r in rows], territory_ids=scope.values("id")
+    )
+    context = {
+        "nav": "home",
+        "manager": manager,
+        "model": model,
+        "parent": parent,
+        "period": period,
+        "periods": dash.period_choices(),
+        "view": view,
+        "views": RollupView.choices,
+        "rows": rows,
+        "top": top,
+        "bottom": bottom,
+        "chart": chart,
+        "staleness": staleness,
+        "totals": {
+            "actual": sum((r.actual or 0) for r in rows),
+            "pipeline": sum((r.pipeline or 0) for r in rows),
+            "weighted_pipeline": sum((r.weighted_pipeline or 0) for r in rows),
+        },
+    }
+    if manager:
+        context["coverage"] = dash.coverage_warnings(user=request.user, model=model)
+        context["runs"] = _latest_runs(request.user)
+    return render(request, "core/home.html", context)
+
+
+def _latest_runs(user) -> list:
+    assignment = list(AssignmentRun.objects.visible_to(user).select_related("territory_model")[:RUNS_SHOWN])
+    recompute = list(RecomputeRun.objects.visible_to(user).select_related("territory")[:RUNS_SHOWN])
+    for run in assignment:
+        run.kind = "assignment"
+    for run in recompute:
+        run.kind = "recompute"
+    return sorted(assignment + recompute, key=lambda r: r.created_at, reverse=True)[:RUNS_SHOWN]
+
+
+@login_required
+def run_progress(request, kind: str, pk: int):
+    """The htmx partial for one run: it polls itself every 2 s until the run is finished."""
+    model = RUN_MODELS.get(kind)
+    if model is None:
+        raise Http404("Unknown run kind")
+    run = model.objects.visible_to(request.user).filter(pk=pk).first()
+    if run is None:
+        raise Http404("Not found")
+    run.kind = kind
+    return render(request, "core/partials/run.html", {"run": run})
 
 
 def health(request):

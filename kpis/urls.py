@@ -1,2 +1,6 @@
+from django.urls import path
+
+from kpis import views
+
 app_name = "kpis"
-urlpatterns = []
+urlpatterns = [path("targets/", views.KpiTargetListView.as_view(), name="targets")]

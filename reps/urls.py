@@ -1,2 +1,6 @@
+from django.urls import path
+
+from reps import views
+
 app_name = "reps"
-urlpatterns = []
+urlpatterns = [path("", views.RepListView.as_view(), name="list")]

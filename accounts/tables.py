@@ -1,0 +1,57 @@
+import django_tables2 as tables
+
+from accounts.models import Account, Deal
+
+
+class AccountTable(tables.Table):
+    name = tables.Column()
+    country = tables.Column(verbose_name="Country")
+    annual_revenue = tables.Column(verbose_name="Annual revenue", attrs={"td": {"class": "text-end"}})
+
+    class Meta:
+        model = Account
+        fields = (
+            "external_id",
+            "name",
+            "industry",
+            "business_type",
+            "employees",
+            "annual_revenue",
+            "country",
+            "region",
+            "city",
+            "postal_code",
+            "status",
+        )
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No accounts."
+
+    def value_country(self, record):
+        return record.country.code
+
+
+class DealTable(tables.Table):
+    account = tables.Column(accessor="account__name", verbose_name="Account")
+    rep = tables.Column(accessor="rep__name", verbose_name="Rep", default="—")
+    product = tables.Column(accessor="product__name", verbose_name="Product", default="—")
+    campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign", default="—")
+    amount = tables.Column(attrs={"td": {"class": "text-end"}})
+
+    class Meta:
+        model = Deal
+        fields = (
+            "external_id",
+            "name",
+            "account",
+            "rep",
+            "product",
+            "campaign",
+            "amount",
+            "stage",
+            "probability",
+            "created_on",
+            "expected_close_on",
+            "closed_on",
+        )
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No deals."

@@ -1,0 +1,249 @@
+"""Reads for the dashboard, territory and map pages that h3's and h4's selectors do not cover:
+many territories at once, set-based (one query for a table, whatever the number of territories).
+
+They read precomputed rollups (KpiRollup) and targets only, never deals.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from core.access import access_scope
+from kpis.choices import KpiCode, PeriodType, RollupView
+from kpis.models import KpiRollup, KpiTarget, RollupDirty
+from kpis.selectors import ADDITIVE_KPIS, period_shift, period_start_of
+from territories.choices import TerritoryModelState
+from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure, TerritoryModel
+
+MONEY = DecimalField(max_digits=20, decimal_places=6)
+
+
+@dataclass(frozen=True)
+class Period:
+    period_type: str
+    start: date
+
+    @property
+    def value(self) -> str:
+        return f"{self.period_type}:{self.start.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        if self.period_type == PeriodType.MONTH:
+            return self.start.strftime("%B %Y")
+        if self.period_type == PeriodType.QUARTER:
+            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+        return str(self.start.year)
+
+
+def period_choices(*, today: date | None = None) -> list[Period]:
+    """The current and previous periods a manager picks from: 6 months, 4 quarters, 2 years."""
+    today = today or timezone.localdate()
+    choices = []
+    for period_type, count in ((PeriodType.QUARTER, 4), (PeriodType.MONTH, 6), (PeriodType.YEAR, 2)):
+        current = period_start_of(period_type=period_type, day=today)
+        choices += [
+            Period(period_type, period_shift(period_type=period_type, start=current, periods=-i)) for i in range(count)
+        ]
+    return choices
+
+
+def period_parse(*, value: str | None, today: date | None = None) -> Period:
+    """A period from "quarter:2025-04-01"; anything unknown falls back to the current quarter."""
+    choices = period_choices(today=today)
+    return next((p for p in choices if p.value == value), choices[0])
+
+
+def active_territory_model() -> TerritoryModel | None:
+    return TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+
+
+def _rollup_value(*, kpi_code: str, period: Period, view: str, field: str = "value"):
+    return Subquery(
+        KpiRollup.objects.filter(
+            territory_id=OuterRef("pk"),
+            kpi__code=kpi_code,
+            view=view,
+            period_type=period.period_type,
+            period_start=period.start,
+        ).values(field)[:1]
+    )
+
+
+def _target_value(*, kpi_code: str, period: Period):
+    exact = Subquery(
+        KpiTarget.objects.filter(
+            territory_id=OuterRef("pk"), kpi__code=kpi_code, period_type=period.period_type, period_start=period.start
+        ).values("value")[:1],
+        output_field=MONEY,
+    )
+    if period.period_type == PeriodType.MONTH or kpi_code not in ADDITIVE_KPIS:
+        return exact
+    # As kpis.selectors.kpi_target_value: a quarter/year without its own target sums its month targets.
+    end = period_shift(period_type=period.period_type, start=period.start, periods=1)
+    months = Subquery(
+        KpiTarget.objects.filter(
+            territory_id=OuterRef("pk"),
+            kpi__code=kpi_code,
+            period_type=PeriodType.MONTH,
+            period_start__gte=period.start,
+            period_start__lt=end,
+        )
+        .values("territory_id")
+        .annotate(total=Sum("value"))
+        .values("total")[:1],
+        output_field=MONEY,
+    )
+    return Coalesce(exact, months)
+
+
+def territories_with_attainment(
+    *, territories: QuerySet, period: Period, view: str = RollupView.AS_OF, kpi_code: str = KpiCode.REVENUE
+) -> QuerySet:
+    """Territories annotated with actual, target, attainment (actual / target), pipeline and when computed."""
+    return territories.annotate(
+        actual=_rollup_value(kpi_code=kpi_code, period=period, view=view),
+        target=_target_value(kpi_code=kpi_code, period=period),
+        pipeline=_rollup_value(kpi_code=KpiCode.PIPELINE_VALUE, period=period, view=view),
+        weighted_pipeline=_rollup_value(kpi_code=KpiCode.WEIGHTED_PIPELINE, period=period, view=view),
+        computed_at=_rollup_value(kpi_code=kpi_code, period=period, view=view, field="computed_at"),
+    ).annotate(
+        attainment=ExpressionWrapper(F("actual") / NullIf(F("target"), Decimal(0)), output_field=MONEY),
+    )
+
+
+def territories_top_of_scope(*, user, model: TerritoryModel | None, parent: Territory | None = None) -> QuerySet:
+    """What a user's dashboard starts from: the children of `parent` when given, else the highest visible
+    territories of the model (roots for an unscoped manager, a rep's assigned territories)."""
+    visible = Territory.objects.visible_to(user)
+    if model is None:
+        return visible.none()
+    visible = visible.filter(territory_model=model)
+    if parent is not None:
+        return visible.filter(parent=parent)
+    return visible.filter(Q(parent__isnull=True) | ~Q(parent_id__in=visible.values("id")))
+
+
+def revenue_trend_by_territory(
+    *, territory_ids: list[int], until: date | None = None, months: int = 12, view: str = RollupView.AS_OF
+) -> dict:
+    """Monthly revenue rollups of a few territories: {"labels": [...], "series": {territory_id: [values]}}."""
+    last = period_start_of(period_type=PeriodType.MONTH, day=until or timezone.localdate())
+    first = period_shift(period_type=PeriodType.MONTH, start=last, periods=-(months - 1))
+    starts = [period_shift(period_type=PeriodType.MONTH, start=first, periods=i) for i in range(months)]
+    values = {
+        (tid, start): value
+        for tid, start, value in KpiRollup.objects.filter(
+            territory_id__in=territory_ids,
+            kpi__code=KpiCode.REVENUE,
+            view=view,
+            period_type=PeriodType.MONTH,
+            period_start__gte=first,
+            period_start__lte=last,
+        ).values_list("territory_id", "period_start", "value")
+    }
+    return {
+        "labels": [start.strftime("%b %Y") for start in starts],
+        "series": {tid: [float(values.get((tid, s)) or 0) for s in starts] for tid in territory_ids},
+    }
+
+
+def figures_staleness(*, computed_at_values: list, territory_ids: QuerySet | list[int]) -> dict:
+    """Whether the figures on a page are stale: older than KPI_STALE_AFTER_HOURS, or changes below the shown
+    territories are waiting to be rolled up. Reads only the shown rollups' times and RollupDirty."""
+    known = [value for value in computed_at_values if value is not None]
+    oldest = min(known) if known else None
+    too_old = oldest is not None and oldest < timezone.now() - timedelta(hours=settings.KPI_STALE_AFTER_HOURS)
+    below = TerritoryClosure.objects.filter(ancestor_id__in=territory_ids).values("descendant__code")
+    pending = RollupDirty.objects.filter(territory__code__in=below).exists()
+    return {"computed_at": oldest, "stale": too_old or pending, "pending_changes": pending, "missing": not known}
+
+
+def territory_accounts(*, territory: Territory) -> QuerySet:
+    """Current deepest memberships anywhere under a territory (one row per account and deepest territory)."""
+    below = TerritoryClosure.objects.filter(ancestor=territory).values("descendant_id")
+    return AccountTerritoryMembership.objects.filter(valid_to__isnull=True, territory_id__in=below)
+
+
+MAP_MARKER_LIMIT = 5000
+
+
+def map_accounts(*, user, territories: QuerySet, period: Period, limit: int = MAP_MARKER_LIMIT) -> list[dict]:
+    """Located accounts of visible geographic territories, each with the attainment of its deepest territory.
+
+    One query, capped: the map clusters what it gets.
+    """
+    annotated = territories_with_attainment(territories=territories, period=period).values("pk", "attainment")
+    attainment = {row["pk"]: row["attainment"] for row in annotated}
+    rows = (
+        AccountTerritoryMembership.objects.visible_to(user)
+        .filter(valid_to__isnull=True, territory_id__in=territories.values("id"), account__latitude__isnull=False)
+        .order_by("account_id")
+        .values_list(
+            "account_id",
+            "account__name",
+            "account__latitude",
+            "account__longitude",
+            "territory_id",
+            "territory__code",
+        )[:limit]
+    )
+    return [
+        {
+            "id": account_id,
+            "name": name,
+            "lat": float(lat),
+            "lng": float(lng),
+            "territory": code,
+            "territory_id": territory_id,
+            "attainment": float(attainment[territory_id]) if attainment.get(territory_id) is not None else None,
+        }
+        for account_id, name, lat, lng, territory_id, code in rows
+    ]
+
+
+COVERAGE_COUNT_CAP = 1000
+
+
+def coverage_warnings(*, user, model: TerritoryModel | None) -> dict:
+    """Gaps (accounts in no geographic territory), overlaps of the latest run and unowned territories,
+    for the active model within the user's scope. Counts are capped so the dashboard stays quick."""
+    from territories.selectors import coverage_gaps, coverage_overlaps, territories_without_owner
+
+    if model is None:
+        return {"model": None}
+    visible = Territory.objects.visible_to(user).values("id")
+    unowned = territories_without_owner(model=model).filter(id__in=visible)
+    overlaps = coverage_overlaps(model=model).filter(winner_id__in=visible)
+    # Accounts outside every territory are outside every scope too: only unscoped users see the count.
+    gaps = coverage_gaps(model=model, kind="geographic") if access_scope(user).everything else None
+    return {
+        "model": model,
+        "gaps": None if gaps is None else gaps[:COVERAGE_COUNT_CAP].count(),
+        "overlaps": overlaps[:COVERAGE_COUNT_CAP].count(),
+        "unowned": unowned[:COVERAGE_COUNT_CAP].count(),
+        "unowned_examples": list(unowned.order_by("code")[:5]),
+        "cap": COVERAGE_COUNT_CAP,
+    }
+
+
+def tree_flatten(*, rows: list[dict]) -> list[dict]:
+    """Territory rows (id, parent_id, …) in depth-first order, each with its depth. A row whose parent is
+    not among the rows (outside the caller's scope) is a root."""
+    ids = {row["id"] for row in rows}
+    children: dict = {}
+    for row in rows:
+        parent = row["parent_id"] if row["parent_id"] in ids else None
+        children.setdefault(parent, []).append(row)
+    flat = []
+    stack = [(row, 0) for row in reversed(children.get(None, []))]
+    while stack:
+        row, depth = stack.pop()
+        flat.append({**row, "depth": depth, "has_children": row["id"] in children})
+        stack.extend((child, depth + 1) for child in reversed(children.get(row["id"], [])))
+    return flat

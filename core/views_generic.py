@@ -1,0 +1,101 @@
+"""Shared list views (NetBox style): a view declares its queryset, FilterSet (the app's filtersets.py,
+shared with the API) and django-tables2 table; this module does scoping, filtering, sorting,
+pagination and CSV/XLSX export the same way on every list page.
+"""
+
+from django import forms
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import render
+from django.views import View
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+from core.exports import EXPORT_ROW_LIMIT, csv_response, xlsx_response
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def object_visible_or_404(queryset: QuerySet, user, **lookup):
+    """The object if the user may see it; hidden and missing objects both answer 404."""
+    found = queryset.visible_to(user).filter(**lookup).first()
+    if found is None:
+        raise Http404("Not found")
+    return found
+
+
+class ObjectListView(LoginRequiredMixin, View):
+    queryset: QuerySet = None
+    filterset_class = None
+    table_class = None
+    template_name = "generic/object_list.html"
+    title = ""
+    nav = ""  # which navigation item is active
+    export_name = "export"
+    per_page = 50
+    # Model choice filters with too many choices for a select (accounts, reps): typed in as ids.
+    id_filters: tuple[str, ...] = ()
+    empty_text = "Nothing here yet."
+    empty_hint = ""
+
+    def get_queryset(self, request) -> QuerySet:
+        return self.queryset.visible_to(request.user)
+
+    def get_filterset(self, request, queryset):
+        filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
+        for name in self.id_filters:
+            if name in filterset.form.fields:
+                field = filterset.form.fields[name]
+                field.widget = forms.NumberInput(attrs={"min": 1})
+                field.help_text = field.help_text or "Id number"
+        for field in filterset.form.fields.values():
+            if isinstance(field.widget, forms.Select):  # includes NullBooleanSelect and SelectMultiple
+                css = "form-select form-select-sm"
+            elif isinstance(field.widget, forms.CheckboxInput):
+                css = "form-check-input"
+            else:
+                css = "form-control form-control-sm"
+            field.widget.attrs.setdefault("class", css)
+        return filterset
+
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset(request, self.get_queryset(request))
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+        if filterset.is_bound and not filterset.is_valid():
+            queryset = queryset.none()
+        export = request.GET.get("export")
+        table = self.table_class(queryset)
+        if export in EXPORT_FORMATS:
+            return self.export(request, table, export)
+        RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": LazyPaginator}).configure(table)
+        filtered = any(v for k, v in request.GET.items() if k not in ("page", "sort", "per_page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        query.pop("export", None)
+        context = {
+            "title": self.title,
+            "nav": self.nav,
+            "table": table,
+            "filterset": filterset,
+            "filtered": filtered,
+            "is_empty": len(table.page.object_list) == 0,
+            "export_query": query.urlencode(),
+            "empty_text": self.empty_text,
+            "empty_hint": self.empty_hint,
+            **self.get_extra_context(request),
+        }
+        return render(request, self.template_name, context)
+
+    def get_extra_context(self, request) -> dict:
+        return {}
+
+    def export(self, request, table, export_format: str):
+        RequestConfig(request, paginate=False).configure(table)
+        # Sorting is applied, then the export is capped so a huge table cannot exhaust memory.
+        ordered = table.data.data
+        capped = self.table_class(ordered[:EXPORT_ROW_LIMIT], order_by=())
+        rows = capped.as_values()
+        if export_format == "csv":
+            return csv_response(rows=rows, filename=self.export_name)
+        return xlsx_response(rows=rows, filename=self.export_name, sheet_title=self.title)

@@ -1,0 +1,20 @@
+import django_tables2 as tables
+
+from kpis.models import KpiTarget
+
+
+class KpiTargetTable(tables.Table):
+    territory = tables.Column(
+        accessor="territory__code",
+        verbose_name="Territory",
+        linkify=("territories:detail", {"pk": tables.A("territory_id")}),
+    )
+    territory_name = tables.Column(accessor="territory__name", verbose_name="Name")
+    kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
+    value = tables.Column(attrs={"td": {"class": "text-end"}})
+
+    class Meta:
+        model = KpiTarget
+        fields = ("territory", "territory_name", "kpi", "period_type", "period_start", "value", "updated_at")
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No targets."

@@ -1,0 +1,42 @@
+import django_tables2 as tables
+
+from territories.models import AccountTerritoryMembership, RepAssignment, Territory
+
+
+class TerritoryTable(tables.Table):
+    code = tables.Column(linkify=("territories:detail", {"pk": tables.A("pk")}))
+    name = tables.Column(linkify=("territories:detail", {"pk": tables.A("pk")}))
+    parent = tables.Column(accessor="parent__code", verbose_name="Parent", default="—")
+    territory_model = tables.Column(accessor="territory_model__name", verbose_name="Model")
+
+    class Meta:
+        model = Territory
+        fields = ("code", "name", "kind", "parent", "territory_model", "priority", "value_tier")
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No territories."
+
+
+class MembershipTable(tables.Table):
+    """Accounts in a territory: one row per current deepest membership under it."""
+
+    account = tables.Column(accessor="account__name", verbose_name="Account")
+    external_id = tables.Column(accessor="account__external_id", verbose_name="External id")
+    city = tables.Column(accessor="account__city", verbose_name="City")
+    industry = tables.Column(accessor="account__industry", verbose_name="Industry")
+    territory = tables.Column(accessor="territory__code", verbose_name="Territory")
+
+    class Meta:
+        model = AccountTerritoryMembership
+        fields = ("external_id", "account", "city", "industry", "territory", "source", "valid_from")
+        attrs = {"class": "table table-sm table-striped"}
+        empty_text = "No accounts are in this territory. Run the assignment after adding rules."
+
+
+class RepAssignmentTable(tables.Table):
+    rep = tables.Column(accessor="rep__name", verbose_name="Rep")
+
+    class Meta:
+        model = RepAssignment
+        fields = ("rep", "role", "start_date", "end_date", "allocation_percent")
+        attrs = {"class": "table table-sm"}
+        empty_text = "No rep is assigned. Assign an owner so the territory is covered."

@@ -1,0 +1,89 @@
+"""Each page renders for a manager with the figures the rows hold."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+LIST_PAGES = ["accounts:list", "accounts:deals", "reps:list", "territories:list", "kpis:targets"]
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_it_renders_each_list_page_for_a_manager(client, world, name):
+    client.force_login(world.manager_user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert b'aria-current="page"' in response.content
+
+
+def test_it_lists_both_accounts_for_a_manager(client, world):
+    client.force_login(world.manager_user)
+    content = client.get(reverse("accounts:list")).content.decode()
+    assert "Alpha Pacific Inc" in content
+    assert "Beaver Timber LLC" in content
+
+
+def test_it_shows_attainment_on_the_dashboard(client, world):
+    client.force_login(world.manager_user)
+    response = client.get(reverse("home"))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="revenue-trend"' in content
+    # west: 3000 of 4000 = 75.0 %, the top level of the alignment
+    rows = {row.code: row for row in response.context["rows"]}
+    assert list(rows) == ["west"]
+    assert rows["west"].attainment * 100 == 75
+    assert "75.0 %" in content
+    # top: California 200 %, bottom: Oregon 33.3 %
+    assert [t.code for t in response.context["top"]] == ["west-ca", "west", "west-or"]
+    assert [t.code for t in response.context["bottom"]] == ["west-or", "west", "west-ca"]
+
+
+def test_it_drills_down_into_children(client, world):
+    client.force_login(world.manager_user)
+    response = client.get(reverse("home"), {"parent": world.west.pk})
+    assert [row.code for row in response.context["rows"]] == ["west-ca", "west-or"]
+
+
+def test_it_renders_territory_detail_with_kpis_rules_and_history(client, world):
+    client.force_login(world.manager_user)
+    response = client.get(reverse("territories:detail", args=[world.west_ca.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Alpha Pacific Inc" in content
+    assert "Alice Rep" in content
+    assert "priority" in content  # the audit entry
+    revenue = next(r for r in response.context["kpi_rows"] if r["as_of"].kpi.code == "revenue")
+    assert revenue["as_of"].actual == 2000
+    assert revenue["as_of"].attainment == 2
+
+
+def test_it_shows_restated_next_to_as_of_when_they_differ(client, world):
+    client.force_login(world.manager_user)
+    month = f"month:{world.period.start.isoformat()}"
+    response = client.get(reverse("territories:detail", args=[world.west_ca.pk]), {"period": month})
+    revenue = next(r for r in response.context["kpi_rows"] if r["as_of"].kpi.code == "revenue")
+    assert (revenue["as_of"].actual, revenue["restated"].actual, revenue["differs"]) == (700, 900, True)
+    assert response.context["any_restated_difference"]
+    assert len(response.context["chart"]["datasets"]) == 2
+
+
+def test_it_renders_the_tree_in_depth_first_order(client, world):
+    client.force_login(world.manager_user)
+    response = client.get(reverse("territories:tree"))
+    assert [(n["code"], n["depth"]) for n in response.context["nodes"]] == [
+        ("west", 0),
+        ("west-ca", 1),
+        ("west-or", 1),
+    ]
+
+
+def test_it_renders_the_map_page_and_its_data(client, world):
+    client.force_login(world.manager_user)
+    assert client.get(reverse("territories:map")).status_code == 200
+    data = client.get(reverse("territories:map-data")).json()
+    by_name = {a["name"]: a for a in data["accounts"]}
+    assert set(by_name) == {"Alpha Pacific Inc", "Beaver Timber LLC"}
+    assert by_name["Alpha Pacific Inc"]["attainment"] == 2.0
+    assert by_name["Beaver Timber LLC"]["territory"] == "west-or"
+    assert data["truncated"] is False
