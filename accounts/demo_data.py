@@ -24,6 +24,7 @@ from accounts import demo_reference as ref
 from accounts.choices import Industry
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core import roles
+from core.models import ManagerScope
 from reps.models import Rep
 from territories.choices import AssignmentRole, TerritoryKind, TerritoryModelState
 from territories.models import NamedAccount, RepAssignment, RuleCriterion, Territory, TerritoryModel, TerritoryRule
@@ -47,6 +48,7 @@ REP_PASSWORD = "rep-demo"  # noqa: S105
 DEMO_LOGINS = (
     DemoLogin("admin", "admin-demo", roles.ADMIN, "superuser: everything, including /admin/"),
     DemoLogin("manager", "manager-demo", roles.SALES_MANAGER, "manages the alignment, sees every territory"),
+    DemoLogin("emea-manager", "manager-demo", roles.SALES_MANAGER, "scoped to Europe (territory emea and below)"),
     DemoLogin(
         "rep1", REP_PASSWORD, roles.SALES_REP, "owner of Northern California; rep2, rep3, … use the same password"
     ),
@@ -167,6 +169,7 @@ def _create_demo_users() -> dict[str, User]:
     specs = {
         "admin": {"is_staff": True, "is_superuser": True, "first_name": "Ada", "last_name": "Admin"},
         "manager": {"is_staff": True, "first_name": "Morgan", "last_name": "Manager"},
+        "emea-manager": {"is_staff": True, "first_name": "Elena", "last_name": "Europe"},
         "integration": {"first_name": "CRM", "last_name": "Integration"},
     }
     users = {}
@@ -181,6 +184,7 @@ def _create_demo_users() -> dict[str, User]:
         user.save(update_fields=["password"])
         user.groups.add(groups[login.role])
         users[login.username] = user
+    ManagerScope.objects.get_or_create(user=users["emea-manager"], territory_code="emea")
     return users
 
 

@@ -18,6 +18,7 @@ from accounts import demo_data
 from accounts.choices import CLOSED_STAGES, OPEN_STAGES, Industry
 from accounts.models import Account, Campaign, Deal, Product
 from core import roles
+from core.models import ManagerScope
 from reps.models import Rep
 from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD, AssignmentRole, TerritoryKind
 from territories.models import NamedAccount, RepAssignment, RuleCriterion, Territory, TerritoryModel
@@ -271,6 +272,9 @@ def test_it_creates_a_demo_login_for_each_role(seeded):
         assert user.groups.filter(name=login.role).exists()
     assert User.objects.get(username="admin").is_superuser
     assert User.objects.get(username="manager").is_staff
+    assert not ManagerScope.objects.filter(user__username="manager").exists()  # unscoped: sees everything
+    scoped = ManagerScope.objects.get(user__username="emea-manager")
+    assert Territory.objects.filter(code=scoped.territory_code, kind="geographic").exists()
     assert Rep.objects.filter(user__username="rep1").exists()
 
 
