@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,9 +23,8 @@ from django.db import connection, models, transaction
 
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.access import access_scope
+from core.hooks import accounts_changed_on_commit, deals_changed_on_commit
 from reps.models import Rep
-
-logger = logging.getLogger(__name__)
 
 MAX_ROWS_PER_BATCH = 20_000
 ROW_FIELD = "non_field_errors"
@@ -80,35 +78,7 @@ class SyncKind:
     fields: tuple[str, ...]  # plain model fields taken from the row
     references: dict[str, Reference]
     unique_fields: tuple[str, ...] = ()  # other unique columns, checked across the batch and the table
-    after_commit: Callable[[list[int]], None] | None = None
-
-
-def _account_changes_hook(account_ids: list[int]) -> None:
-    """Integration point: territories.services.account_reassign (helper h3), called when it exists."""
-    from territories import services as territory_services
-
-    hook = getattr(territory_services, "account_reassign", None)
-    if hook is not None and account_ids:
-        hook(account_ids=account_ids)
-
-
-def _deal_changes_hook(deal_ids: list[int]) -> None:
-    """Integration point: kpis.services.deal_changed (helper h4), called when it exists."""
-    from kpis import services as kpi_services
-
-    hook = getattr(kpi_services, "deal_changed", None)
-    if hook is not None and deal_ids:
-        hook(deal_ids=deal_ids)
-
-
-def _safe_import_hook(hook: Callable[[list[int]], None]) -> Callable[[list[int]], None]:
-    def run(ids: list[int]) -> None:
-        try:
-            hook(ids)
-        except ImportError:  # the module does not exist yet
-            logger.debug("sync hook %s not available", hook.__name__)
-
-    return run
+    changed_hook: Callable[[list[int]], None] | None = None  # told the changed ids, inside the transaction
 
 
 SYNC_KINDS: dict[str, SyncKind] = {
@@ -130,7 +100,7 @@ SYNC_KINDS: dict[str, SyncKind] = {
             "customer_since",
         ),
         references={},
-        after_commit=_safe_import_hook(_account_changes_hook),
+        changed_hook=accounts_changed_on_commit,
     ),
     "products": SyncKind(
         model=Product,
@@ -151,7 +121,7 @@ SYNC_KINDS: dict[str, SyncKind] = {
             "rep_external_id": Reference(Rep, key="external_id", attname="rep_id"),
             "campaign_external_id": Reference(Campaign, key="external_id", attname="campaign_id"),
         },
-        after_commit=_safe_import_hook(_deal_changes_hook),
+        changed_hook=deals_changed_on_commit,
     ),
 }
 
@@ -370,9 +340,8 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
             else:
                 result.updated += 1
         result.unchanged = len(cleaned) - len(written)
-        if spec.after_commit is not None and result.changed_ids:
-            changed = list(result.changed_ids)
-            transaction.on_commit(lambda: spec.after_commit(changed))
+        if spec.changed_hook is not None and result.changed_ids:
+            spec.changed_hook(list(result.changed_ids))  # registers on_commit notifications
     return result
 
 

@@ -11,6 +11,7 @@ from core.api.pagination import LargeListCursorPagination
 from core.api.permissions import SYNC_ROLES
 from core.api.sync import sync_actions
 from core.api.viewsets import ScopedModelViewSet
+from core.hooks import deals_changed_on_commit, hook_call
 
 
 def _sync(kind, serializer, row_serializer):
@@ -36,6 +37,17 @@ class AccountViewSet(
     ordering_fields = ("id", "name", "created_at", "updated_at", "employees", "annual_revenue")
     ordering = ("-id",)
     write_roles = SYNC_ROLES
+
+    def after_write(self, instance, *, action, changes):
+        if action != "delete":
+            # The engine reassigns on commit, and only when a field its rules read has changed.
+            hook_call(
+                "territories.services",
+                "account_changed",
+                account_id=instance.pk,
+                created=action == "create",
+                changed_fields=set(changes),
+            )
 
 
 class ProductLineViewSet(ScopedModelViewSet):
@@ -81,3 +93,6 @@ class DealViewSet(_sync("deals", serializers.DealSerializer, serializers.DealSyn
     ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")
     ordering = ("-id",)
     write_roles = SYNC_ROLES
+
+    def after_write(self, instance, *, action, changes):
+        deals_changed_on_commit([instance.pk])

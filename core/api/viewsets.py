@@ -40,6 +40,9 @@ class AuditedWriteMixin:
     def save_kwargs(self) -> dict:
         return {}
 
+    def after_write(self, instance, *, action: str, changes: dict) -> None:
+        """Inside the write's transaction: notify other apps (on commit) of what changed."""
+
     def audit_state(self, instance) -> dict:
         """What the audit trail records of an instance; extend for nested parts (rule criteria)."""
         return audit_snapshot(instance)
@@ -47,34 +50,32 @@ class AuditedWriteMixin:
     def perform_create(self, serializer):
         with transaction.atomic():
             instance = serializer.save(**self.save_kwargs())
+            changes = audit_changes({}, self.audit_state(instance))
             if self.audited:
                 audit_record(
-                    user=self.request.user,
-                    action=AuditEntry.Action.CREATE,
-                    instance=instance,
-                    changes=audit_changes({}, self.audit_state(instance)),
+                    user=self.request.user, action=AuditEntry.Action.CREATE, instance=instance, changes=changes
                 )
+            self.after_write(instance, action=AuditEntry.Action.CREATE, changes=changes)
 
     def perform_update(self, serializer):
         with transaction.atomic():
             before = self.audit_state(serializer.instance)
             instance = serializer.save()
-            if self.audited:
-                changes = audit_changes(before, self.audit_state(instance))
-                if changes:
-                    audit_record(
-                        user=self.request.user, action=AuditEntry.Action.UPDATE, instance=instance, changes=changes
-                    )
+            changes = audit_changes(before, self.audit_state(instance))
+            if self.audited and changes:
+                audit_record(
+                    user=self.request.user, action=AuditEntry.Action.UPDATE, instance=instance, changes=changes
+                )
+            self.after_write(instance, action=AuditEntry.Action.UPDATE, changes=changes)
 
     def perform_destroy(self, instance):
         with transaction.atomic():
+            changes = {name: [value, None] for name, value in self.audit_state(instance).items()}
             if self.audited:
                 audit_record(
-                    user=self.request.user,
-                    action=AuditEntry.Action.DELETE,
-                    instance=instance,
-                    changes={name: [value, None] for name, value in self.audit_state(instance).items()},
+                    user=self.request.user, action=AuditEntry.Action.DELETE, instance=instance, changes=changes
                 )
+            self.after_write(instance, action=AuditEntry.Action.DELETE, changes=changes)
             instance.delete()
 
 

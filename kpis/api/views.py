@@ -1,4 +1,5 @@
 from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
+from core.hooks import territories_dirty_on_commit
 from kpis import filtersets
 from kpis.api import serializers
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
@@ -33,6 +34,9 @@ class KpiTargetViewSet(ScopedModelViewSet):
     ordering_fields = ("id", "period_start", "value")
     ordering = ("territory_id", "kpi_id", "period_type", "period_start", "id")
     audited = True
+
+    def after_write(self, instance, *, action, changes):
+        territories_dirty_on_commit([instance.territory_id, *(changes.get("territory_id") or [])])
 
 
 class KpiRollupViewSet(ScopedReadOnlyViewSet):

@@ -159,3 +159,21 @@ class AssignmentRunSerializer(serializers.ModelSerializer):
             "finished_at",
         )
         read_only_fields = fields
+
+
+class AssignmentRunStartSerializer(StrictModelSerializer):
+    class Meta:
+        model = AssignmentRun
+        fields = ("territory_model", "dry_run")
+
+    def model_validate(self, attrs):
+        pass  # the run row is created by territories.services.assignment_run_start
+
+
+class TerritoryModelActivateSerializer(serializers.Serializer):
+    effective_from = serializers.DateField(required=False, allow_null=True, help_text="Default: today.")
+
+
+class TerritoryModelCopySerializer(serializers.Serializer):
+    code = serializers.SlugField(max_length=60)
+    name = serializers.CharField(max_length=200)

@@ -1,6 +1,15 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
 from core.api.viewsets import ScopedCreateReadDeleteViewSet, ScopedModelViewSet, ScopedReadOnlyViewSet
-from core.audit import audit_snapshot
+from core.audit import audit_record, audit_snapshot
+from core.hooks import accounts_changed_on_commit
+from core.models import AuditEntry
 from territories import filtersets
+from territories import services as territory_services
 from territories.api import serializers
 from territories.models import (
     AccountTerritoryMembership,
@@ -27,6 +36,39 @@ class TerritoryModelViewSet(ScopedModelViewSet):
 
     def save_kwargs(self):
         return {"created_by": self.request.user}
+
+    @extend_schema(request=serializers.TerritoryModelActivateSerializer, responses=serializers.TerritoryModelSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        """Make this model the active alignment (the previous one is archived), effective from a date."""
+        model = self.get_object()
+        body = serializers.TerritoryModelActivateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            counts = territory_services.territory_model_activate(
+                model=model, effective_from=body.validated_data.get("effective_from"), user=request.user
+            )
+            model.refresh_from_db()
+            audit_record(
+                user=request.user, action=AuditEntry.Action.ACTION, instance=model, changes={"activated": counts}
+            )
+        return Response(self.get_serializer(model).data)
+
+    @extend_schema(
+        request=serializers.TerritoryModelCopySerializer, responses={201: serializers.TerritoryModelSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def copy(self, request, pk=None):
+        """A planning copy of this model: territories, rules, named accounts, overrides and assignments."""
+        source = self.get_object()
+        body = serializers.TerritoryModelCopySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            copied = territory_services.territory_model_copy(source=source, user=request.user, **body.validated_data)
+            audit_record(
+                user=request.user, action=AuditEntry.Action.CREATE, instance=copied, changes={"copied_from": source.pk}
+            )
+        return Response(self.get_serializer(copied).data, status=status.HTTP_201_CREATED)
 
 
 class TerritoryViewSet(ScopedModelViewSet):
@@ -67,6 +109,9 @@ class NamedAccountViewSet(ScopedCreateReadDeleteViewSet):
     ordering = ("id",)
     audited = True
 
+    def after_write(self, instance, *, action, changes):
+        accounts_changed_on_commit([instance.account_id])
+
 
 class TerritoryOverrideViewSet(ScopedModelViewSet):
     queryset = TerritoryOverride.objects.all()
@@ -79,6 +124,10 @@ class TerritoryOverrideViewSet(ScopedModelViewSet):
 
     def save_kwargs(self):
         return {"created_by": self.request.user}
+
+    def after_write(self, instance, *, action, changes):
+        moved = {instance.account_id, *(changes.get("account_id") or [])} - {None}
+        accounts_changed_on_commit(list(moved))
 
 
 class RepAssignmentViewSet(ScopedModelViewSet):
@@ -100,11 +149,25 @@ class MembershipViewSet(ScopedReadOnlyViewSet):
     ordering = ("-id",)
 
 
-class AssignmentRunViewSet(ScopedReadOnlyViewSet):
-    """Assignment runs and their progress (managers)."""
+class AssignmentRunViewSet(ScopedReadOnlyViewSet, mixins.CreateModelMixin):
+    """Assignment runs (managers): start one with POST, then poll its status and progress."""
 
     queryset = AssignmentRun.objects.all()
     serializer_class = serializers.AssignmentRunSerializer
     filterset_class = filtersets.AssignmentRunFilterSet
     ordering_fields = ("id", "created_at")
     ordering = ("-created_at", "-id")
+
+    def get_serializer_class(self):
+        return serializers.AssignmentRunStartSerializer if self.action == "create" else super().get_serializer_class()
+
+    @extend_schema(responses={201: serializers.AssignmentRunSerializer})
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = territory_services.assignment_run_start(
+            territory_model=body.validated_data["territory_model"],
+            user=request.user,
+            dry_run=body.validated_data.get("dry_run", False),
+        )
+        return Response(serializers.AssignmentRunSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -212,13 +212,13 @@ def test_it_refuses_to_overwrite_an_account_outside_a_scoped_managers_territorie
     assert Account.objects.get(external_id="ACC-B").name == "Beta East LLC"
 
 
-def test_it_calls_the_change_hooks_after_commit_with_only_changed_ids(
+def test_it_calls_the_change_hooks_changed_hook_with_only_changed_ids(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
     seen = []
     kind = services.SYNC_KINDS["accounts"]
     monkeypatch.setitem(
-        services.SYNC_KINDS, "accounts", services.SyncKind(**{**kind.__dict__, "after_commit": seen.append})
+        services.SYNC_KINDS, "accounts", services.SyncKind(**{**kind.__dict__, "changed_hook": seen.append})
     )
     services.sync_rows_upsert(kind="accounts", rows=[account_row(1)])
     seen.clear()
