@@ -362,3 +362,50 @@ def sync_errors_by_field(errors: Iterable[RowError]) -> dict[str, list[str]]:
     for error in errors:
         grouped[error.field].append(error.message)
     return dict(grouped)
+
+
+# --- files (CSV / XLSX): the same rows, read from an upload or `manage.py import_data` -----------------
+
+
+def _cell_text(value):
+    """Spreadsheet cells arrive typed; turn them into the strings a CSV would carry (dates stay dates)."""
+    if value is None or isinstance(value, (str, datetime.date)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def sync_file_read(*, file, file_format: str) -> list[dict]:
+    """Rows of a CSV (UTF-8, header line) or XLSX (first sheet, header row) file, as dicts of text.
+
+    Blank cells are left out, so they take the field's default.
+    """
+    if file_format == "csv":
+        import csv
+        import io
+
+        text = file.read()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text))
+        return [{key.strip(): value for key, value in row.items() if key and value not in (None, "")} for row in reader]
+    if file_format == "xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(file, read_only=True, data_only=True).worksheets[0]
+        lines = sheet.iter_rows(values_only=True)
+        header = [str(cell).strip() if cell is not None else "" for cell in next(lines, ())]
+        rows = []
+        for line in lines:
+            if all(cell in (None, "") for cell in line):
+                continue
+            rows.append(
+                {
+                    name: _cell_text(cell)
+                    for name, cell in zip(header, line, strict=False)
+                    if name and cell not in (None, "")
+                }
+            )
+        return rows
+    raise ValueError(f"Unsupported file format {file_format!r}; use csv or xlsx.")
