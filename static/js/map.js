@@ -4,7 +4,8 @@
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
   var status = document.getElementById("map-status");
-  var map = L.map("map", { preferCanvas: true }).setView([20, 0], 2);
+  // maxZoom on the map itself: without a tile layer nothing else sets it, and clustering needs it.
+  var map = L.map("map", { preferCanvas: true, maxZoom: 18 }).setView([20, 0], 2);
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { attribution: config.attribution || "", maxZoom: 18 }).addTo(map);
   }
@@ -44,5 +45,5 @@
           (data.truncated ? " (showing the first " + data.limit + ")" : "") + "."
         : "No located accounts in geographic territories you can see. Accounts need latitude and longitude.";
     })
-    .catch(function (error) { status.textContent = "The accounts could not be loaded (" + error.message + ")."; });
+    .catch(function (error) { status.textContent = "The accounts could not be loaded (" + String(error) + ")."; });
 })();

@@ -103,10 +103,10 @@ def build_pages_world() -> PagesWorld:
     )
 
 
-def add_bulk(world: PagesWorld, n: int) -> None:
+def add_bulk(world: PagesWorld, n: int, first: int = 0) -> None:
     """n more territories under west-ca, each with an account, a deal, rollups and a target."""
     today = timezone.localdate()
-    for i in range(n):
+    for i in range(first, first + n):
         territory = factories.make_territory(world.model, parent=world.west_ca, code=f"bulk-{i}", name=f"Bulk {i}")
         account = factories.make_account(latitude=Decimal("37"), longitude=Decimal("-121"))
         AccountTerritoryMembership.objects.create(account=account, territory=territory, valid_from=today)

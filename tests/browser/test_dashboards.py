@@ -1,0 +1,76 @@
+"""Dashboards in a real browser: charts and the map render without console errors; a rep sees only theirs."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from kpis.services import kpi_catalogue_sync
+from tests.browser.conftest import log_in
+from tests.pages.world import build_pages_world
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "pw-for-tests"
+
+
+@pytest.fixture
+def world(transactional_db):
+    kpi_catalogue_sync()  # the live server's database is flushed between tests, catalogue included
+    return build_pages_world()
+
+
+def test_it_shows_a_manager_the_dashboard_with_charts(page, live_server, world, console_errors, screenshot):
+    log_in(page, live_server, world.manager_user.username, PASSWORD)
+
+    assert page.get_by_role("heading", name="Welcome, Manny").is_visible()
+    assert page.locator("nav a.nav-link.active").inner_text() == "Dashboard"
+    page.wait_for_function("() => Chart.getChart(document.getElementById('revenue-trend')) !== undefined")
+    page.wait_for_function("() => Chart.getChart(document.getElementById('attainment-chart')) !== undefined")
+    assert page.locator("#revenue-trend").bounding_box()["height"] > 100
+    assert page.locator("#attainment-table").get_by_role("link", name="West", exact=True).is_visible()
+    assert page.locator("#attainment-table").get_by_text("75.0 %").is_visible()
+    screenshot("dashboard-manager")
+    assert console_errors == []
+
+
+def test_it_shows_the_map_with_clustered_accounts(page, live_server, world, console_errors, screenshot):
+    log_in(page, live_server, world.manager_user.username, PASSWORD)
+    page.get_by_role("link", name="Map").click()
+    page.wait_for_selector("#map.leaflet-container")
+    page.wait_for_function("() => document.getElementById('map-status').textContent.startsWith('2 accounts')")
+    assert page.locator("nav a.nav-link.active").inner_text() == "Map"
+    screenshot("map")
+    assert console_errors == []
+
+
+def test_it_shows_a_territory_page_with_its_trend(page, live_server, world, console_errors, screenshot):
+    log_in(page, live_server, world.manager_user.username, PASSWORD)
+    page.goto(f"{live_server.url}/territories/{world.west_ca.pk}/")
+    page.wait_for_function("() => Chart.getChart(document.getElementById('revenue-trend')) !== undefined")
+    assert page.get_by_role("heading", name="California").is_visible()
+    assert page.get_by_role("cell", name="Alpha Pacific Inc").is_visible()
+    screenshot("territory-detail")
+    assert console_errors == []
+
+
+def test_it_shows_a_rep_only_their_territories(page, live_server, world, console_errors, screenshot):
+    rep_user = User.objects.get(pk=world.rep_a.user_id)
+    log_in(page, live_server, rep_user.username, PASSWORD)
+
+    assert page.locator("nav a.nav-link.active").inner_text() == "My territories"
+    table = page.locator("#attainment-table")
+    assert table.get_by_role("link", name="California", exact=True).is_visible()
+    assert table.get_by_text("Oregon").count() == 0
+    screenshot("my-territories-rep")
+
+    page.get_by_role("link", name="Accounts").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("Alpha Pacific Inc").is_visible()
+    assert page.get_by_text("Beaver Timber LLC").count() == 0
+    screenshot("accounts-rep")
+
+    # Same session cookies, without loading an error page into the tab (that logs a console error).
+    assert page.request.get(f"{live_server.url}/territories/{world.west_or.pk}/").status == 404
+
+    page.goto(f"{live_server.url}/territories/tree/")
+    assert page.locator("#territory-tree li").count() == 1
+    assert console_errors == []

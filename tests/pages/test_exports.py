@@ -1,0 +1,63 @@
+"""Exports escape spreadsheet formulas, keep numbers typed, follow filters and sorting."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from core.exports import cell_escape
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+DANGEROUS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1"]
+
+
+@pytest.mark.parametrize("text", DANGEROUS)
+def test_it_prefixes_formula_like_text_with_an_apostrophe(text):
+    assert cell_escape(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["Acme", "a=b", "", "1-2"])
+def test_it_leaves_harmless_text_alone(value):
+    assert cell_escape(value) == value
+
+
+def test_it_keeps_numbers_typed_even_when_negative():
+    assert cell_escape(Decimal("-5.50")) == Decimal("-5.50")
+    assert cell_escape(-3) == -3
+    assert cell_escape(None) == ""
+
+
+def _csv_rows(response):
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_it_escapes_formulas_in_a_csv_export(client, manager_user):
+    factories.make_account(name="=cmd|' /C calc'!A0", external_id="EVIL-1")
+    client.force_login(manager_user)
+    rows = _csv_rows(client.get(reverse("accounts:list"), {"export": "csv"}))
+    assert rows[1][:2] == ["EVIL-1", "'=cmd|' /C calc'!A0"]
+
+
+def test_it_escapes_formulas_in_an_xlsx_export(client, manager_user):
+    factories.make_account(name="@SUM(1+1)*cmd", external_id="+EVIL-2", employees=12)
+    client.force_login(manager_user)
+    response = client.get(reverse("accounts:list"), {"export": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert row[0] == "'+EVIL-2"
+    assert row[1] == "'@SUM(1+1)*cmd"
+    assert row[header.index("Employees")] == 12  # a number stays a number
+    assert all(cell.data_type != "f" for cell in next(sheet.iter_rows(min_row=2)))
+
+
+def test_it_exports_the_filtered_rows_in_the_chosen_order(client, manager_user):
+    for name, industry in (("Bravo", "technology"), ("Alpha", "technology"), ("Charlie", "retail")):
+        factories.make_account(name=name, industry=industry)
+    client.force_login(manager_user)
+    rows = _csv_rows(client.get(reverse("accounts:list"), {"export": "csv", "industry": "technology", "sort": "-name"}))
+    assert [row[1] for row in rows[1:]] == ["Bravo", "Alpha"]
