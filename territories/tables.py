@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from territories.models import AccountTerritoryMembership, RepAssignment, Territory
+from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 
 
 class TerritoryTable(tables.Table):
@@ -40,3 +40,14 @@ class RepAssignmentTable(tables.Table):
         fields = ("rep", "role", "start_date", "end_date", "allocation_percent")
         attrs = {"class": "table table-sm"}
         empty_text = "No rep is assigned. Assign an owner so the territory is covered."
+
+
+class TerritoryModelTable(tables.Table):
+    code = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
+    name = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
+
+    class Meta:
+        model = TerritoryModel
+        fields = ("code", "name", "state", "effective_from", "activated_at", "created_at")
+        attrs = {"class": "table table-sm table-striped table-hover"}
+        empty_text = "No territory models."

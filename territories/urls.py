@@ -8,5 +8,13 @@ urlpatterns = [
     path("tree/", views.territory_tree, name="tree"),
     path("map/", views.territory_map, name="map"),
     path("map/data/", views.territory_map_data, name="map-data"),
+    path("rules/preview/", views.rule_preview, name="rule-preview"),
+    path("models/", views.TerritoryModelListView.as_view(), name="models"),
+    path("models/<int:pk>/", views.territory_model_detail, name="model-detail"),
+    path("models/<int:pk>/run/", views.territory_model_run, name="model-run"),
+    path("models/<int:pk>/activate/", views.territory_model_activate_view, name="model-activate"),
+    path("models/<int:pk>/copy/", views.territory_model_copy_view, name="model-copy"),
+    path("models/<int:model_pk>/new/", views.territory_edit, name="create"),
+    path("models/<int:model_pk>/<int:pk>/edit/", views.territory_edit, name="edit"),
     path("<int:pk>/", views.territory_detail, name="detail"),
 ]

@@ -1,21 +1,37 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from core import dashboard_selectors as dash
+from core.audit import audit_changes, audit_record, audit_snapshot
+from core.editor_selectors import criterion_accounts_count
 from core.models import AuditEntry
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.choices import KpiCode, PeriodType, RollupView
 from kpis.selectors import campaign_revenue, kpi_actual_vs_target, kpi_forecast, kpi_trend, rollups_staleness
-from territories.choices import TerritoryKind
-from territories.filtersets import TerritoryFilterSet
-from territories.models import RepAssignment, Territory, TerritoryModel, TerritoryRule
-from territories.tables import MembershipTable, RepAssignmentTable, TerritoryTable
+from territories.choices import TerritoryKind, TerritoryModelState
+from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
+from territories.forms import CriterionForm, TerritoryForm, TerritoryModelActivateForm, TerritoryModelCopyForm
+from territories.models import (
+    AssignmentRun,
+    PlannedAccountTerritory,
+    RepAssignment,
+    Territory,
+    TerritoryModel,
+    TerritoryRule,
+)
+from territories.selectors import territory_model_diff
+from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
+from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
 
 HISTORY_SHOWN = 25
 
@@ -161,3 +177,198 @@ def territory_map_data(request):
     return JsonResponse(
         {"period": period.label, "accounts": accounts[:limit], "truncated": len(accounts) > limit, "limit": limit}
     )
+
+
+# --- Planning and editing (managers) -------------------------------------------------------------
+
+
+def _require_manager(request) -> None:
+    if not is_manager(request.user):
+        raise PermissionDenied("Only sales managers and admins change the alignment.")
+
+
+class TerritoryModelListView(ObjectListView):
+    queryset = TerritoryModel.objects.all()
+    filterset_class = TerritoryModelFilterSet
+    table_class = TerritoryModelTable
+    title = "Territory models"
+    nav = "tree"
+    export_name = "territory-models"
+    empty_text = "No territory models yet."
+    empty_hint = "Create a model in the admin; copy the active one here to plan changes."
+
+
+DIFF_TERRITORIES_SHOWN = 100
+DIFF_MOVES_SHOWN = 100
+
+
+@login_required
+def territory_model_detail(request, pk: int):
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    active = dash.active_territory_model()
+    diff = None
+    has_plan = PlannedAccountTerritory.objects.filter(territory_model=model).exists()
+    if model.state == TerritoryModelState.PLANNING and active is not None and has_plan:
+        full = territory_model_diff(planning=model, active=active, limit=DIFF_MOVES_SHOWN)
+        changed = [t for t in full["territories"] if t["accounts_before"] != t["accounts_after"]]
+        diff = {"moves": full["moves"], "territories": changed[:DIFF_TERRITORIES_SHOWN], "changed": len(changed)}
+    runs = list(AssignmentRun.objects.visible_to(request.user).filter(territory_model=model)[:5])
+    for run in runs:
+        run.kind = "assignment"
+    context = {
+        "nav": "tree",
+        "model": model,
+        "active": active,
+        "diff": diff,
+        "has_plan": has_plan,
+        "runs": runs,
+        "territory_count": Territory.objects.visible_to(request.user).filter(territory_model=model).count(),
+        "copy_form": TerritoryModelCopyForm(initial={"code": f"{model.code}-plan", "name": f"{model.name} (plan)"}),
+        "activate_form": TerritoryModelActivateForm(),
+    }
+    return render(request, "territories/model_detail.html", context)
+
+
+@login_required
+@require_POST
+def territory_model_run(request, pk: int):
+    """Queue an assignment run; htmx gets the run's progress partial, which polls until it finishes."""
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    with transaction.atomic():
+        run = assignment_run_start(territory_model=model, user=request.user, dry_run=bool(request.POST.get("dry_run")))
+    run.kind = "assignment"
+    if request.htmx:
+        return render(request, "core/partials/run.html", {"run": run})
+    messages.info(request, "Assignment run queued.")
+    return redirect("territories:model-detail", pk=model.pk)
+
+
+@login_required
+@require_POST
+def territory_model_activate_view(request, pk: int):
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    form = TerritoryModelActivateForm(request.POST)
+    if form.is_valid():
+        effective = form.cleaned_data["effective_from"]
+        try:
+            with transaction.atomic():
+                counts = territory_model_activate(model=model, effective_from=effective, user=request.user)
+                audit_record(
+                    user=request.user,
+                    action=AuditEntry.Action.ACTION,
+                    instance=model,
+                    changes={"activated": str(effective or "today"), **counts},
+                )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"{model.name} is now the active model.")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("territories:model-detail", pk=model.pk)
+
+
+@login_required
+@require_POST
+def territory_model_copy_view(request, pk: int):
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    form = TerritoryModelCopyForm(request.POST)
+    if form.is_valid():
+        try:
+            copy = territory_model_copy(
+                source=model, code=form.cleaned_data["code"], name=form.cleaned_data["name"], user=request.user
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            audit_record(
+                user=request.user, action=AuditEntry.Action.CREATE, instance=copy, changes={"copied_from": model.code}
+            )
+            messages.success(request, f"Planning copy {copy.name} created. Edit it, run it, compare, then activate.")
+            return redirect("territories:model-detail", pk=copy.pk)
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("territories:model-detail", pk=model.pk)
+
+
+@login_required
+def territory_edit(request, model_pk: int, pk: int | None = None):
+    """Create (no pk) or edit a territory of a model, with one rule criterion and its live preview."""
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=model_pk)
+    territory = None
+    if pk is not None:
+        territory = object_visible_or_404(Territory.objects.filter(territory_model=model), request.user, pk=pk)
+    # Before the form: validating a ModelForm writes the posted values onto its instance.
+    before = audit_snapshot(territory) if territory else None
+    form = TerritoryForm(request.POST or None, instance=territory, territory_model=model, user=request.user)
+    criterion_form = CriterionForm(request.POST or None, prefix="rule")
+    wants_rule = bool(request.POST.get("rule-field"))
+    if request.method == "POST" and form.is_valid() and (not wants_rule or criterion_form.is_valid()):
+        try:
+            with transaction.atomic():
+                saved = form.save()
+                if wants_rule:
+                    rule = TerritoryRule.objects.create(territory=saved, name=request.POST.get("rule-name", "")[:200])
+                    criterion = criterion_form.save(commit=False)
+                    criterion.rule = rule
+                    criterion.full_clean()
+                    criterion.save()
+                    audit_record(user=request.user, action=AuditEntry.Action.CREATE, instance=criterion)
+                if before is None:
+                    audit_record(user=request.user, action=AuditEntry.Action.CREATE, instance=saved)
+                else:
+                    audit_record(
+                        user=request.user,
+                        action=AuditEntry.Action.UPDATE,
+                        instance=saved,
+                        changes=audit_changes(before, audit_snapshot(saved)),
+                    )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                target_form = criterion_form if field in criterion_form.fields else form
+                target_form.add_error(field if field in target_form.fields else None, errors)
+        else:
+            messages.success(request, f"Saved {saved.name}. Run the assignment of {model.name} to apply the rules.")
+            return redirect("territories:detail", pk=saved.pk)
+    context = {
+        "nav": "tree",
+        "model": model,
+        "territory": territory,
+        "form": form,
+        "criterion_form": criterion_form,
+        "rule_name": request.POST.get("rule-name", ""),
+    }
+    return render(request, "territories/edit.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def rule_preview(request):
+    """htmx: how many accounts the criterion being typed matches, on its own."""
+    _require_manager(request)
+    form = CriterionForm(request.POST, prefix="rule")
+    count = None
+    if form.is_valid():
+        data = form.cleaned_data
+        count = criterion_accounts_count(
+            user=request.user,
+            field=data["field"],
+            operator=data["operator"],
+            values=data["values"],
+            min_value=data["min_value"],
+            max_value=data["max_value"],
+            range_start=data["range_start"],
+            range_end=data["range_end"],
+        )
+    return render(request, "territories/partials/rule_preview.html", {"form": form, "count": count})

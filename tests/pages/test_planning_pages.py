@@ -1,0 +1,175 @@
+"""Planning and editing pages: managers run, copy, compare, activate and edit; reps are refused."""
+
+import pytest
+from django.urls import reverse
+
+from core.models import AuditEntry
+from territories.models import AssignmentRun, RuleCriterion, Territory, TerritoryModel
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(client, world):
+    client.force_login(world.manager_user)
+    return client
+
+
+def test_it_renders_the_model_page(manager, world):
+    response = manager.get(reverse("territories:model-detail", args=[world.model.pk]))
+    assert response.status_code == 200
+    assert response.context["territory_count"] == 3
+
+
+def test_it_queues_a_run_whose_progress_polls_until_it_finishes(manager, world, django_capture_on_commit_callbacks):
+    factories.make_rule(world.west, {"field": "country", "values": ["US"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(reverse("territories:model-run", args=[world.model.pk]), HTTP_HX_REQUEST="true")
+    run = AssignmentRun.objects.get(territory_model=world.model)
+    content = response.content.decode()
+    assert f'id="run-assignment-{run.pk}"' in content
+    assert 'hx-trigger="every 2s"' in content  # queued when the page got it: it polls
+
+    assert run.status == "succeeded"  # the task ran on commit (Celery is eager in tests)
+    polled = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
+    assert "hx-trigger" not in polled  # finished: it stops polling
+    assert "Succeeded" in polled
+
+
+def test_it_polls_a_run_that_is_not_finished(manager, world):
+    run = AssignmentRun.objects.create(territory_model=world.model, status="running", progress=40, phase="writing")
+    content = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
+    assert 'hx-trigger="every 2s"' in content
+    assert 'aria-valuenow="40"' in content
+
+
+def test_it_copies_a_model_as_a_plan_and_shows_the_diff(manager, world, django_capture_on_commit_callbacks):
+    response = manager.post(
+        reverse("territories:model-copy", args=[world.model.pk]), {"code": "fy-plan", "name": "FY plan"}
+    )
+    plan = TerritoryModel.objects.get(code="fy-plan")
+    assert response.url == reverse("territories:model-detail", args=[plan.pk])
+    assert set(plan.territories.values_list("code", flat=True)) == {"west", "west-ca", "west-or"}
+    assert AuditEntry.objects.filter(object_type="territories.territorymodel", object_id=str(plan.pk)).exists()
+    # The plan puts Beaver (Oregon) in California: a run computes it, the diff shows the move.
+    plan_ca = plan.territories.get(code="west-ca")
+    factories.make_rule(plan_ca, {"field": "country", "values": ["US"]})
+    factories.make_rule(plan.territories.get(code="west"), {"field": "country", "values": ["US"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.post(reverse("territories:model-run", args=[plan.pk]))
+    diff = manager.get(reverse("territories:model-detail", args=[plan.pk])).context["diff"]
+    by_code = {t["code"]: t for t in diff["territories"]}
+    assert by_code["west-ca"]["accounts_before"] == 1
+    assert by_code["west-ca"]["accounts_after"] == 2
+    assert by_code["west-or"]["accounts_after"] == 0
+
+
+def test_it_activates_a_plan(manager, world):
+    plan = factories.make_territory_model(code="plan-2", name="Plan 2")
+    response = manager.post(reverse("territories:model-activate", args=[plan.pk]), {"effective_from": ""})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    world.model.refresh_from_db()
+    assert (plan.state, world.model.state) == ("active", "archived")
+
+
+def test_it_creates_a_territory_with_a_rule(manager, world):
+    response = manager.post(
+        reverse("territories:create", args=[world.model.pk]),
+        {
+            "code": "west-wa",
+            "name": "Washington",
+            "kind": "geographic",
+            "parent": world.west.pk,
+            "priority": 0,
+            "value_tier": 2,
+            "rule-field": "region",
+            "rule-operator": "in",
+            "rule-values": "WA, wa",
+        },
+    )
+    territory = Territory.objects.get(territory_model=world.model, code="west-wa")
+    assert response.url == reverse("territories:detail", args=[territory.pk])
+    criterion = RuleCriterion.objects.get(rule__territory=territory)
+    assert (criterion.field, criterion.values) == ("region", ["WA", "wa"])
+    assert AuditEntry.objects.filter(territory_code="west-wa").count() == 2
+
+
+def test_it_shows_form_errors_next_to_the_fields(manager, world):
+    response = manager.post(
+        reverse("territories:create", args=[world.model.pk]),
+        {"code": "west", "name": "", "kind": "geographic", "priority": 0, "value_tier": 2},
+    )
+    assert response.status_code == 400
+    assert "name" in response.context["form"].errors
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_it_refuses_a_criterion_the_kind_does_not_allow(manager, world):
+    response = manager.post(
+        reverse("territories:create", args=[world.model.pk]),
+        {
+            "code": "geo-x",
+            "name": "Geo X",
+            "kind": "geographic",
+            "priority": 0,
+            "value_tier": 2,
+            "rule-field": "industry",
+            "rule-operator": "in",
+            "rule-values": "retail",
+        },
+    )
+    assert response.status_code == 400
+    assert not Territory.objects.filter(code="geo-x").exists()
+
+
+def test_it_edits_a_territory_and_records_what_changed(manager, world):
+    response = manager.post(
+        reverse("territories:edit", args=[world.model.pk, world.west_or.pk]),
+        {
+            "code": "west-or",
+            "name": "Oregon State",
+            "kind": "geographic",
+            "parent": world.west.pk,
+            "priority": 3,
+            "value_tier": 2,
+        },
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(territory_code="west-or", action="update").get()
+    assert entry.changes["name"] == ["Oregon", "Oregon State"]
+    assert entry.changes["priority"] == [0, 3]
+
+
+@pytest.mark.parametrize(
+    ("criterion", "expected"),
+    [
+        ({"rule-field": "city", "rule-operator": "in", "rule-values": "san francisco"}, 2),
+        ({"rule-field": "postal_code", "rule-operator": "prefix", "rule-values": "941"}, 2),
+        (
+            {
+                "rule-field": "postal_code",
+                "rule-operator": "range",
+                "rule-range_start": "94000",
+                "rule-range_end": "94100",
+            },
+            0,
+        ),
+        ({"rule-field": "employees", "rule-operator": "range", "rule-min_value": "300"}, 1),
+    ],
+)
+def test_it_previews_how_many_accounts_a_criterion_matches(manager, world, criterion, expected):
+    world.account_b.employees = 500
+    world.account_b.save()
+    response = manager.post(reverse("territories:rule-preview"), criterion)
+    assert response.context["count"] == expected
+
+
+def test_it_refuses_planning_actions_to_a_rep(client, world):
+    client.force_login(world.rep_a.user)
+    assert client.get(reverse("territories:model-detail", args=[world.model.pk])).status_code == 403
+    assert client.post(reverse("territories:model-run", args=[world.model.pk])).status_code == 403
+    assert client.post(reverse("territories:model-activate", args=[world.model.pk])).status_code == 403
+    assert client.get(reverse("territories:edit", args=[world.model.pk, world.west_ca.pk])).status_code == 403
+    assert not AssignmentRun.objects.exists()
