@@ -1,5 +1,6 @@
 from django import forms
 
+from reps.models import Rep
 from territories.models import RepAssignment, RuleCriterion, Territory, TerritoryModel
 
 
@@ -71,3 +72,7 @@ class RepAssignmentForm(BootstrapFormMixin, forms.ModelForm):
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = Rep.objects.visible_to(user).filter(is_active=True).order_by("name")

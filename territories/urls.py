@@ -17,4 +17,5 @@ urlpatterns = [
     path("models/<int:model_pk>/new/", views.territory_edit, name="create"),
     path("models/<int:model_pk>/<int:pk>/edit/", views.territory_edit, name="edit"),
     path("<int:pk>/", views.territory_detail, name="detail"),
+    path("<int:pk>/assignments/", views.assignment_add, name="assignment-add"),
 ]

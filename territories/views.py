@@ -17,10 +17,17 @@ from core.models import AuditEntry
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.choices import KpiCode, PeriodType, RollupView
+from kpis.forms import KpiTargetForm
 from kpis.selectors import campaign_revenue, kpi_actual_vs_target, kpi_forecast, kpi_trend, rollups_staleness
 from territories.choices import TerritoryKind, TerritoryModelState
 from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
-from territories.forms import CriterionForm, TerritoryForm, TerritoryModelActivateForm, TerritoryModelCopyForm
+from territories.forms import (
+    CriterionForm,
+    RepAssignmentForm,
+    TerritoryForm,
+    TerritoryModelActivateForm,
+    TerritoryModelCopyForm,
+)
 from territories.models import (
     AssignmentRun,
     PlannedAccountTerritory,
@@ -109,6 +116,8 @@ def territory_detail(request, pk: int):
         .filter(territory_code=territory.code)
         .select_related("user")[:HISTORY_SHOWN],
         "show_history": is_manager(request.user),
+        "target_form": KpiTargetForm(initial={"period_type": period.period_type, "period_start": period.start}),
+        "assignment_form": RepAssignmentForm(user=request.user),
         "chart": {"labels": [start.strftime("%b %Y") for start, _ in trend_as_of], "datasets": datasets},
     }
     return render(request, "territories/detail.html", context)
@@ -372,3 +381,29 @@ def rule_preview(request):
             range_end=data["range_end"],
         )
     return render(request, "territories/partials/rule_preview.html", {"form": form, "count": count})
+
+
+@login_required
+@require_POST
+def assignment_add(request, pk: int):
+    """Assign a rep to the territory in a role between two dates (one owner at a time is enforced)."""
+    _require_manager(request)
+    territory = object_visible_or_404(Territory.objects.all(), request.user, pk=pk)
+    form = RepAssignmentForm(request.POST, instance=RepAssignment(territory=territory), user=request.user)
+    if form.is_valid():
+        # The form skips constraints on fields it does not show (territory): check "one owner" here.
+        try:
+            form.instance.validate_constraints()
+        except ValidationError as error:
+            form._update_errors(error)
+    if form.is_valid():
+        with transaction.atomic():
+            assignment = form.save()
+            audit_record(user=request.user, action=AuditEntry.Action.CREATE, instance=assignment)
+        messages.success(request, f"{assignment.rep.name} assigned as {assignment.get_role_display().lower()}.")
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for message in errors:
+                messages.error(request, f"Assignment not saved: {label + ': ' if label else ''}{message}")
+    return redirect("territories:detail", pk=territory.pk)

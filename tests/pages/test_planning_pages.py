@@ -1,5 +1,7 @@
 """Planning and editing pages: managers run, copy, compare, activate and edit; reps are refused."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -173,3 +175,55 @@ def test_it_refuses_planning_actions_to_a_rep(client, world):
     assert client.post(reverse("territories:model-activate", args=[world.model.pk])).status_code == 403
     assert client.get(reverse("territories:edit", args=[world.model.pk, world.west_ca.pk])).status_code == 403
     assert not AssignmentRun.objects.exists()
+
+
+def test_it_sets_a_target_and_marks_the_rollups_dirty(manager, world, django_capture_on_commit_callbacks, monkeypatch):
+    from kpis.models import KpiDefinition, KpiTarget
+
+    marked = []
+    monkeypatch.setattr("kpis.services.rollups_mark_dirty", lambda *, territory_ids: marked.extend(territory_ids))
+    revenue = KpiDefinition.objects.get(code="revenue")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(
+            reverse("kpis:target-set", args=[world.west_or.pk]),
+            {"kpi": revenue.pk, "period_type": "quarter", "period_start": world.period.start, "value": "1500"},
+        )
+    assert response.status_code == 302
+    target = KpiTarget.objects.get(territory=world.west_or, kpi=revenue, period_start=world.period.start)
+    assert target.value == 1500  # replaced the 3000 of the world
+    assert marked == [world.west_or.pk]  # on commit, through core.hooks
+    detail = manager.get(response.url)
+    row = next(r for r in detail.context["kpi_rows"] if r["as_of"].kpi.code == "revenue")
+    assert row["as_of"].attainment.quantize(Decimal("0.01")) == Decimal("0.67")  # 1000 of 1500
+
+
+def test_it_refuses_a_target_on_a_day_that_starts_no_period(manager, world):
+    from kpis.models import KpiDefinition, KpiTarget
+
+    revenue = KpiDefinition.objects.get(code="revenue")
+    manager.post(
+        reverse("kpis:target-set", args=[world.west_or.pk]),
+        {"kpi": revenue.pk, "period_type": "quarter", "period_start": "2025-02-01", "value": "10"},
+    )
+    assert not KpiTarget.objects.filter(territory=world.west_or, period_start="2025-02-01").exists()
+
+
+def test_it_assigns_a_rep_and_refuses_a_second_owner(manager, world):
+    from territories.models import RepAssignment
+
+    carol = factories.make_rep(name="Carol Rep")
+    today = world.period.start
+    url = reverse("territories:assignment-add", args=[world.west_or.pk])
+    manager.post(url, {"rep": carol.pk, "role": "overlay", "start_date": today, "allocation_percent": 50})
+    assert RepAssignment.objects.filter(rep=carol, territory=world.west_or, role="overlay").exists()
+
+    response = manager.post(url, {"rep": carol.pk, "role": "owner", "start_date": today, "allocation_percent": 100})
+    page = manager.get(response.url).content.decode()
+    assert not RepAssignment.objects.filter(rep=carol, role="owner").exists()
+    assert "already has an owner" in page
+
+
+def test_it_refuses_target_and_assignment_changes_to_a_rep(client, world):
+    client.force_login(world.rep_a.user)
+    assert client.post(reverse("kpis:target-set", args=[world.west_ca.pk]), {}).status_code == 403
+    assert client.post(reverse("territories:assignment-add", args=[world.west_ca.pk]), {}).status_code == 403
