@@ -1,0 +1,203 @@
+"""Incremental rollups: dirty marking in the caller's transaction, one flush per transaction, atomic swaps."""
+
+from datetime import date
+from unittest import mock
+
+import psycopg2
+import pytest
+from django.db import transaction
+
+from accounts.models import Deal
+from kpis import rollup_sql, services
+from kpis.models import KpiRollup, RollupDirty
+from territories.models import AccountTerritoryMembership
+from tests import factories
+from tests.conftest import database_url_for_current_connection
+from tests.kpis.helpers import d, member, value
+
+FEB = date(2025, 2, 1)
+
+
+def snapshot() -> dict:
+    return {
+        (r.territory_id, r.kpi_id, r.view, r.period_type, r.period_start): (r.value, r.computed_at)
+        for r in KpiRollup.objects.all()
+    }
+
+
+def figures() -> dict:
+    return {key: figures for key, (figures, _) in snapshot().items()}
+
+
+@pytest.fixture
+def bare_tree(db):
+    model = factories.make_territory_model(state="active")
+    region = factories.make_territory(model, code="region")
+    east = factories.make_territory(model, code="east", parent=region)
+    west = factories.make_territory(model, code="west", parent=region)
+    east_account, west_account = factories.make_account(), factories.make_account()
+    member(east_account, east)
+    member(west_account, west)
+    east_deal = factories.make_deal(account=east_account, stage="won", amount=d("100"), closed_on=FEB)
+    factories.make_deal(account=west_account, stage="won", amount=d("200"), closed_on=FEB)
+    return {"region": region, "east": east, "west": west, "east_deal": east_deal, "east_account": east_account}
+
+
+@pytest.fixture
+def tree(bare_tree):
+    services.rollups_recompute()
+    return bare_tree
+
+
+def test_it_enqueues_one_flush_for_ten_thousand_deal_updates_in_one_transaction(
+    tree, django_capture_on_commit_callbacks
+):
+    account = tree["east_account"]
+    Deal.objects.bulk_create(
+        Deal(
+            external_id=f"BURST-{i}",
+            account=account,
+            amount=d("1"),
+            created_on=FEB,
+            expected_close_on=FEB,
+        )
+        for i in range(10_000)
+    )
+    ids = list(Deal.objects.filter(external_id__startswith="BURST-").values_list("id", flat=True))
+    with (
+        mock.patch("kpis.tasks.flush_dirty_rollups.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        for deal_id in ids:
+            Deal.objects.filter(id=deal_id).update(amount=d("2"))
+            services.deal_changed(deal_ids=[deal_id])
+
+    assert delay.call_count == 1
+    assert set(RollupDirty.objects.values_list("territory_id", flat=True)) == {tree["east"].id}
+
+    result = services.rollups_flush_dirty()
+
+    assert sorted(result.views) == ["as_of", "restated"]
+    assert result.territories == 2  # east and its ancestor region, once
+    assert value(tree["east"], "pipeline_value", FEB) == d("20000")
+    assert value(tree["region"], "pipeline_value", FEB) == d("20000")
+    assert not RollupDirty.objects.exists()
+
+
+def test_it_enqueues_again_after_a_rolled_back_transaction(tree, django_capture_on_commit_callbacks):
+    with mock.patch("kpis.tasks.flush_dirty_rollups.delay") as delay, django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                services.rollups_mark_dirty(territory_ids=[tree["east"].id])
+                raise RuntimeError("abandon")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            services.rollups_mark_dirty(territory_ids=[tree["east"].id])
+    assert delay.call_count == 1  # the rolled-back registration does not suppress the next one
+
+
+def test_it_recomputes_only_the_changed_territory_and_its_ancestors_and_matches_a_full_recompute(tree):
+    before = snapshot()
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("150"))
+    with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
+        services.deal_changed(deal_ids=[tree["east_deal"].id])
+
+    services.rollups_flush_dirty()
+
+    after = snapshot()
+    assert value(tree["east"], "revenue", FEB) == d("150")
+    assert value(tree["region"], "revenue", FEB) == d("350")
+    west_rows = {key: row for key, row in after.items() if key[0] == tree["west"].id}
+    assert west_rows == {key: row for key, row in before.items() if key[0] == tree["west"].id}  # untouched
+    incremental = figures()
+    services.rollups_recompute()
+    assert figures() == incremental
+
+
+def test_it_marks_the_old_and_new_territories_when_an_account_moves(tree):
+    AccountTerritoryMembership.objects.filter(account=tree["east_account"], territory=tree["east"]).update(
+        valid_to=date(2025, 6, 1)
+    )
+    member(tree["east_account"], tree["west"], date(2025, 6, 1))
+    with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
+        services.memberships_changed(account_ids=[tree["east_account"].id])
+
+    assert set(RollupDirty.objects.values_list("territory_id", flat=True)) == {tree["east"].id, tree["west"].id}
+    services.rollups_flush_dirty()
+    assert value(tree["west"], "revenue", FEB, view="restated") == d("300")
+    assert value(tree["east"], "revenue", FEB, view="as_of") == d("100")
+
+
+def failing_steps():
+    """The real steps with a failure injected right after the old rows are deleted."""
+    steps = list(rollup_sql.STEPS)
+    name, sql = steps[-1]
+    steps[-1] = (name, sql + ";\nSELECT 1 / 0")
+    return steps
+
+
+def test_it_keeps_the_previous_rollups_when_a_recompute_fails_midway(tree):
+    before = snapshot()
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+
+    with mock.patch.object(rollup_sql, "STEPS", failing_steps()), pytest.raises(Exception, match="division by zero"):
+        services.rollups_recompute()
+
+    assert snapshot() == before
+    assert value(tree["east"], "revenue", FEB) == d("100")
+
+
+def test_it_leaves_territories_dirty_when_a_flush_fails(tree):
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+    with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
+        services.deal_changed(deal_ids=[tree["east_deal"].id])
+    before = snapshot()
+
+    with mock.patch.object(rollup_sql, "STEPS", failing_steps()), pytest.raises(Exception, match="division by zero"):
+        services.rollups_flush_dirty()
+
+    assert snapshot() == before
+    assert RollupDirty.objects.filter(territory=tree["east"]).exists()
+    services.rollups_flush_dirty()
+    assert value(tree["east"], "revenue", FEB) == d("999")
+
+
+@pytest.fixture
+def other_session(db):
+    other = psycopg2.connect(database_url_for_current_connection())
+    other.autocommit = True
+    yield other.cursor()
+    other.close()
+
+
+def test_it_skips_a_full_recompute_of_a_view_another_recompute_holds(bare_tree, other_session):
+    # Taken before this session recomputes anything: its own transaction-level locks last to the test's end.
+    other_session.execute("SELECT pg_advisory_lock(%s, %s)", [services.FULL_LOCK_CLASS, 0])
+
+    result = services.rollups_recompute()
+
+    assert result.skipped_views == ["as_of"]
+    assert result.views == ["restated"]
+    assert not KpiRollup.objects.filter(view="as_of").exists()
+    assert value(bare_tree["east"], "revenue", FEB, view="restated") == d("100")
+    other_session.execute("SELECT pg_advisory_unlock_all()")
+
+
+def test_it_leaves_a_territory_another_recompute_holds_dirty_for_the_next_flush(tree, other_session):
+    region = tree["region"]
+    other_session.execute("SELECT pg_advisory_lock(%s, %s)", [services.TERRITORY_LOCK_CLASS, region.id])
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+    with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
+        services.deal_changed(deal_ids=[tree["east_deal"].id])
+
+        services.rollups_flush_dirty()
+
+    assert value(tree["east"], "revenue", FEB) == d("999")
+    assert value(region, "revenue", FEB) == d("300")  # as-of of region was busy: unchanged...
+    assert value(region, "revenue", FEB, view="restated") == d("1199")
+    assert list(RollupDirty.objects.values_list("territory_id", flat=True)) == [region.id]  # ...and still dirty
+    other_session.execute("SELECT pg_advisory_unlock_all()")
+    services.rollups_flush_dirty()
+    assert value(region, "revenue", FEB) == d("1199")
