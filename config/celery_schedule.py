@@ -1,5 +1,7 @@
 """Every periodic task in one place. Each entry expires, so a backlog never piles up."""
 
+from celery.schedules import crontab
+
 HOUR = 3600
 
 BEAT_SCHEDULE = {
@@ -7,5 +9,15 @@ BEAT_SCHEDULE = {
         "task": "core.tasks.ping",
         "schedule": 15 * 60,
         "options": {"expires": 15 * 60},
+    },
+    "kpis.nightly-full-recompute": {
+        "task": "kpis.tasks.recompute_all",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"expires": 3 * HOUR},
+    },
+    "kpis.sweep-dirty-rollups": {
+        "task": "kpis.tasks.sweep_dirty_rollups",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
     },
 }
