@@ -1,17 +1,19 @@
 """Shared helpers for benchmarks: a throwaway database per benchmark, manage.py against it, timing, rows.
 
 Each benchmark works in its own database (BENCH_DATABASE_URL, else tm_bench_<name> on the server of
-DATABASE_URL, else on 127.0.0.1:5432), so it never touches the app's data.
+DATABASE_URL, else on 127.0.0.1:5432, else on the embedded server under .pgdata/), so it never touches
+the app's data.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import quote, urlparse, urlunparse
 
 import psycopg2
 from psycopg2 import sql
@@ -25,8 +27,25 @@ def bench_database_url(name: str) -> str:
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
         return explicit
-    server = urlparse(os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL)
-    return urlunparse(server._replace(path=f"/tm_bench_{name}"))
+    server = os.environ.get("DATABASE_URL") or (DEFAULT_SERVER_URL if _default_server_up() else _embedded_server_url())
+    return urlunparse(urlparse(server)._replace(path=f"/tm_bench_{name}"))
+
+
+def _default_server_up() -> bool:
+    parsed = urlparse(DEFAULT_SERVER_URL)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _embedded_server_url() -> str:
+    """The embedded server `make run` uses (started if need be), for machines without a PostgreSQL service."""
+    from config.embedded_db import embedded_database_settings
+
+    settings = embedded_database_settings(ROOT / ".pgdata")
+    return f"postgres://{settings['USER']}@{quote(settings['HOST'], safe='')}/postgres"
 
 
 def _maintenance_url(url: str) -> tuple[str, str]:

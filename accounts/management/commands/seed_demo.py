@@ -29,4 +29,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Time: {timings}.")
         self.stdout.write("Demo logins (demo only):")
         for login in demo_data.DEMO_LOGINS:
-            self.stdout.write(f"  {login.username:<12} {login.password:<17} {login.role}")
+            self.stdout.write(f"  {login.username:<13} {login.password:<17} {login.role}")

@@ -17,4 +17,4 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (demo-only passwords):")
         for login in logins:
             note = f"  {login.note}" if login.note else ""
-            self.stdout.write(f"  {login.username:<12} {login.password:<17} {login.role:<14}{note}")
+            self.stdout.write(f"  {login.username:<13} {login.password:<17} {login.role:<14}{note}")
