@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -39,6 +41,8 @@ from territories.models import (
 from territories.selectors import territory_model_diff
 from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
+
+logger = logging.getLogger(__name__)
 
 HISTORY_SHOWN = 25
 
@@ -245,8 +249,14 @@ def territory_model_run(request, pk: int):
     """Queue an assignment run; htmx gets the run's progress partial, which polls until it finishes."""
     _require_manager(request)
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
-    with transaction.atomic():
-        run = assignment_run_start(territory_model=model, user=request.user, dry_run=bool(request.POST.get("dry_run")))
+    dry_run = bool(request.POST.get("dry_run"))
+    try:
+        with transaction.atomic():
+            run = assignment_run_start(territory_model=model, user=request.user, dry_run=dry_run)
+    except Exception:
+        # Only without a broker (tasks run eagerly on commit): the run itself recorded the failure.
+        logger.exception("assignment run of %s failed in-process", model.code)
+        run = AssignmentRun.objects.filter(territory_model=model).order_by("-created_at").first()
     run.kind = "assignment"
     if request.htmx:
         return render(request, "core/partials/run.html", {"run": run})
