@@ -20,6 +20,16 @@ def sync_actions(*, kind: str, serializer, row_serializer, result_serializer, er
     external_id_parameter = OpenApiParameter("external_id", str, OpenApiParameter.PATH)
 
     class SyncActionsMixin:
+        def get_object(self):
+            # The by-external-id routes name the record by external_id instead of pk.
+            if "external_id" not in self.kwargs:
+                return super().get_object()
+            instance = self.get_queryset().filter(external_id=self.kwargs["external_id"]).first()
+            if instance is None:
+                raise NotFound()
+            self.check_object_permissions(self.request, instance)
+            return instance
+
         @extend_schema(
             methods=["GET"],
             parameters=[external_id_parameter],
@@ -36,10 +46,7 @@ def sync_actions(*, kind: str, serializer, row_serializer, result_serializer, er
         @action(detail=False, methods=["get", "put"], url_path=r"by-external-id/(?P<external_id>[^/]+)")
         def by_external_id(self, request, external_id=None):
             if request.method == "GET":
-                instance = self.get_queryset().filter(external_id=external_id).first()
-                if instance is None:
-                    raise NotFound()
-                return Response(self.get_serializer(instance).data)
+                return Response(self.get_serializer(self.get_object()).data)
             try:
                 instance, created = sync_row_upsert(
                     kind=kind, external_id=external_id, data=request.data, user=request.user
