@@ -14,6 +14,37 @@ from tests import factories
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def reference_data_ensure() -> None:
+    """Rows the data migrations create (role groups, the KPI catalogue).
+
+    Transactional tests (live server, real worker) flush every table when they end, and --reuse-db
+    keeps the flushed database for the next run, so these are put back before the tests need them.
+    """
+    from core.services import role_groups_ensure
+    from kpis.services import kpi_catalogue_sync
+
+    role_groups_ensure()
+    kpi_catalogue_sync()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        reference_data_ensure()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests start from a flushed database: restore the reference rows first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        reference_data_ensure()
+
+
 @pytest.fixture
 def admin_user_(db):
     return factories.make_user(roles.ADMIN, is_staff=True, is_superuser=True)
