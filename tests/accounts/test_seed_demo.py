@@ -351,7 +351,7 @@ class SeedPropertiesTest(HypothesisTestCase):
         deals=st.integers(min_value=0, max_value=400),
         seed=st.integers(min_value=0, max_value=2**32),
     )
-    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     def test_it_keeps_any_small_dataset_valid(self, accounts, deals, seed):
         call_command("seed_demo", accounts=accounts, deals=deals, seed=seed, stdout=StringIO())
 
