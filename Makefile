@@ -7,7 +7,7 @@ SCALE ?= full
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run serve worker test lint bench migrate seed check-deploy clean
+.PHONY: install install-dev run worker test lint bench migrate check-deploy clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: migrate                           ## migrate, seed demo data into an empty 
 	else \
 		DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
+
+worker: migrate                        ## a Celery worker with beat (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (without it tasks run in-process)"; exit 1; }
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/celery -A config worker --beat --loglevel=INFO
 
 lint: install-dev                      ## ruff
 	$(VENV)/bin/ruff check .
