@@ -1,4 +1,5 @@
 from accounts.api import serializers
+from accounts.choices import CLOSED_STAGES
 from accounts.filtersets import (
     AccountFilterSet,
     CampaignFilterSet,
@@ -10,7 +11,7 @@ from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.api.pagination import LargeListCursorPagination
 from core.api.permissions import SYNC_ROLES
 from core.api.sync import sync_actions
-from core.api.viewsets import ScopedModelViewSet
+from core.api.viewsets import FastListMixin, ScopedModelViewSet
 from core.hooks import deals_changed_on_commit, hook_call
 
 
@@ -25,7 +26,9 @@ def _sync(kind, serializer, row_serializer):
 
 
 class AccountViewSet(
-    _sync("accounts", serializers.AccountSerializer, serializers.AccountSyncRowSerializer), ScopedModelViewSet
+    _sync("accounts", serializers.AccountSerializer, serializers.AccountSyncRowSerializer),
+    FastListMixin,
+    ScopedModelViewSet,
 ):
     """Accounts. A rep sees the accounts currently in their territories."""
 
@@ -33,6 +36,7 @@ class AccountViewSet(
     serializer_class = serializers.AccountSerializer
     filterset_class = AccountFilterSet
     pagination_class = LargeListCursorPagination
+    fast_list_columns = {name: name for name in serializers.AccountSerializer.Meta.fields}
     search_fields = ("name", "external_id", "city", "postal_code")
     ordering_fields = ("id", "name", "created_at", "updated_at", "employees", "annual_revenue")
     ordering = ("-id",)
@@ -82,13 +86,21 @@ class CampaignViewSet(ScopedModelViewSet):
     write_roles = SYNC_ROLES
 
 
-class DealViewSet(_sync("deals", serializers.DealSerializer, serializers.DealSyncRowSerializer), ScopedModelViewSet):
+class DealViewSet(
+    _sync("deals", serializers.DealSerializer, serializers.DealSyncRowSerializer), FastListMixin, ScopedModelViewSet
+):
     """Deals. A rep sees deals of accounts in their territories, and deals they are the rep of."""
 
     queryset = Deal.objects.all()
     serializer_class = serializers.DealSerializer
     filterset_class = DealFilterSet
     pagination_class = LargeListCursorPagination
+    fast_list_columns = {
+        name: f"{name}_id" if name in ("account", "product", "rep", "campaign") else name
+        for name in serializers.DealSerializer.Meta.fields
+        if name != "is_open"
+    }
+    fast_list_computed = {"is_open": lambda row: row["stage"] not in CLOSED_STAGES}
     search_fields = ("name", "external_id")
     ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")
     ordering = ("-id",)
