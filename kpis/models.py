@@ -102,8 +102,22 @@ class KpiTarget(models.Model):
 class KpiRollup(models.Model):
     """A precomputed KPI value. Pages and the API read these; only the recompute writes them."""
 
-    territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="kpi_rollups")
-    kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="rollups")
+    # Derived rows, bulk-swapped by the recompute: no database FK constraints, so an insert of millions of
+    # rows is not followed by a per-row referential check (the ORM still cascades deletes).
+    territory = models.ForeignKey(
+        "territories.Territory",
+        on_delete=models.CASCADE,
+        related_name="kpi_rollups",
+        db_constraint=False,
+        db_index=False,  # kpi_rollup_unique starts with territory
+    )
+    kpi = models.ForeignKey(
+        KpiDefinition,
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_constraint=False,
+        db_index=False,  # kpi_rollup_period_idx starts with kpi
+    )
     view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
     period_type = models.CharField(max_length=10, choices=PeriodType.choices)
     period_start = models.DateField()
@@ -157,8 +171,19 @@ class RecomputeRun(BackgroundRun):
 class KpiCampaignRollup(models.Model):
     """Won revenue of a territory by campaign and period (no campaign = empty), written with the rollups."""
 
-    territory = models.ForeignKey("territories.Territory", on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey("accounts.Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # No database FK constraints, as on KpiRollup.
+    territory = models.ForeignKey(
+        "territories.Territory", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    campaign = models.ForeignKey(
+        "accounts.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
     period_type = models.CharField(max_length=10, choices=PeriodType.choices)
     period_start = models.DateField()
