@@ -152,9 +152,14 @@ class RepAssignmentQuerySet(TerritoryScopedQuerySet):
 
 
 class RepQuerySet(VisibleQuerySet):
-    """A rep sees themself and the reps currently assigned within their visible territories."""
+    """A rep sees themself and the reps currently assigned within their visible territories.
+
+    Managers, scoped or not, see every rep: staffing their subtree means picking from everyone.
+    """
 
     def scoped_filter(self, scope: AccessScope) -> Q:
+        if scope.rep_id is None:
+            return Q()
         colleagues = current_assignments().filter(territory_id__in=scope.territory_ids).values("rep_id")
         own = Q(pk=scope.rep_id) if scope.rep_id else Q(pk__in=[])
         return Q(pk__in=colleagues) | own

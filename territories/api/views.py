@@ -2,6 +2,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from core.api.viewsets import ScopedCreateReadDeleteViewSet, ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -11,6 +12,7 @@ from core.models import AuditEntry
 from territories import filtersets
 from territories import services as territory_services
 from territories.api import serializers
+from territories.choices import TerritoryModelState
 from territories.models import (
     AccountTerritoryMembership,
     AssignmentRun,
@@ -36,6 +38,11 @@ class TerritoryModelViewSet(ScopedModelViewSet):
 
     def save_kwargs(self):
         return {"created_by": self.request.user}
+
+    def perform_destroy(self, instance):
+        if instance.state == TerritoryModelState.ACTIVE:
+            raise ValidationError({"state": "The active territory model cannot be deleted; activate another first."})
+        super().perform_destroy(instance)
 
     @extend_schema(request=serializers.TerritoryModelActivateSerializer, responses=serializers.TerritoryModelSerializer)
     @action(detail=True, methods=["post"])

@@ -209,3 +209,8 @@ class VisibilityMatchesReferenceTests(TestCase):
         }
         self.assertEqual(ids(Territory.objects.visible_to(rep.user)), expected_territories)
         self.assertEqual(ids(Account.objects.visible_to(rep.user)), expected_accounts)
+
+
+def test_it_shows_every_rep_to_a_scoped_manager(world):
+    manager = make_manager(scope_codes=("east",))
+    assert ids(Rep.objects.visible_to(manager)) == ids(Rep.objects.all())

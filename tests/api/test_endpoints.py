@@ -340,3 +340,23 @@ def test_it_reads_the_audit_trail_as_a_manager(world, manager_client, manager_us
     assert entry["username"] == manager_user.username
     assert entry["territory_code"] == "west"
     assert AuditEntry.objects.count() == 1
+
+
+def test_it_refuses_to_delete_the_active_model(world, manager_client):
+    response = manager_client.delete(url("territory-model-detail", world.west.territory_model_id))
+    assert response.status_code == 400
+    assert "state" in response.json()
+    assert TerritoryModel.objects.filter(pk=world.west.territory_model_id).exists()
+
+
+def test_it_lets_a_scoped_manager_staff_their_subtree_with_any_rep(world):
+    from tests.access.world import make_manager
+
+    newcomer = factories.make_rep()
+    client = client_for(make_manager(scope_codes=("west",)))
+    response = client.post(
+        url("rep-assignment-list"),
+        {"rep": newcomer.id, "territory": world.west_ca.id, "role": "support", "start_date": "2026-01-01"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
