@@ -118,3 +118,35 @@ def test_it_shows_a_scoped_manager_only_their_subtree(world):
     client = client_for(make_manager(scope_codes=("west",)))
     assert result_ids(client.get(url("account-list"))) == {world.account_a.id}
     assert client.get(url("target-detail", world.target_b.id)).status_code == 404
+
+
+def test_it_scopes_tracked_kpis_to_the_reps_territories(world):
+    from kpis.models import TerritoryKpi
+
+    mine = TerritoryKpi.objects.create(territory=world.west, kpi=world.kpi)
+    theirs = TerritoryKpi.objects.create(territory=world.east, kpi=world.kpi)
+    client = client_for(world.rep_a.user)
+    assert result_ids(client.get(url("tracked-kpi-list"))) == {mine.id}
+    assert client.get(url("tracked-kpi-detail", theirs.id)).status_code == 404
+
+
+def test_it_shows_a_rep_only_the_models_they_have_territories_in(world):
+    from django.utils import timezone
+
+    from territories.models import RepAssignment
+    from tests import factories
+
+    other_model = factories.make_territory_model()
+    other_territory = factories.make_territory(other_model, code="elsewhere")
+    RepAssignment.objects.create(rep=world.rep_b, territory=other_territory, start_date=timezone.localdate())
+    client = client_for(world.rep_a.user)
+    assert result_ids(client.get(url("territory-model-list"))) == {world.west.territory_model_id}
+    assert client.get(url("territory-model-detail", other_model.id)).status_code == 404
+    assert other_model.id in result_ids(client_for(world.rep_b.user).get(url("territory-model-list")))
+
+
+def test_it_keeps_recompute_runs_from_reps(world):
+    from kpis.models import RecomputeRun
+
+    run = RecomputeRun.objects.create()
+    assert client_for(world.rep_a.user).get(url("recompute-run-detail", run.id)).status_code == 404
