@@ -9,6 +9,12 @@ class AccountListView(ObjectListView):
     filterset_class = AccountFilterSet
     table_class = AccountTable
     title = "Accounts"
+    filter_labels = {
+        "employees_min": "Employees from",
+        "employees_max": "Employees up to",
+        "updated_since": "Updated since",
+        "external_id": "External id",
+    }
     nav = "accounts"
     export_name = "accounts"
     empty_text = "No accounts yet."
@@ -22,6 +28,20 @@ class DealListView(ObjectListView):
     filterset_class = DealFilterSet
     table_class = DealTable
     title = "Deals"
+    filter_labels = {
+        "account": "Account id",
+        "rep": "Rep id",
+        "is_open": "Open deals",
+        "created_from": "Created from",
+        "created_to": "Created up to",
+        "closed_from": "Closed from",
+        "closed_to": "Closed up to",
+        "expected_close_from": "Expected close from",
+        "expected_close_to": "Expected close up to",
+        "amount_min": "Amount from",
+        "amount_max": "Amount up to",
+        "updated_since": "Updated since",
+    }
     nav = "deals"
     export_name = "deals"
     id_filters = ("account", "rep")

@@ -36,6 +36,8 @@ class ObjectListView(LoginRequiredMixin, View):
     per_page = 50
     # Model choice filters with too many choices for a select (accounts, reps): typed in as ids.
     id_filters: tuple[str, ...] = ()
+    # Labels for filters whose derived label reads badly ("Memberships territory").
+    filter_labels: dict[str, str] = {}
     empty_text = "Nothing here yet."
     empty_hint = ""
 
@@ -49,6 +51,10 @@ class ObjectListView(LoginRequiredMixin, View):
                 field = filterset.form.fields[name]
                 field.widget = forms.NumberInput(attrs={"min": 1})
                 field.help_text = field.help_text or "Id number"
+        labels = {"territory": "Territory (and everything under it)", **self.filter_labels}
+        for name, label in labels.items():
+            if name in filterset.form.fields:
+                filterset.form.fields[name].label = label
         for field in filterset.form.fields.values():
             if isinstance(field.widget, forms.Select):  # includes NullBooleanSelect and SelectMultiple
                 css = "form-select form-select-sm"

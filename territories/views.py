@@ -52,6 +52,7 @@ class TerritoryListView(ObjectListView):
     filterset_class = TerritoryFilterSet
     table_class = TerritoryTable
     title = "Territories"
+    filter_labels = {"within": "Within (territory and its subtree)", "is_root": "Top-level only"}
     nav = "territories"
     export_name = "territories"
     empty_text = "No territories yet."
