@@ -47,7 +47,8 @@ STEPS: list[tuple[str, str]] = [
                    ORDER BY c.depth LIMIT 1
                ) END AS account_source_id
         FROM territories_territory t
-        WHERE t.territory_model_id = %(model_id)s AND (%(all_territories)s OR t.id = ANY(%(territory_ids)s))
+        WHERE t.territory_model_id = %(model_id)s AND (%(all_territories)s OR t.id = ANY(%(territory_ids)s));
+        ANALYZE kpi_scope
         """,
     ),
     (
@@ -99,7 +100,8 @@ STEPS: list[tuple[str, str]] = [
             ))) AS span
             FROM reached r JOIN first_membership f ON f.account_id = r.account_id
             GROUP BY r.territory_id, r.account_id
-        ) merged
+        ) merged;
+        ANALYZE kpi_account_range
         """,
     ),
     (
@@ -152,7 +154,8 @@ STEPS: list[tuple[str, str]] = [
         JOIN kpi_deal_range dr ON dr.territory_id = s.id
         JOIN accounts_deal d ON d.id = dr.deal_id
         WHERE s.is_product
-          AND coalesce(d.closed_on, %(today)s::date) >= dr.lo AND coalesce(d.closed_on, %(today)s::date) < dr.hi
+          AND coalesce(d.closed_on, %(today)s::date) >= dr.lo AND coalesce(d.closed_on, %(today)s::date) < dr.hi;
+        ANALYZE kpi_credit
         """,
     ),
     (
@@ -171,6 +174,8 @@ STEPS: list[tuple[str, str]] = [
         SELECT s.id, a.id, '-infinity'::date, 'infinity'::date
         FROM kpi_scope s CROSS JOIN accounts_account a
         WHERE s.account_source_id IS NULL;
+        ANALYZE kpi_first_won;
+        ANALYZE kpi_scope_account;
 
         -- Month events: +1 when an account enters (is penetrated in) the territory, -1 when it leaves.
         -- "In T at the end of month m" <=> month(lo) <= m < month(hi); events before the calendar clamp to its start.
@@ -190,7 +195,8 @@ STEPS: list[tuple[str, str]] = [
             (CASE WHEN p.penetrated_from < sa.hi THEN sa.hi END, 0, -1)
         ) e(at, accounts, penetrated)
         WHERE e.at IS NOT NULL AND e.at <> 'infinity'::date
-        GROUP BY 1, 2
+        GROUP BY 1, 2;
+        ANALYZE kpi_account_event
         """,
     ),
     (
@@ -228,7 +234,8 @@ STEPS: list[tuple[str, str]] = [
             FROM kpi_first_won GROUP BY 1, 2
         ) nc ON nc.territory_id = s.id AND nc.month = cal.month
         LEFT JOIN kpi_account_event ev ON ev.territory_id = s.id AND ev.month = cal.month
-        WINDOW w AS (PARTITION BY s.id ORDER BY cal.month)
+        WINDOW w AS (PARTITION BY s.id ORDER BY cal.month);
+        ANALYZE kpi_month
         """,
     ),
     (
@@ -275,7 +282,7 @@ STEPS: list[tuple[str, str]] = [
         "swap",
         """
         DELETE FROM kpis_kpirollup
-        WHERE view = %(view)s AND (%(all_territories)s OR territory_id IN (SELECT id FROM kpi_scope));
+        WHERE view = %(view)s AND (%(all_territories)s OR territory_id = ANY(%(territory_ids)s));
 
         INSERT INTO kpis_kpirollup
             (territory_id, kpi_id, view, period_type, period_start, value, numerator, denominator, computed_at)
@@ -306,7 +313,7 @@ STEPS: list[tuple[str, str]] = [
         JOIN kpis_kpidefinition k ON k.code = v.code;
 
         DELETE FROM kpis_kpicampaignrollup
-        WHERE view = %(view)s AND (%(all_territories)s OR territory_id IN (SELECT id FROM kpi_scope));
+        WHERE view = %(view)s AND (%(all_territories)s OR territory_id = ANY(%(territory_ids)s));
 
         INSERT INTO kpis_kpicampaignrollup
             (territory_id, campaign_id, view, period_type, period_start, revenue, deals_won, computed_at)
