@@ -163,3 +163,11 @@ def test_it_activates_a_planning_model(world, client):
     assert TerritoryModel.objects.get(pk=planning.id).state == "active"
     assert TerritoryModel.objects.get(pk=world.west.territory_model_id).state == "archived"
     assert AuditEntry.objects.filter(object_type="territories.territorymodel", action="action").count() == 1
+
+
+def test_it_skips_hooks_whose_module_or_function_does_not_exist():
+    from core.hooks import hook_call
+
+    assert hook_call("no_such_app.services", "anything", x=1) is None
+    assert hook_call("core.hooks", "no_such_function", x=1) is None
+    assert hook_call("core.hooks", "hook_call", module_path="core.hooks", name="no_such_function") is None
