@@ -148,17 +148,17 @@ def _revenue_series(*, territory: Territory, period_type: str, view: str) -> dic
 
 def revenue_trend_estimate(*, series: dict[date, Decimal], period_type: str, period_start: date) -> Decimal | None:
     """Seasonal naive with year-over-year growth: revenue a year earlier × (last 3 complete periods /
-    the same 3 periods a year before). Falls back to the mean of the last 3 periods without a year of history."""
+    the same 3 periods a year before). Falls back to the mean of the last 3 periods without that history."""
     year = 12 // PERIOD_MONTHS[period_type]
     recent = [period_shift(period_type=period_type, start=period_start, periods=-i) for i in range(1, 4)]
     recent_total = sum((series.get(p, Decimal(0)) for p in recent), Decimal(0))
     base = series.get(period_shift(period_type=period_type, start=period_start, periods=-year))
-    earlier_total = sum(
-        (series.get(period_shift(period_type=period_type, start=p, periods=-year), Decimal(0)) for p in recent),
-        Decimal(0),
-    )
-    if base is not None and earlier_total > 0:
-        return base * recent_total / earlier_total
+    year_earlier = [period_shift(period_type=period_type, start=p, periods=-year) for p in recent]
+    # The growth ratio needs the whole year-earlier window inside the history, or it is skewed.
+    if base is not None and all(p in series for p in year_earlier):
+        earlier_total = sum((series[p] for p in year_earlier), Decimal(0))
+        if earlier_total > 0:
+            return base * recent_total / earlier_total
     if any(p in series for p in recent):
         return recent_total / 3
     return None
@@ -211,3 +211,26 @@ def rollups_staleness(*, territory: Territory | None = None, view: str = RollupV
     too_old = computed_at is None or computed_at < timezone.now() - timedelta(hours=settings.KPI_STALE_AFTER_HOURS)
     pending = dirty.exists()
     return {"computed_at": computed_at, "stale": too_old or pending, "pending_changes": pending}
+
+
+def revenue_trend_backtest(
+    *, series: dict[date, Decimal], period_type: str = PeriodType.MONTH, periods: int = 12, until: date
+) -> Decimal | None:
+    """MAPE of the trend estimate over the `periods` complete periods before the one containing `until`.
+    Each estimate only reads periods before the one it predicts; periods with no revenue are left out."""
+    last = period_start_of(period_type=period_type, day=until)
+    errors = []
+    for back in range(1, periods + 1):
+        start = period_shift(period_type=period_type, start=last, periods=-back)
+        actual = series.get(start, Decimal(0))
+        estimate = revenue_trend_estimate(series=series, period_type=period_type, period_start=start)
+        if actual > 0 and estimate is not None:
+            errors.append(abs(estimate - actual) / actual)
+    return (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001")) if errors else None
+
+
+def kpi_forecast_backtest(
+    *, territory: Territory, period_type: str = PeriodType.MONTH, view: str = RollupView.AS_OF, periods: int = 12
+) -> Decimal | None:
+    series = _revenue_series(territory=territory, period_type=period_type, view=view)
+    return revenue_trend_backtest(series=series, period_type=period_type, periods=periods, until=timezone.localdate())

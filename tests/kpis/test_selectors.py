@@ -115,3 +115,27 @@ def test_it_reports_stale_figures_when_old_or_when_changes_are_pending(north, se
     settings.KPI_STALE_AFTER_HOURS = 1
     KpiRollup.objects.update(computed_at=timezone.now() - timedelta(hours=2))
     assert selectors.rollups_staleness(territory=north)["stale"]
+
+
+def test_it_backtests_the_trend_with_zero_error_on_a_steadily_growing_seasonal_series():
+    # Revenue = season(month) × 1.01^t: the year-over-year ratio of any 3 months is 1.01^12, exactly the growth.
+    start = date(2022, 1, 1)
+    season = [5, 6, 8, 7, 9, 12, 10, 8, 7, 9, 11, 15]
+    series = {
+        selectors.period_shift(period_type="month", start=start, periods=t): Decimal(season[t % 12])
+        * Decimal("1.01") ** t
+        for t in range(36)
+    }
+
+    assert selectors.revenue_trend_backtest(series=series, periods=12, until=date(2025, 1, 15)) == 0
+
+
+def test_it_backtests_the_mean_absolute_percentage_error():
+    # Flat 100 a month for two years, then 150 in the last month: only that month misses, by 50 / 150.
+    start = date(2023, 1, 1)
+    series = {selectors.period_shift(period_type="month", start=start, periods=t): Decimal(100) for t in range(24)}
+    series[date(2024, 12, 1)] = Decimal(150)
+
+    mape = selectors.revenue_trend_backtest(series=series, periods=12, until=date(2025, 1, 10))
+
+    assert mape == (Decimal(50) / Decimal(150) / 12).quantize(Decimal("0.0001"))
