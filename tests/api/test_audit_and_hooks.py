@@ -170,4 +170,3 @@ def test_it_skips_hooks_whose_module_or_function_does_not_exist():
 
     assert hook_call("no_such_app.services", "anything", x=1) is None
     assert hook_call("core.hooks", "no_such_function", x=1) is None
-    assert hook_call("core.hooks", "hook_call", module_path="core.hooks", name="no_such_function") is None
