@@ -170,3 +170,27 @@ def test_it_skips_hooks_whose_module_or_function_does_not_exist():
 
     assert hook_call("no_such_app.services", "anything", x=1) is None
     assert hook_call("core.hooks", "no_such_function", x=1) is None
+
+
+def test_it_makes_a_synced_account_visible_to_the_rep_once_the_engine_places_it(
+    world, django_capture_on_commit_callbacks
+):
+    """End to end through the real engine hook (territories.services.account_reassign)."""
+    from accounts.models import Account
+    from core import roles
+    from territories.models import AccountTerritoryMembership
+
+    factories.make_rule(world.root, {"field": "country", "values": ["US"]})
+    integration = factories.make_user(roles.INTEGRATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(integration).post(
+            url("account-bulk"),
+            [{"external_id": "E2E-1", "name": "End to end", "country": "US", "region": "CA"}],
+            format="json",
+        )
+    assert response.status_code == 200
+    account = Account.objects.get(external_id="E2E-1")
+    current = AccountTerritoryMembership.objects.filter(account=account, valid_to__isnull=True)
+    assert list(current.values_list("territory__code", flat=True)) == ["west"]
+    assert client_for(world.rep_a.user).get(url("account-detail", account.id)).status_code == 200
+    assert client_for(world.rep_b.user).get(url("account-detail", account.id)).status_code == 404
