@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from kpis.models import KpiRollup
 from kpis.services import kpi_catalogue_sync, rollups_recompute
 from tests import factories
 from tests.kpis.helpers import deal_member, member, target
@@ -44,7 +45,7 @@ class RollupReferenceTests(TestCase):
         old = factories.make_territory_model(state="archived")
         new = factories.make_territory_model(state="active")
         plan = factories.make_territory_model(state="planning")
-        t = {}
+        t = self.t = {}
         t["old:r"] = factories.make_territory(old, code="r")
         t["old:a"] = factories.make_territory(old, code="a", parent=t["old:r"])
         t["old:b"] = factories.make_territory(old, code="b", parent=t["old:r"])
@@ -105,7 +106,15 @@ class RollupReferenceTests(TestCase):
         self.build(memberships, deals, target_rows, product_under_root)
 
         rollups_recompute()
+        self.assert_matches_reference()
 
+        # Targeted recomputes (a product territory alone, a leaf alone) rewrite their rows identically.
+        KpiRollup.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(value=-1)
+        rollups_recompute(territory_ids=[self.t["new:p"].id])
+        rollups_recompute(territory_ids=[self.t["new:b"].id])
+        self.assert_matches_reference()
+
+    def assert_matches_reference(self):
         for view in ("as_of", "restated"):
             expected = Reference(view).compute()
             stored = stored_rollups(view)
