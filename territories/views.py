@@ -157,6 +157,8 @@ def territory_tree(request):
         "models": TerritoryModel.objects.visible_to(request.user).order_by("-state", "name"),
         "nodes": nodes,
         "kinds": dict(TerritoryKind.choices),
+        # One reverse() for thousands of links: the detail URL is this prefix plus the id.
+        "detail_prefix": reverse("territories:list"),
     }
     return render(request, "territories/tree.html", context)
 

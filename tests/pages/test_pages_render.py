@@ -76,6 +76,7 @@ def test_it_renders_the_tree_in_depth_first_order(client, world):
         ("west-ca", 1),
         ("west-or", 1),
     ]
+    assert f'href="{reverse("territories:detail", args=[world.west_or.pk])}"' in response.content.decode()
 
 
 def test_it_renders_the_map_page_and_its_data(client, world):
