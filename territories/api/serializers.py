@@ -177,3 +177,12 @@ class TerritoryModelActivateSerializer(serializers.Serializer):
 class TerritoryModelCopySerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=200)
+
+
+class CoverageReportSerializer(serializers.Serializer):
+    accounts_without_territory = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per territory kind used in the model: accounts in none of them."
+    )
+    overlaps = serializers.IntegerField(help_text="Accounts several sibling territories claimed in the last run.")
+    territories_without_accounts = serializers.ListField(child=serializers.CharField())
+    territories_without_owner = serializers.ListField(child=serializers.CharField())

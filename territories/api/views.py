@@ -3,13 +3,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.api.permissions import ManagersOnly
 from core.api.viewsets import ScopedCreateReadDeleteViewSet, ScopedModelViewSet, ScopedReadOnlyViewSet
 from core.audit import audit_record, audit_snapshot
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
 from territories import filtersets
+from territories import selectors as territory_selectors
 from territories import services as territory_services
 from territories.api import serializers
 from territories.choices import TerritoryModelState
@@ -43,6 +46,39 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         if instance.state == TerritoryModelState.ACTIVE:
             raise ValidationError({"state": "The active territory model cannot be deleted; activate another first."})
         super().perform_destroy(instance)
+
+    @extend_schema(responses=serializers.CoverageReportSerializer)
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated, ManagersOnly])
+    def coverage(self, request, pk=None):
+        """Coverage of this model (current assignment if active, else its plan), within the caller's scope."""
+        model = self.get_object()
+        user = request.user
+        visible_territories = Territory.objects.visible_to(user).filter(territory_model=model)
+        kinds = sorted(set(visible_territories.values_list("kind", flat=True)))
+        report = {
+            "accounts_without_territory": {
+                kind: territory_selectors.coverage_gaps(model=model, kind=kind).visible_to(user).count()
+                for kind in kinds
+            },
+            "overlaps": territory_selectors.coverage_overlaps(model=model)
+            .filter(winner__in=visible_territories)
+            .values("account_id")
+            .distinct()
+            .count(),
+            "territories_without_accounts": list(
+                territory_selectors.territories_without_accounts(model=model)
+                .visible_to(user)
+                .order_by("code")
+                .values_list("code", flat=True)
+            ),
+            "territories_without_owner": list(
+                territory_selectors.territories_without_owner(model=model)
+                .visible_to(user)
+                .order_by("code")
+                .values_list("code", flat=True)
+            ),
+        }
+        return Response(serializers.CoverageReportSerializer(report).data)
 
     @extend_schema(request=serializers.TerritoryModelActivateSerializer, responses=serializers.TerritoryModelSerializer)
     @action(detail=True, methods=["post"])

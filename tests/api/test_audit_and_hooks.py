@@ -194,3 +194,19 @@ def test_it_makes_a_synced_account_visible_to_the_rep_once_the_engine_places_it(
     assert list(current.values_list("territory__code", flat=True)) == ["west"]
     assert client_for(world.rep_a.user).get(url("account-detail", account.id)).status_code == 200
     assert client_for(world.rep_b.user).get(url("account-detail", account.id)).status_code == 404
+
+
+def test_it_reports_coverage_of_a_model(world, client):
+    response = client.get(url("territory-model-coverage", world.west.territory_model_id))
+    assert response.status_code == 200, response.json()
+    report = response.json()
+    # account_former's membership ended; every other account made by the world is in a geographic territory
+    assert report["accounts_without_territory"] == {"geographic": 1}
+    assert report["territories_without_owner"] == ["east-ny", "root", "west-ca"]
+    assert report["territories_without_accounts"] == []
+    assert report["overlaps"] == 0
+
+
+def test_it_keeps_coverage_reports_from_reps(world):
+    response = client_for(world.rep_a.user).get(url("territory-model-coverage", world.west.territory_model_id))
+    assert response.status_code == 403
