@@ -26,6 +26,10 @@ class AccountTable(tables.Table):
         attrs = {"class": "table table-sm table-striped table-hover"}
         empty_text = "No accounts."
 
+    # The code, not the name: a country's name is a search through the whole list per cell.
+    def render_country(self, record):
+        return record.country.code
+
     def value_country(self, record):
         return record.country.code
 

@@ -211,25 +211,33 @@ COVERAGE_COUNT_CAP = 1000
 
 
 def coverage_warnings(*, user, model: TerritoryModel | None) -> dict:
-    """Gaps (accounts in no geographic territory), overlaps of the latest run and unowned territories,
-    for the active model within the user's scope. Counts are capped so the dashboard stays quick."""
-    from territories.selectors import coverage_gaps, coverage_overlaps, territories_without_owner
+    """Overlaps of the latest run and unowned territories, for the active model within the user's scope.
+    Counts are capped so the dashboard stays quick; gaps (an account scan) are counted on demand."""
+    from territories.selectors import coverage_overlaps, territories_without_owner
 
     if model is None:
         return {"model": None}
     visible = Territory.objects.visible_to(user).values("id")
     unowned = territories_without_owner(model=model).filter(id__in=visible)
     overlaps = coverage_overlaps(model=model).filter(winner_id__in=visible)
-    # Accounts outside every territory are outside every scope too: only unscoped users see the count.
-    gaps = coverage_gaps(model=model, kind="geographic") if access_scope(user).everything else None
     return {
         "model": model,
-        "gaps": None if gaps is None else gaps[:COVERAGE_COUNT_CAP].count(),
         "overlaps": overlaps[:COVERAGE_COUNT_CAP].count(),
         "unowned": unowned[:COVERAGE_COUNT_CAP].count(),
         "unowned_examples": list(unowned.order_by("code")[:5]),
         "cap": COVERAGE_COUNT_CAP,
+        "gaps_available": access_scope(user).everything,
     }
+
+
+def coverage_gaps_count(*, user, model: TerritoryModel) -> int | None:
+    """Accounts in no geographic territory (capped). Accounts outside every territory are outside every
+    scope too, so only unscoped users get the number."""
+    from territories.selectors import coverage_gaps
+
+    if not access_scope(user).everything:
+        return None
+    return coverage_gaps(model=model, kind="geographic")[:COVERAGE_COUNT_CAP].count()
 
 
 def tree_flatten(*, rows: list[dict]) -> list[dict]:

@@ -90,6 +90,16 @@ def _latest_runs(user) -> list:
 
 
 @login_required
+def coverage_gaps(request):
+    """htmx, on demand: how many accounts are in no geographic territory of the active model."""
+    if not is_manager(request.user):
+        raise Http404("Not found")
+    model = dash.active_territory_model()
+    count = dash.coverage_gaps_count(user=request.user, model=model) if model else None
+    return render(request, "core/partials/gaps.html", {"gaps": count, "cap": dash.COVERAGE_COUNT_CAP})
+
+
+@login_required
 def run_progress(request, kind: str, pk: int):
     """The htmx partial for one run: it polls itself every 2 s until the run is finished."""
     model = RUN_MODELS.get(kind)

@@ -88,3 +88,15 @@ def test_it_renders_the_map_page_and_its_data(client, world):
     assert by_name["Alpha Pacific Inc"]["attainment"] == 2.0
     assert by_name["Beaver Timber LLC"]["territory"] == "west-or"
     assert data["truncated"] is False
+
+
+def test_it_counts_coverage_gaps_on_demand(client, world):
+    from tests import factories
+
+    factories.make_account(name="Nowhere Ltd")  # in no territory
+    client.force_login(world.manager_user)
+    dashboard = client.get(reverse("home"))
+    assert dashboard.context["coverage"]["unowned"] == 1  # west has no owner
+    assert 'hx-get="/coverage/gaps/"' in dashboard.content.decode()
+    response = client.get(reverse("coverage-gaps"))
+    assert response.context["gaps"] == 1
