@@ -1,0 +1,291 @@
+"""Runs, history, incremental reassignment, planning → diff → activation, coverage and validation."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from territories import services
+from territories.choices import RunStatus, TerritoryModelState
+from territories.models import (
+    AccountTerritoryMembership,
+    AssignmentRun,
+    DealTerritoryMembership,
+    RepAssignment,
+    Territory,
+    TerritoryModel,
+    TerritoryOverride,
+)
+from territories.selectors import (
+    coverage_gaps,
+    coverage_overlaps,
+    territories_without_accounts,
+    territories_without_owner,
+    territory_model_diff,
+)
+from territories.validation import rule_criterion_validate
+from tests import factories
+from tests.territories.helpers import current_deal_memberships, current_memberships, history_rows
+
+pytestmark = pytest.mark.django_db(databases=["default", "progress"])
+EARLIEST = date(1900, 1, 1)
+
+
+def full_run(model) -> AssignmentRun:
+    return services.assignment_run_execute(run=AssignmentRun.objects.create(territory_model=model))
+
+
+@pytest.fixture
+def alignment():
+    model = factories.make_territory_model(code="fy26", state="active")
+    west = factories.make_territory(model, code="west")
+    factories.make_rule(west, {"field": "region", "values": ["CA"]})
+    east = factories.make_territory(model, code="east")
+    factories.make_rule(east, {"field": "region", "values": ["NY"]})
+    return model
+
+
+def test_it_writes_history_from_the_beginning_on_a_first_run_and_nothing_on_a_second(alignment):
+    west_account = factories.make_account(region="CA")
+    factories.make_account(region="NY")
+    run = full_run(alignment)
+    assert run.status == RunStatus.SUCCEEDED and run.progress == 100
+    assert run.counts["opened"] == 2 and run.counts["closed"] == 0
+    assert AccountTerritoryMembership.objects.get(account=west_account).valid_from == EARLIEST
+    before = list(AccountTerritoryMembership.objects.order_by("id").values())
+    again = full_run(alignment)
+    assert again.counts["opened"] == 0 and again.counts["closed"] == 0
+    assert list(AccountTerritoryMembership.objects.order_by("id").values()) == before
+
+
+def test_it_closes_and_opens_rows_when_an_account_moves(alignment):
+    account = factories.make_account(region="CA")
+    full_run(alignment)
+    account.region = "NY"
+    account.save()
+    run = full_run(alignment)
+    today = timezone.localdate()
+    assert run.counts["closed"] == 1 and run.counts["opened"] == 1
+    assert history_rows() == [(account.pk, "east", today, None), (account.pk, "west", EARLIEST, today)]
+
+
+def test_it_deletes_a_row_that_started_the_same_day(alignment):
+    first = factories.make_account(region="CA")
+    full_run(alignment)  # first has history from EARLIEST
+    second = factories.make_account(region="TX")
+    full_run(alignment)
+    second.region = "CA"
+    second.save()
+    full_run(alignment)  # second's first row ever: from EARLIEST
+    second.region = "NY"
+    second.save()
+    first.region = "NY"
+    first.save()
+    full_run(alignment)
+    today = timezone.localdate()
+    first.region = "CA"
+    first.save()
+    full_run(alignment)  # first's NY row started today and is gone again
+    rows = [row for row in history_rows() if row[0] == first.pk]
+    assert rows == [(first.pk, "west", EARLIEST, today), (first.pk, "west", today, None)]
+
+
+def test_it_leaves_the_previous_assignment_when_a_run_fails_midway(alignment, monkeypatch):
+    account = factories.make_account(region="CA")
+    full_run(alignment)
+    before = history_rows()
+    account.region = "NY"
+    account.save()
+
+    def explode(**kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(services, "_deal_history_write", explode)  # after account history was written
+    with pytest.raises(RuntimeError):
+        full_run(alignment)
+    assert history_rows() == before
+    run = AssignmentRun.objects.latest("created_at")
+    assert run.status == RunStatus.FAILED and "worker lost" in run.error
+
+
+def test_it_does_not_write_on_a_dry_run_but_counts(alignment):
+    factories.make_account(region="CA")
+    run = services.assignment_run_execute(run=AssignmentRun.objects.create(territory_model=alignment, dry_run=True))
+    assert run.counts["would_open"] == 1
+    assert AccountTerritoryMembership.objects.count() == 0
+
+
+def test_it_runs_through_the_task_queued_on_commit(alignment, django_capture_on_commit_callbacks):
+    factories.make_account(region="NY")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.assignment_run_start(territory_model=alignment)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
+    assert {code for _, code, _, _ in history_rows()} == {"east"}
+
+
+def test_it_prints_counts_and_the_dry_run_diff_from_the_command(alignment):
+    account = factories.make_account(region="CA")
+    out = StringIO()
+    call_command("assign_territories", "--dry-run", stdout=out, stderr=StringIO())
+    assert "would_open: 1" in out.getvalue()
+    assert f"account {account.pk} geographic: - → west" in out.getvalue()
+    assert AccountTerritoryMembership.objects.count() == 0
+    out = StringIO()
+    call_command("assign_territories", "--model", "fy26", stdout=out, stderr=StringIO())
+    assert "opened: 1" in out.getvalue()
+    assert current_memberships() == {(account.pk, Territory.objects.get(code="west").pk)}
+
+
+def test_it_reassigns_one_account_incrementally_with_the_same_history_rules(alignment):
+    account = factories.make_account(region="CA")
+    bystander = factories.make_account(region="NY")
+    full_run(alignment)
+    account.region = "NY"
+    account.save()
+    bystander.region = "CA"
+    bystander.save()  # not reassigned: only the given ids move
+    services.account_reassign(account_ids=[account.pk])
+    east = Territory.objects.get(code="east").pk
+    assert current_memberships() == {(account.pk, east), (bystander.pk, east)}
+
+
+def test_it_reassigns_a_new_account_on_commit(alignment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        account = factories.make_account(region="CA")
+        services.account_changed(account_id=account.pk, created=True)
+    assert AccountTerritoryMembership.objects.get(account=account).valid_from == EARLIEST
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.account_changed(account_id=account.pk, changed_fields={"name"})
+    assert callbacks == []
+
+
+def test_it_uses_a_constant_number_of_queries_per_incremental_reassignment(alignment):
+    accounts = [factories.make_account(region="CA") for _ in range(3)]
+    full_run(alignment)
+    services.account_reassign(account_ids=[accounts[0].pk])  # compile once
+    with CaptureQueriesContext(connection) as one:
+        services.account_reassign(account_ids=[accounts[1].pk])
+    with CaptureQueriesContext(connection) as many:
+        services.account_reassign(account_ids=[a.pk for a in accounts])
+    assert len(one) == len(many)
+
+
+def test_it_keeps_overrides_across_reruns(alignment):
+    account = factories.make_account(region="CA")
+    TerritoryOverride.objects.create(territory=Territory.objects.get(code="east"), account=account, reason="VIP")
+    full_run(alignment)
+    full_run(alignment)
+    assert AccountTerritoryMembership.objects.get(account=account, valid_to=None).source == "override"
+    assert AccountTerritoryMembership.objects.get(account=account).territory.code == "east"
+
+
+def test_it_writes_deal_history_for_product_territories(alignment):
+    west = Territory.objects.get(code="west")
+    product_territory = factories.make_territory(alignment, code="west-all", kind="product", parent=west)
+    factories.make_rule(product_territory)  # no criteria: every deal of a west account
+    deal = factories.make_deal(account=factories.make_account(region="CA"))
+    factories.make_deal(account=factories.make_account(region="NY"))
+    full_run(alignment)
+    assert current_deal_memberships() == {(deal.pk, product_territory.pk)}
+    assert DealTerritoryMembership.objects.get().valid_from == EARLIEST
+
+
+def test_it_plans_diffs_and_activates_with_history_continuing_by_code(alignment):
+    rep = factories.make_rep()
+    RepAssignment.objects.create(rep=rep, territory=Territory.objects.get(code="west"), start_date=date(2025, 1, 1))
+    mover = factories.make_account(region="NV")
+    stayer = factories.make_account(region="CA")
+    factories.make_deal(account=mover, stage="won", amount=Decimal("500"), closed_on=timezone.localdate())
+    full_run(alignment)
+
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    copied_west = plan.territories.get(code="west")
+    assert copied_west.rules.get().criteria.get().values == ["CA"]
+    assert copied_west.rep_assignments.get().rep == rep
+    criterion = copied_west.rules.get().criteria.get()
+    criterion.values = ["CA", "NV"]
+    criterion.save()
+    full_run(plan)  # a planning model computes into its plan, not history
+    assert AccountTerritoryMembership.objects.filter(territory__territory_model=plan).count() == 0
+
+    diff = territory_model_diff(planning=plan, active=alignment)
+    assert diff["moves"] == [{"account_id": mover.pk, "kind": "geographic", "from_codes": [], "to_codes": ["west"]}]
+    west_entry = next(entry for entry in diff["territories"] if entry["code"] == "west")
+    assert (west_entry["accounts_before"], west_entry["accounts_after"]) == (1, 2)
+    assert (west_entry["revenue_before"], west_entry["revenue_after"]) == (0, Decimal("500"))
+
+    effective = timezone.localdate() + timedelta(days=1)
+    services.territory_model_activate(model=plan, effective_from=effective)
+    alignment.refresh_from_db()
+    plan.refresh_from_db()
+    assert (alignment.state, plan.state) == (TerritoryModelState.ARCHIVED, TerritoryModelState.ACTIVE)
+    assert sorted(row for row in history_rows() if row[0] == stayer.pk) == [
+        (stayer.pk, "west", EARLIEST, effective),
+        (stayer.pk, "west", effective, None),
+    ]
+    assert [row for row in history_rows() if row[0] == mover.pk] == [(mover.pk, "west", EARLIEST, None)]
+    assert AccountTerritoryMembership.objects.get(account=mover).territory.territory_model == plan
+
+
+def test_it_refuses_an_activation_dated_before_recorded_history(alignment):
+    factories.make_account(region="CA")
+    full_run(alignment)
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    with pytest.raises(ValidationError) as error:
+        services.territory_model_activate(model=plan, effective_from=date(1800, 1, 1))
+    assert "effective_from" in error.value.message_dict
+    assert TerritoryModel.objects.get(pk=plan.pk).state == TerritoryModelState.PLANNING
+
+
+def test_it_reports_gaps_overlaps_empty_and_ownerless_territories(alignment):
+    factories.make_territory(alignment, code="south").rules.create()  # a rule without criteria: everyone
+    south = Territory.objects.get(code="south")
+    empty = factories.make_territory(alignment, code="empty", kind="vertical")
+    factories.make_rule(empty, {"field": "industry", "values": ["media"]})
+    covered = factories.make_account(region="CA")
+    full_run(alignment)
+    assert list(coverage_gaps(model=alignment, kind="vertical")) == [covered]
+    assert list(coverage_gaps(model=alignment, kind="geographic")) == []
+    overlap = coverage_overlaps(model=alignment).get()
+    # the region rule is more specific than the catch-all rule without criteria
+    assert (overlap.winner.code, overlap.loser.code, overlap.reason) == ("west", "south", "specificity")
+    assert {t.code for t in territories_without_accounts(model=alignment)} == {"east", "empty", "south"}
+    RepAssignment.objects.create(rep=factories.make_rep(), territory=south, start_date=date(2020, 1, 1))
+    assert {t.code for t in territories_without_owner(model=alignment)} == {"east", "west", "empty"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "criterion", "field"),
+    [
+        ("segment", {"field": "employees", "operator": "range", "min_value": 10, "max_value": 5}, "min_value"),
+        ("geographic", {"field": "country", "operator": "in", "values": ["XX"]}, "values"),
+        (
+            "geographic",
+            {"field": "postal_code", "operator": "range", "range_start": "9", "range_end": "10"},
+            "range_end",
+        ),
+        (
+            "geographic",
+            {"field": "postal_code", "operator": "range", "range_start": "99", "range_end": "10"},
+            "range_start",
+        ),
+        ("vertical", {"field": "country", "operator": "in", "values": ["US"]}, "field"),
+        ("account", {"field": "industry", "operator": "in", "values": ["media"]}, "field"),
+        ("geographic", {"field": "city", "operator": "range", "range_start": "a", "range_end": "b"}, "operator"),
+    ],
+)
+def test_it_refuses_bad_criteria_naming_the_field(kind, criterion, field):
+    with pytest.raises(ValidationError) as error:
+        rule_criterion_validate(territory_kind=kind, **criterion)
+    assert list(error.value.message_dict) == [field]
+
+
+def test_it_accepts_a_good_criterion():
+    rule_criterion_validate(territory_kind="geographic", field="country", operator="in", values=["us", "DE"])
