@@ -13,6 +13,7 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from core.exports import EXPORT_ROW_LIMIT, csv_response, xlsx_response
+from core.widgets import fast_selects
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -63,6 +64,7 @@ class ObjectListView(LoginRequiredMixin, View):
             else:
                 css = "form-control form-control-sm"
             field.widget.attrs.setdefault("class", css)
+        fast_selects(filterset.form)
         return filterset
 
     def get(self, request, *args, **kwargs):

@@ -1,14 +1,16 @@
 from django import forms
 
+from core.widgets import fast_selects
 from reps.models import Rep
 from territories.models import RepAssignment, RuleCriterion, Territory, TerritoryModel
 
 
 class BootstrapFormMixin:
-    """Bootstrap classes on every widget, and aria-invalid on fields with errors."""
+    """Bootstrap classes on every widget, aria-invalid on fields with errors, fast selects."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._fast_selects_pending = True
         for name, field in self.fields.items():
             if isinstance(field.widget, forms.Select):
                 css = "form-select"
@@ -20,6 +22,13 @@ class BootstrapFormMixin:
             if self.is_bound and name in self.errors:
                 field.widget.attrs["aria-invalid"] = "true"
                 field.widget.attrs["class"] += " is-invalid"
+
+    def __getitem__(self, name):
+        # Swapped on first render, after subclasses have set their querysets.
+        if getattr(self, "_fast_selects_pending", False):
+            self._fast_selects_pending = False
+            fast_selects(self)
+        return super().__getitem__(name)
 
 
 class TerritoryModelCopyForm(BootstrapFormMixin, forms.Form):

@@ -100,3 +100,13 @@ def test_it_counts_coverage_gaps_on_demand(client, world):
     assert 'hx-get="/coverage/gaps/"' in dashboard.content.decode()
     response = client.get(reverse("coverage-gaps"))
     assert response.context["gaps"] == 1
+
+
+def test_it_keeps_the_chosen_filter_option_selected(client, world):
+    client.force_login(world.manager_user)
+    content = client.get(reverse("accounts:list"), {"territory": world.west_or.pk, "industry": "technology"})
+    html = content.content.decode()
+    assert f'<option value="{world.west_or.pk}" selected>Oregon [west-or]</option>' in html
+    assert '<option value="technology" selected>' in html
+    assert "Beaver Timber LLC" in html
+    assert "Alpha Pacific Inc" not in html
