@@ -315,6 +315,145 @@ def _deal_level_statements(depth: int) -> list[str]:
     ]
 
 
+def _incremental_query(max_depth: int, has_products: bool) -> str:
+    """The same computation as one statement (a CTE chain per depth level) for a few accounts: the
+    planner's row guesses for CTEs are tiny, which suits index lookups for a handful of accounts and
+    would be ruinous for all of them. Yields deep / overlap / deal rows."""
+    ctes = [
+        """acc AS (
+            SELECT a.id AS account_id, lower(a.country) AS country, lower(a.region) AS region,
+                   lower(a.city) AS city, lower(a.postal_code) AS postal, lower(a.business_type) AS btype,
+                   lower(a.industry) AS industry, a.employees, a.annual_revenue AS revenue,
+                   0::bigint AS territory_id, 2 AS src
+            FROM accounts_account a WHERE %(all)s OR a.id = ANY(%(ids)s)
+        )""",
+        """forced AS (
+            SELECT DISTINCT ON (f.account_id, cl.ancestor_id)
+                   f.account_id, cl.ancestor_id AS territory_id, coalesce(t.parent_id, 0) AS parent_key, t.kind,
+                   (SELECT max(x.depth) FROM territories_territoryclosure x WHERE x.descendant_id = t.id) AS depth,
+                   t.priority, t.code,
+                   EXISTS (SELECT 1 FROM territories_territory ch WHERE ch.parent_id = t.id) AS has_children, f.src
+            FROM (
+                SELECT o.account_id, o.territory_id, 0 AS src FROM territories_territoryoverride o
+                JOIN territories_territory ot ON ot.id = o.territory_id
+                WHERE ot.territory_model_id = %(model)s AND (%(all)s OR o.account_id = ANY(%(ids)s))
+                UNION ALL
+                SELECT n.account_id, n.territory_id, 1 FROM territories_namedaccount n
+                JOIN territories_territory nt ON nt.id = n.territory_id
+                WHERE nt.territory_model_id = %(model)s AND (%(all)s OR n.account_id = ANY(%(ids)s))
+            ) f
+            JOIN territories_territoryclosure cl ON cl.descendant_id = f.territory_id
+            JOIN territories_territory t ON t.id = cl.ancestor_id AND t.kind <> 'product'
+            ORDER BY f.account_id, cl.ancestor_id, f.src
+        )""",
+    ]
+    if has_products:
+        ctes.append(
+            """deal AS (
+                SELECT d.id AS deal_id, d.account_id, lower(pr.sku) AS sku, lower(pl.code) AS pline,
+                       0::bigint AS territory_id
+                FROM accounts_deal d
+                LEFT JOIN accounts_product pr ON pr.id = d.product_id
+                LEFT JOIN accounts_productline pl ON pl.id = pr.product_line_id
+                WHERE %(all)s OR d.account_id = ANY(%(ids)s)
+            )"""
+        )
+    outputs = []
+    prev = "acc"
+    deal_prev = "deal"
+    for depth in range(max_depth + 1):
+        keyed = [
+            f"""SELECT p.*, k.rule_id FROM {prev} p
+                JOIN territories_engine_key k ON k.model_id = %(model)s AND k.depth = {depth}
+                 AND k.field = '{column}' AND k.val = p.{account_column} AND k.parent_key = p.territory_id"""
+            for column, account_column in KEY_FIELDS
+        ]
+        keyless = f"""SELECT p.*, r.rule_id FROM {prev} p
+            JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
+             AND r.parent_key = p.territory_id AND r.key_field IS NULL AND r.kind <> 'product'"""
+        pairs = " UNION ALL ".join([*keyed, keyless])
+        ctes.append(
+            f"""cand{depth} AS (
+                SELECT {", ".join("p." + c for c in ACCOUNT_COLUMNS.split(", "))}, r.territory_id, r.parent_key,
+                       r.kind, 2 AS src, r.priority, r.level, r.width, r.code, r.has_children
+                FROM ({pairs}) p JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.rule_id = p.rule_id
+                WHERE {ACCOUNT_MATCH}
+                UNION ALL
+                SELECT {", ".join("p." + c for c in ACCOUNT_COLUMNS.split(", "))}, f.territory_id, f.parent_key,
+                       f.kind, f.src, f.priority, 0, NULL, f.code, f.has_children
+                FROM forced f JOIN {prev} p ON p.account_id = f.account_id AND p.territory_id = f.parent_key
+                WHERE f.depth = {depth}
+            )""",
+        )
+        ctes.append(
+            f"""rank{depth} AS (
+                SELECT c.*, row_number() OVER w AS rn, {WINNER_COLUMNS}
+                FROM cand{depth} c
+                WINDOW w AS (PARTITION BY account_id, parent_key, kind ORDER BY {RANK_ORDER})
+            )"""
+        )
+        ctes.append(f"win{depth} AS (SELECT * FROM rank{depth} WHERE rn = 1)")
+        outputs.append(
+            f"SELECT 'deep', account_id, territory_id, src, NULL::bigint, NULL FROM win{depth} WHERE NOT has_children"
+        )
+        if depth > 0:
+            outputs.append(
+                f"""SELECT 'deep', p.account_id, p.territory_id, p.src, NULL::bigint, NULL FROM {prev} p
+                    WHERE NOT EXISTS (SELECT 1 FROM win{depth} w WHERE w.account_id = p.account_id
+                                      AND w.parent_key = p.territory_id)"""
+            )
+        outputs.append(
+            f"""SELECT DISTINCT ON (account_id, territory_id) 'overlap', account_id, w_tid, src, territory_id,
+                       {OVERLAP_REASON}
+                FROM rank{depth} WHERE rn > 1 AND territory_id <> w_tid
+                ORDER BY account_id, territory_id, rn"""
+        )
+        if has_products:
+            deal_cols = "p.deal_id, p.account_id, p.sku, p.pline"
+            ctes.append(
+                f"""dcand{depth} AS (
+                    SELECT {deal_cols}, r.territory_id, r.parent_key, r.priority, r.level, r.width, r.code,
+                           r.has_children, 2 AS src
+                    FROM (
+                        SELECT d.deal_id, d.account_id, d.sku, d.pline, d.territory_id FROM {deal_prev} d
+                        UNION ALL
+                        SELECT d.deal_id, d.account_id, d.sku, d.pline, a.territory_id
+                        FROM deal d JOIN {prev} a ON a.account_id = d.account_id
+                        WHERE a.territory_id <> 0 AND a.territory_id IN
+                              (SELECT parent_key FROM territories_engine_rule
+                               WHERE model_id = %(model)s AND depth = {depth} AND kind = 'product')
+                    ) p
+                    JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
+                     AND r.parent_key = p.territory_id AND r.kind = 'product'
+                    WHERE {DEAL_MATCH}
+                )"""
+            )
+            ctes.append(
+                f"""drank{depth} AS (
+                    SELECT c.*, row_number() OVER (PARTITION BY deal_id, parent_key ORDER BY {RANK_ORDER}) AS rn
+                    FROM dcand{depth} c
+                )"""
+            )
+            ctes.append(f"dwin{depth} AS (SELECT * FROM drank{depth} WHERE rn = 1)")
+            outputs.append(
+                f"SELECT 'deal', deal_id, territory_id, 2, NULL::bigint, NULL FROM dwin{depth} WHERE NOT has_children"
+            )
+            if depth > 0:
+                outputs.append(
+                    f"""SELECT 'deal', p.deal_id, p.territory_id, 2, NULL::bigint, NULL FROM {deal_prev} p
+                        WHERE NOT EXISTS (SELECT 1 FROM dwin{depth} w WHERE w.deal_id = p.deal_id
+                                          AND w.parent_key = p.territory_id)"""
+                )
+            ctes.append(
+                f"dnext{depth} AS (SELECT deal_id, account_id, sku, pline, territory_id FROM dwin{depth}"
+                " WHERE has_children)"
+            )
+            deal_prev = f"dnext{depth}"
+        ctes.append(f"next{depth} AS (SELECT {ACCOUNT_COLUMNS}, territory_id, src FROM win{depth} WHERE has_children)")
+        prev = f"next{depth}"
+    return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(f"({output})" for output in outputs)
+
+
 def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -> dict:
     """Fill the temporary table _engine_result(row_type, a, b, c, d, e) for a model within the transaction.
 
@@ -334,6 +473,18 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         )
         max_depth, has_products = cursor.fetchone()
         cursor.execute(
+            "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_forced, _engine_deal, _engine_dprev;"
+            "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
+            " ON COMMIT DROP"
+        )
+        if not full:
+            if max_depth >= 0:
+                query = _incremental_query(max_depth, bool(has_products))
+                cursor.execute(f"INSERT INTO _engine_result SELECT * FROM ({query}) AS x", params)
+            cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
+            counts = dict(cursor.fetchall())
+            return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
+        cursor.execute(
             "SELECT depth, coalesce(key_field, '') FROM territories_engine_rule"
             " WHERE model_id = %s AND kind <> 'product'"
             " GROUP BY 1, 2",
@@ -342,11 +493,6 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         branches = {}
         for depth, key_field in cursor.fetchall():
             branches.setdefault(depth, set()).add(key_field)
-        cursor.execute(
-            "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_forced, _engine_deal, _engine_dprev;"
-            "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
-            " ON COMMIT DROP"
-        )
         if max_depth >= 0:
             cursor.execute(ACCOUNTS_SQL, params)
             cursor.execute(FORCED_SQL, params)

@@ -4,10 +4,12 @@ from territories.engine import SOURCE_NAMES, assignment_compute
 from territories.models import AccountTerritoryMembership, DealTerritoryMembership
 
 
-def engine_answer(model) -> dict:
-    """The engine's answer for a model, computed and rolled back, in the reference's shape."""
+def engine_answer(model, account_ids: list[int] | None = None) -> dict:
+    """The engine's answer for a model, computed and rolled back, in the reference's shape.
+
+    With account_ids, the incremental path computes just those accounts."""
     with transaction.atomic():
-        assignment_compute(model_id=model.pk)
+        assignment_compute(model_id=model.pk, account_ids=account_ids)
         with connection.cursor() as cursor:
             cursor.execute("SELECT row_type, a, b, c, d, e FROM _engine_result")
             rows = cursor.fetchall()
