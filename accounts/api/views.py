@@ -1,3 +1,5 @@
+from django.db.models import Q
+
 from accounts.api import serializers
 from accounts.choices import CLOSED_STAGES
 from accounts.filtersets import (
@@ -8,6 +10,7 @@ from accounts.filtersets import (
     ProductLineFilterSet,
 )
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from core.api.exports import ExportMixin
 from core.api.pagination import LargeListCursorPagination
 from core.api.permissions import SYNC_ROLES
 from core.api.sync import sync_actions
@@ -27,6 +30,7 @@ def _sync(kind, serializer, row_serializer):
 
 class AccountViewSet(
     _sync("accounts", serializers.AccountSerializer, serializers.AccountSyncRowSerializer),
+    ExportMixin,
     FastListMixin,
     ScopedModelViewSet,
 ):
@@ -37,6 +41,7 @@ class AccountViewSet(
     filterset_class = AccountFilterSet
     pagination_class = LargeListCursorPagination
     fast_list_columns = {name: name for name in serializers.AccountSerializer.Meta.fields}
+    export_name = "accounts"
     search_fields = ("name", "external_id", "city", "postal_code")
     ordering_fields = ("id", "name", "created_at", "updated_at", "employees", "annual_revenue")
     ordering = ("-id",)
@@ -87,7 +92,10 @@ class CampaignViewSet(ScopedModelViewSet):
 
 
 class DealViewSet(
-    _sync("deals", serializers.DealSerializer, serializers.DealSyncRowSerializer), FastListMixin, ScopedModelViewSet
+    _sync("deals", serializers.DealSerializer, serializers.DealSyncRowSerializer),
+    ExportMixin,
+    FastListMixin,
+    ScopedModelViewSet,
 ):
     """Deals. A rep sees deals of accounts in their territories, and deals they are the rep of."""
 
@@ -101,6 +109,8 @@ class DealViewSet(
         if name != "is_open"
     }
     fast_list_computed = {"is_open": lambda row: row["stage"] not in CLOSED_STAGES}
+    export_expressions = {"is_open": ~Q(stage__in=CLOSED_STAGES)}
+    export_name = "deals"
     search_fields = ("name", "external_id")
     ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")
     ordering = ("-id",)
