@@ -1,0 +1,343 @@
+"""The REST API over HTTP: gunicorn (DEBUG off, gthread) on the seeded demo dataset, 20 concurrent clients.
+
+- list pages of 100 (deals, accounts; deals also as a rep, whose scoping is an EXISTS per row) and a deal
+  detail: p95 latency and requests/s over a fixed duration, 20 client processes each on one keep-alive
+  connection. Baseline: the same clients against /health/ (one SELECT 1): what the stack itself costs here.
+- export of every account (100,000 rows at full scale) as CSV. Baseline: a bare COPY of the same table.
+- bulk upsert of 10,000 deals in one request (new, then all amounts changed). Baseline: a bare multi-row
+  INSERT of the same rows into a scratch copy of the deals table.
+
+The machine is shared: the load average before and after is printed and put into the dataset column.
+"""
+
+import http.client
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from io import BytesIO
+
+from bench.common import ROOT, bench_database, connect, manage, result_row
+
+SIZES = {"full": (100_000, 1_000_000), "small": (5_000, 50_000)}
+DURATION_SECONDS = {"full": 15.0, "small": 5.0}
+BULK_ROWS = {"full": 10_000, "small": 2_000}
+CLIENTS = 20
+WORKERS = 4
+THREADS = 5
+LIST_P95_GOAL_MS = 100.0
+LIST_RPS_GOAL = 200.0
+DETAIL_P95_GOAL_MS = 50.0
+BULK_GOAL_SECONDS = 3.0
+EXPORT_GOAL_SECONDS = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_env(url: str) -> dict:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("REDIS_URL", None)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        API_THROTTLE_RATE="100000000/min",  # measure the API, not the throttle
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _gunicorn_start(url: str, port: int) -> subprocess.Popen:
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    command = [
+        gunicorn,
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--timeout",
+        "300",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=_server_env(url))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health/")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer /health/ within 60 s")
+
+
+def _token(url: str, username: str, scope: str = "read") -> str:
+    return manage(url, "create_api_token", username, "--scope", scope).stdout.strip().splitlines()[-1]
+
+
+def _client_loop(port: int, token: str, paths: list[str], seconds: float, seed: int) -> tuple[list[float], int]:
+    """One client: sequential requests on one keep-alive connection until the time is up."""
+    chooser = random.Random(seed)
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    latencies, errors = [], 0
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        begin = time.perf_counter()
+        connection.request("GET", chooser.choice(paths), headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - begin)
+        if response.status != 200:
+            errors += 1
+    connection.close()
+    return latencies, errors
+
+
+def _load(port: int, token: str, paths: list[str], seconds: float) -> dict:
+    with ProcessPoolExecutor(max_workers=CLIENTS) as pool:
+        # Warm every worker's connection and code path first (not measured).
+        list(pool.map(_client_loop, *zip(*[(port, token, paths, 0.3, n) for n in range(CLIENTS)], strict=True)))
+        began = time.perf_counter()
+        results = list(
+            pool.map(_client_loop, *zip(*[(port, token, paths, seconds, n) for n in range(CLIENTS)], strict=True))
+        )
+        elapsed = time.perf_counter() - began
+    latencies = sorted(latency for result, _ in results for latency in result)
+    errors = sum(errors for _, errors in results)
+    if errors:
+        raise RuntimeError(f"{errors} of {len(latencies)} requests to {paths[0]} did not answer 200")
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p95_ms": statistics.quantiles(latencies, n=20)[-1] * 1000,
+        "median_ms": statistics.median(latencies) * 1000,
+    }
+
+
+def _request(port: int, token: str, method: str, path: str, body: bytes | None = None) -> tuple[float, int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    begin = time.perf_counter()
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    content = response.read()
+    seconds = time.perf_counter() - begin
+    connection.close()
+    return seconds, response.status, content
+
+
+def _copy_seconds(url: str) -> float:
+    with connect(url) as connection, connection.cursor() as cursor:
+        begin = time.perf_counter()
+        cursor.copy_expert(
+            "COPY (SELECT * FROM accounts_account ORDER BY id DESC) TO STDOUT WITH (FORMAT csv)", BytesIO()
+        )
+        return time.perf_counter() - begin
+
+
+def _insert_baseline_seconds(url: str, rows: list[tuple]) -> float:
+    from psycopg2.extras import execute_values
+
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE bench_deal_copy (LIKE accounts_deal INCLUDING ALL)")
+        begin = time.perf_counter()
+        execute_values(
+            cursor,
+            "INSERT INTO bench_deal_copy (external_id, name, account_id, amount, stage, probability, created_on,"
+            " created_at, updated_at) VALUES %s",
+            rows,
+            template="(%s, %s, %s, %s, %s, %s, %s, now(), now())",
+            page_size=len(rows),
+        )
+        seconds = time.perf_counter() - begin
+        connection.rollback()
+    return seconds
+
+
+def _sample(url: str, bulk_rows: int) -> dict:
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_deal TABLESAMPLE SYSTEM (1) LIMIT 2000")
+        deal_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT id, external_id FROM accounts_account ORDER BY id LIMIT %s", [bulk_rows])
+        accounts = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM accounts_account")
+        account_count = cursor.fetchone()[0]
+    return {"deal_ids": deal_ids, "accounts": accounts, "account_count": account_count}
+
+
+def _bulk_payload(accounts: list[tuple], rows: int, amount_offset: int) -> bytes:
+    return json.dumps(
+        [
+            {
+                "external_id": f"BENCH-HTTP-{n}",
+                "name": f"Bench deal {n}",
+                "account_external_id": accounts[n % len(accounts)][1],
+                "amount": f"{1000 + n + amount_offset}.00",
+                "stage": "proposal",
+                "probability": 50,
+                "created_on": "2025-01-05",
+            }
+            for n in range(rows)
+        ]
+    ).encode()
+
+
+def _measure(url: str, scale: str) -> dict:
+    bulk_rows = BULK_ROWS[scale]
+    seconds = DURATION_SECONDS[scale]
+    sample = _sample(url, bulk_rows)
+    manager = _token(url, "manager")
+    rep = _token(url, "rep1")
+    integration = _token(url, "integration", scope="read-write")
+    port = _free_port()
+    server = _gunicorn_start(url, port)
+    figures: dict = {"load_before": os.getloadavg()[0], "account_count": sample["account_count"]}
+    try:
+        figures["health"] = _load(port, manager, ["/health/"], seconds)
+        figures["deal_list"] = _load(port, manager, ["/api/v1/deals/?page_size=100"], seconds)
+        figures["account_list"] = _load(port, manager, ["/api/v1/accounts/?page_size=100"], seconds)
+        figures["rep_deal_list"] = _load(port, rep, ["/api/v1/deals/?page_size=100"], seconds)
+        detail_paths = [f"/api/v1/deals/{deal_id}/" for deal_id in sample["deal_ids"]]
+        figures["deal_detail"] = _load(port, manager, detail_paths, seconds)
+
+        _request(port, manager, "GET", "/api/v1/accounts/export/?format=csv&search=warm-up-only")
+        export_seconds, status, content = _request(port, manager, "GET", "/api/v1/accounts/export/?format=csv")
+        if status != 200:
+            raise RuntimeError(f"export failed: {status} {content[:300]!r}")
+        figures["export_seconds"] = export_seconds
+        figures["export_rows"] = content.count(b"\n") - 1
+        figures["copy_seconds"] = _copy_seconds(url)
+
+        for key, offset in (("bulk_new_seconds", 0), ("bulk_changed_seconds", 7)):
+            payload = _bulk_payload(sample["accounts"], bulk_rows, offset)
+            bulk_seconds, status, content = _request(port, integration, "POST", "/api/v1/deals/bulk/", payload)
+            if status != 200:
+                raise RuntimeError(f"bulk upsert failed: {status} {content[:500]!r}")
+            figures[key] = bulk_seconds
+        baseline_rows = [
+            (f"BASE-{n}", f"Bench deal {n}", sample["accounts"][n % len(sample["accounts"])][0], 1000 + n,
+             "proposal", 50, "2025-01-05")
+            for n in range(bulk_rows)
+        ]  # fmt: skip
+        figures["insert_baseline_seconds"] = _insert_baseline_seconds(url, baseline_rows)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures["load_after"] = os.getloadavg()[0]
+    print(json.dumps(figures, indent=1), file=sys.stderr)
+    return figures
+
+
+def run(scale: str) -> list[dict]:
+    accounts, deals = SIZES[scale]
+    with bench_database(f"api_http_{scale}") as url:
+        manage(url, "seed_demo", "--accounts", str(accounts), "--deals", str(deals), timeout=7200)
+        figures = _measure(url, scale)
+    load = f"load {figures['load_before']:.1f}→{figures['load_after']:.1f}"
+    dataset = f"{deals:,} deals, {CLIENTS} clients, {load}"
+    health = figures["health"]
+    rows = []
+    for key, label in (
+        ("deal_list", "deal list page of 100"),
+        ("account_list", "account list page of 100"),
+        ("rep_deal_list", "deal list page of 100, as a rep"),
+    ):
+        measured = figures[key]
+        rows.append(
+            result_row(
+                name=f"{label}, p95",
+                dataset=dataset,
+                value=measured["p95_ms"],
+                unit="ms",
+                goal=f"<= {LIST_P95_GOAL_MS:g} ms",
+                baseline=health["p95_ms"],
+                ok=measured["p95_ms"] <= LIST_P95_GOAL_MS,
+            )
+        )
+        rows.append(
+            result_row(
+                name=f"{label}, throughput",
+                dataset=dataset,
+                value=measured["rps"],
+                unit="req/s",
+                goal=f">= {LIST_RPS_GOAL:g} req/s",
+                baseline=health["rps"],
+                ok=measured["rps"] >= LIST_RPS_GOAL,
+            )
+        )
+    detail = figures["deal_detail"]
+    rows.append(
+        result_row(
+            name="deal detail, p95",
+            dataset=dataset,
+            value=detail["p95_ms"],
+            unit="ms",
+            goal=f"<= {DETAIL_P95_GOAL_MS:g} ms",
+            baseline=health["p95_ms"],
+            ok=detail["p95_ms"] <= DETAIL_P95_GOAL_MS,
+        )
+    )
+    rows.append(
+        result_row(
+            name="/health/ (baseline), throughput",
+            dataset=dataset,
+            value=health["rps"],
+            unit="req/s",
+            goal="– (baseline)",
+            ok=True,
+        )
+    )
+    rows.append(
+        result_row(
+            name="account export, CSV",
+            dataset=f"{figures['export_rows']:,} rows, {load}",
+            value=figures["export_seconds"],
+            unit="s",
+            goal=f"<= {EXPORT_GOAL_SECONDS:g} s",
+            baseline=figures["copy_seconds"],
+            ok=figures["export_seconds"] <= EXPORT_GOAL_SECONDS and figures["export_rows"] == figures["account_count"],
+        )
+    )
+    bulk_rows = BULK_ROWS[scale]
+    for key, label in (("bulk_new_seconds", "new"), ("bulk_changed_seconds", "all amounts changed")):
+        rows.append(
+            result_row(
+                name=f"deal bulk upsert over HTTP, {label}",
+                dataset=f"{bulk_rows:,} deals in one request, {load}",
+                value=figures[key],
+                unit="s",
+                goal=f"<= {BULK_GOAL_SECONDS:g} s",
+                baseline=figures["insert_baseline_seconds"],
+                ok=figures[key] <= BULK_GOAL_SECONDS,
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.run import main
+
+    sys.exit(main(["--only", "api_http", *sys.argv[1:]]))
