@@ -1,6 +1,7 @@
 import django_tables2 as tables
 
 from accounts.models import Account, Deal
+from core.tables import IsoDateColumn
 
 
 class AccountTable(tables.Table):
@@ -40,6 +41,9 @@ class DealTable(tables.Table):
     product = tables.Column(accessor="product__name", verbose_name="Product", default="—")
     campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign", default="—")
     amount = tables.Column(attrs={"td": {"class": "text-end"}})
+    created_on = IsoDateColumn(verbose_name="Created on")
+    expected_close_on = IsoDateColumn(verbose_name="Expected close on")
+    closed_on = IsoDateColumn(verbose_name="Closed on")
 
     class Meta:
         model = Deal

@@ -1,5 +1,6 @@
 import django_tables2 as tables
 
+from core.tables import IsoDateColumn
 from kpis.models import KpiTarget
 
 
@@ -12,6 +13,7 @@ class KpiTargetTable(tables.Table):
     territory_name = tables.Column(accessor="territory__name", verbose_name="Name")
     kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
     value = tables.Column(attrs={"td": {"class": "text-end"}})
+    period_start = IsoDateColumn(verbose_name="Period start")
 
     class Meta:
         model = KpiTarget

@@ -1,5 +1,6 @@
 import django_tables2 as tables
 
+from core.tables import IsoDateColumn
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 
 
@@ -24,6 +25,7 @@ class MembershipTable(tables.Table):
     city = tables.Column(accessor="account__city", verbose_name="City")
     industry = tables.Column(accessor="account__industry", verbose_name="Industry")
     territory = tables.Column(accessor="territory__code", verbose_name="Territory")
+    valid_from = IsoDateColumn(verbose_name="Since")
 
     class Meta:
         model = AccountTerritoryMembership
