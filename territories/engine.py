@@ -17,6 +17,7 @@ account's incremental run differ only in the account scope.
 """
 
 from django.db import connection
+from psycopg2.extras import execute_values
 
 from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD
 
@@ -479,8 +480,21 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         )
         if not full:
             if max_depth >= 0:
-                query = _incremental_query(max_depth, bool(has_products))
-                cursor.execute(f"INSERT INTO _engine_result SELECT * FROM ({query}) AS x", params)
+                # Prepared once per connection: planning the long statement costs more than running it.
+                name = f"territories_engine_incremental_{max_depth}_{int(bool(has_products))}"
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+                if not cursor.fetchone()[0]:
+                    query = (
+                        _incremental_query(max_depth, bool(has_products))
+                        .replace("%(model)s", "$1")
+                        .replace("%(ids)s", "$2")
+                        .replace("%(all)s", "false")
+                    )
+                    cursor.execute(f"PREPARE {name} (bigint, bigint[]) AS SELECT * FROM ({query}) AS x")
+                cursor.execute(f"EXECUTE {name}(%s, %s)", [model_id, params["ids"]])
+                rows = cursor.fetchall()
+                if rows:
+                    execute_values(cursor.cursor, "INSERT INTO _engine_result VALUES %s", rows, page_size=len(rows))
             cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
             counts = dict(cursor.fetchall())
             return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}

@@ -105,7 +105,9 @@ def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> di
             """
             INSERT INTO territories_dealterritorymembership (deal_id, territory_id, valid_from, valid_to)
             SELECT r.a, r.b,
-                   CASE WHEN r.a IN (SELECT h.deal_id FROM territories_dealterritorymembership h)
+                   CASE WHEN r.a IN (SELECT h.deal_id FROM territories_dealterritorymembership h
+                                     WHERE %(all)s OR h.deal_id IN (
+                                         SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s)))
                         THEN %(eff)s::date ELSE %(earliest)s::date END,
                    NULL
             FROM _engine_result r
