@@ -289,3 +289,22 @@ def test_it_refuses_bad_criteria_naming_the_field(kind, criterion, field):
 
 def test_it_accepts_a_good_criterion():
     rule_criterion_validate(territory_kind="geographic", field="country", operator="in", values=["us", "DE"])
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_it_shows_progress_to_other_connections_while_the_run_transaction_is_open():
+    model = factories.make_territory_model(state="active")
+    factories.make_rule(factories.make_territory(model, code="us"), {"field": "country", "values": ["US"]})
+    factories.make_account()
+    run = AssignmentRun.objects.create(territory_model=model)
+    seen = []
+
+    def watch(phase, percent, counts):
+        # Another connection: sees only committed data, so this proves progress is not stuck in the run's transaction.
+        row = AssignmentRun.objects.using("progress").get(pk=run.pk)
+        memberships = AccountTerritoryMembership.objects.using("progress").count()
+        seen.append((row.phase, row.progress, memberships))
+
+    services.assignment_run_execute(run=run, progress=watch)
+    assert ("writing", 60, 0) in seen  # progress visible, the half-written assignment not
+    assert AccountTerritoryMembership.objects.count() == 1
