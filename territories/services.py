@@ -48,92 +48,96 @@ def _scope_params(account_ids: list[int] | None) -> dict:
     return {"all": account_ids is None, "ids": list(account_ids or [])}
 
 
-def _history_write(*, effective: date, account_ids: list[int] | None) -> dict:
-    """Diff _engine_result against current memberships of the accounts in scope and write the difference."""
-    params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE}
+_HISTORY_TABLES = {
+    # kind: (membership table, id column, result row type, scope condition on the id column, has source)
+    "account": (
+        "territories_accountterritorymembership",
+        "account_id",
+        "deep",
+        "%(all)s OR m.account_id = ANY(%(ids)s)",
+        True,
+    ),
+    "deal": (
+        "territories_dealterritorymembership",
+        "deal_id",
+        "deal",
+        "%(all)s OR m.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s))",
+        False,
+    ),
+}
+
+
+def _membership_write(*, kind: str, effective: date, account_ids: list[int] | None) -> dict:
+    """Diff _engine_result against the current rows in scope and write the difference.
+
+    The current rows and "has any history" are read into temporary tables first, so no statement
+    probes the table it is writing (which would rescan its own new rows)."""
+    table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
+    params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE, "row_type": row_type}
+    prefix = "" if kind == "account" else "deals_"
     counts = {}
     with connection.cursor() as cursor:
-        # New rows first: "never had a membership" must be judged before same-day rows are deleted.
+        cursor.execute(
+            f"""DROP TABLE IF EXISTS _engine_current, _engine_known;
+                CREATE TEMP TABLE _engine_current ON COMMIT DROP AS
+                SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from{", m.source" if has_source else ""}
+                FROM {table} m WHERE m.valid_to IS NULL AND ({scope});
+                CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
+                SELECT DISTINCT m.{column} AS owner_id FROM {table} m WHERE {scope}""",
+            params,
+        )
+        if account_ids is None:
+            cursor.execute("ANALYZE _engine_current; ANALYZE _engine_known")
+        source_column = ", source" if has_source else ""
+        source_value = f", {SOURCE_SQL}" if has_source else ""
         cursor.execute(
             f"""
-            INSERT INTO territories_accountterritorymembership (account_id, territory_id, valid_from, valid_to, source)
-            SELECT r.a, r.b,
-                   CASE WHEN r.a IN (SELECT h.account_id FROM territories_accountterritorymembership h
-                                     WHERE %(all)s OR h.account_id = ANY(%(ids)s))
-                        THEN %(eff)s::date ELSE %(earliest)s::date END,
-                   NULL, {SOURCE_SQL}
+            INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{source_column})
+            SELECT r.a, r.b, CASE WHEN k.owner_id IS NULL THEN %(earliest)s::date ELSE %(eff)s::date END,
+                   NULL{source_value}
             FROM _engine_result r
-            WHERE r.row_type = 'deep' AND NOT EXISTS (
-                SELECT 1 FROM territories_accountterritorymembership m
-                WHERE m.account_id = r.a AND m.territory_id = r.b AND m.valid_to IS NULL)
+            LEFT JOIN _engine_known k ON k.owner_id = r.a
+            WHERE r.row_type = %(row_type)s AND NOT EXISTS (
+                SELECT 1 FROM _engine_current c WHERE c.owner_id = r.a AND c.territory_id = r.b)
             """,
             params,
         )
-        counts["opened"] = cursor.rowcount
-        gone = """
-            SELECT m.id FROM territories_accountterritorymembership m
-            WHERE m.valid_to IS NULL AND (%(all)s OR m.account_id = ANY(%(ids)s)) AND NOT EXISTS (
-                SELECT 1 FROM _engine_result r
-                WHERE r.row_type = 'deep' AND r.a = m.account_id AND r.b = m.territory_id)
-        """
+        counts[f"{prefix}opened"] = cursor.rowcount
         cursor.execute(
-            f"DELETE FROM territories_accountterritorymembership WHERE valid_from >= %(eff)s AND id IN ({gone})",
+            """CREATE TEMP TABLE _engine_gone ON COMMIT DROP AS
+               SELECT c.id, c.valid_from FROM _engine_current c WHERE NOT EXISTS (
+                   SELECT 1 FROM _engine_result r
+                   WHERE r.row_type = %(row_type)s AND r.a = c.owner_id AND r.b = c.territory_id)""",
             params,
         )
-        counts["deleted_same_day"] = cursor.rowcount
         cursor.execute(
-            f"UPDATE territories_accountterritorymembership SET valid_to = %(eff)s WHERE id IN ({gone})", params
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM _engine_gone WHERE valid_from >= %(eff)s)", params
         )
-        counts["closed"] = cursor.rowcount
+        counts[f"{prefix}deleted_same_day"] = cursor.rowcount
         cursor.execute(
-            f"""
-            UPDATE territories_accountterritorymembership m SET source = {SOURCE_SQL}
-            FROM _engine_result r
-            WHERE r.row_type = 'deep' AND r.a = m.account_id AND r.b = m.territory_id AND m.valid_to IS NULL
-              AND m.source <> {SOURCE_SQL}
-            """
+            f"UPDATE {table} SET valid_to = %(eff)s"
+            " WHERE id IN (SELECT id FROM _engine_gone WHERE valid_from < %(eff)s)",
+            params,
         )
-        counts["source_changed"] = cursor.rowcount
+        counts[f"{prefix}closed"] = cursor.rowcount
+        if has_source:
+            cursor.execute(
+                f"""UPDATE {table} m SET source = {SOURCE_SQL}
+                    FROM _engine_current c JOIN _engine_result r ON r.row_type = 'deep' AND r.a = c.owner_id
+                     AND r.b = c.territory_id
+                    WHERE m.id = c.id AND c.source <> {SOURCE_SQL}"""
+            )
+            counts["source_changed"] = cursor.rowcount
+        cursor.execute("DROP TABLE _engine_current, _engine_known, _engine_gone")
     return counts
+
+
+def _history_write(*, effective: date, account_ids: list[int] | None) -> dict:
+    return _membership_write(kind="account", effective=effective, account_ids=account_ids)
 
 
 def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> dict:
-    params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE}
-    counts = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO territories_dealterritorymembership (deal_id, territory_id, valid_from, valid_to)
-            SELECT r.a, r.b,
-                   CASE WHEN r.a IN (SELECT h.deal_id FROM territories_dealterritorymembership h
-                                     WHERE %(all)s OR h.deal_id IN (
-                                         SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s)))
-                        THEN %(eff)s::date ELSE %(earliest)s::date END,
-                   NULL
-            FROM _engine_result r
-            WHERE r.row_type = 'deal' AND NOT EXISTS (
-                SELECT 1 FROM territories_dealterritorymembership m
-                WHERE m.deal_id = r.a AND m.territory_id = r.b AND m.valid_to IS NULL)
-            """,
-            params,
-        )
-        counts["deals_opened"] = cursor.rowcount
-        gone = """
-            SELECT m.id FROM territories_dealterritorymembership m
-            WHERE m.valid_to IS NULL
-              AND (%(all)s OR m.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s)))
-              AND NOT EXISTS (SELECT 1 FROM _engine_result r
-                              WHERE r.row_type = 'deal' AND r.a = m.deal_id AND r.b = m.territory_id)
-        """
-        cursor.execute(
-            f"DELETE FROM territories_dealterritorymembership WHERE valid_from >= %(eff)s AND id IN ({gone})", params
-        )
-        counts["deals_deleted_same_day"] = cursor.rowcount
-        cursor.execute(
-            f"UPDATE territories_dealterritorymembership SET valid_to = %(eff)s WHERE id IN ({gone})", params
-        )
-        counts["deals_closed"] = cursor.rowcount
-    return counts
+    return _membership_write(kind="deal", effective=effective, account_ids=account_ids)
 
 
 def _planned_write(*, model_id: int, account_ids: list[int] | None) -> dict:
