@@ -5,32 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('kpis', '0003_campaign_rollup'),
-        ('territories', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("kpis", "0003_campaign_rollup"),
+        ("territories", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='kpicampaignrollup',
-            name='campaign',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.campaign'),
+            model_name="kpicampaignrollup",
+            name="campaign",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="accounts.campaign",
+            ),
         ),
         migrations.AlterField(
-            model_name='kpicampaignrollup',
-            name='territory',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='territories.territory'),
+            model_name="kpicampaignrollup",
+            name="territory",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="territories.territory",
+            ),
         ),
         migrations.AlterField(
-            model_name='kpirollup',
-            name='kpi',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='kpis.kpidefinition'),
+            model_name="kpirollup",
+            name="kpi",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rollups",
+                to="kpis.kpidefinition",
+            ),
         ),
         migrations.AlterField(
-            model_name='kpirollup',
-            name='territory',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='kpi_rollups', to='territories.territory'),
+            model_name="kpirollup",
+            name="territory",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="kpi_rollups",
+                to="territories.territory",
+            ),
         ),
     ]
