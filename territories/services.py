@@ -287,7 +287,10 @@ def assignment_run_execute(*, run: AssignmentRun, progress: ProgressCallback | N
 def _run_progress_save_on_progress_alias(run: AssignmentRun, *, phase: str, percent: int, counts: dict) -> None:
     """Progress goes through its own connection, so readers see it while the run's transaction is open."""
     alias = PROGRESS_DB if PROGRESS_DB in connections.databases else "default"
-    AssignmentRun.objects.using(alias).filter(pk=run.pk).update(phase=phase, progress=percent, counts=counts)
+    try:
+        AssignmentRun.objects.using(alias).filter(pk=run.pk).update(phase=phase, progress=percent, counts=counts)
+    except Exception:  # progress is informative only; never fail the run over it
+        logger.warning("could not record progress of assignment run %s", run.pk, exc_info=True)
 
 
 def assignment_run_start(*, territory_model: TerritoryModel, user=None, dry_run: bool = False) -> AssignmentRun:
