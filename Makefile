@@ -29,7 +29,7 @@ migrate: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
 run: migrate                           ## migrate, seed demo data into an empty database, serve on :8000
-	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty --compute
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_logins
 	@if [ -n "$$REDIS_URL" ]; then \
 		echo "REDIS_URL is set: starting a Celery worker and beat beside the web server."; \

@@ -334,3 +334,36 @@ def kpi_catalogue_sync() -> int:
     ]
     KpiDefinition.objects.bulk_create(missing)
     return len(missing)
+
+
+# Monthly revenue targets = the same month a year earlier (as-of rollups) × (1 + growth). Existing
+# targets are kept: this fills gaps, it never overwrites what a manager set.
+_REVENUE_TARGETS_FROM_HISTORY_SQL = """
+INSERT INTO kpis_kpitarget (territory_id, kpi_id, period_type, period_start, value, updated_at)
+SELECT r.territory_id, r.kpi_id, 'month', (r.period_start + interval '12 months')::date,
+       round(r.value * %(factor)s, 2), now()
+FROM kpis_kpirollup r
+JOIN kpis_kpidefinition d ON d.id = r.kpi_id AND d.code = 'revenue'
+JOIN territories_territory t ON t.id = r.territory_id
+JOIN territories_territorymodel m ON m.id = t.territory_model_id AND m.state = 'active'
+WHERE r.view = 'as_of' AND r.period_type = 'month' AND r.value > 0
+  AND r.period_start + interval '12 months' <= %(last_month)s
+ON CONFLICT (territory_id, kpi_id, period_type, period_start) DO NOTHING
+"""
+
+
+def revenue_targets_from_history(*, growth_percent: float = 10.0, months_ahead: int = 12) -> int:
+    """Set missing monthly revenue targets of the active model from last year's revenue plus growth.
+
+    Quarter and year targets follow from the months (see selectors). Returns the rows written.
+    """
+    if growth_percent < -100:
+        raise ValueError("growth_percent: a target cannot be negative (growth below -100 %).")
+    today = timezone.localdate()
+    month = today.month - 1 + months_ahead
+    last_month = today.replace(year=today.year + month // 12, month=month % 12 + 1, day=1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _REVENUE_TARGETS_FROM_HISTORY_SQL, {"factor": 1 + growth_percent / 100, "last_month": last_month}
+        )
+        return cursor.rowcount

@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import demo_data
@@ -13,8 +14,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing (and say so) when the database already has accounts"
         )
+        parser.add_argument(
+            "--compute",
+            action="store_true",
+            help="then run the assignment, derive revenue targets from last year (+10 %%) and recompute the KPIs",
+        )
 
-    def handle(self, *args, accounts, deals, seed, if_empty, **options):
+    def handle(self, *args, accounts, deals, seed, if_empty, compute, **options):
         if if_empty and demo_data.demo_data_present():
             self.stdout.write("Demo data not seeded: the database already has accounts.")
             return
@@ -30,3 +36,14 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (demo only):")
         for login in demo_data.DEMO_LOGINS:
             self.stdout.write(f"  {login.username:<13} {login.password:<17} {login.role}")
+        if compute:
+            self.compute_figures()
+
+    def compute_figures(self):
+        from kpis.services import revenue_targets_from_history
+
+        call_command("assign_territories", stdout=self.stdout, stderr=self.stderr)
+        call_command("recompute_kpis", view="as-of", stdout=self.stdout, stderr=self.stderr)
+        written = revenue_targets_from_history(growth_percent=10)
+        self.stdout.write(f"Set {written:,} monthly revenue targets (last year + 10 %).")
+        call_command("recompute_kpis", stdout=self.stdout, stderr=self.stderr)
