@@ -48,12 +48,12 @@ INSERT INTO accounts_account (external_id, name, industry, employees, annual_rev
                               city, postal_code, status, created_at, updated_at)
 SELECT 'A' || i, 'Account ' || i,
        (%(industries)s::text[])[1 + (i * 13) %% 20],
-       (i * 37) %% 5000, ((i * 7717) %% 1000000)::numeric,
+       (i::bigint * 37) %% 5000, ((i::bigint * 7717) %% 1000000)::numeric,
        CASE WHEN i %% 7 = 0 THEN 'B2C' ELSE 'B2B' END,
        (%(countries)s::text[])[1 + i %% 10],
        (%(countries)s::text[])[1 + i %% 10] || '-' || lpad(((i / 10) %% 20)::text, 2, '0'),
        (%(countries)s::text[])[1 + i %% 10] || '-' || lpad(((i / 10) %% 20)::text, 2, '0') || '-' || ((i / 200) %% 10),
-       lpad(((i * 7919) %% 100000)::text, 5, '0'),
+       lpad(((i::bigint * 7919) %% 100000)::text, 5, '0'),
        'customer', now(), now()
 FROM generate_series(1, %(accounts)s) i;
 
