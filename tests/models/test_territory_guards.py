@@ -163,3 +163,13 @@ def test_it_refuses_a_cross_model_parent_in_the_database():
         Territory.objects.bulk_create(
             [Territory(territory_model=child.territory_model, code="x", name="X", kind="geographic", parent=parent)]
         )
+
+
+def test_it_refuses_moving_a_territory_to_another_model_in_the_database():
+    root = factories.make_territory()
+    child = factories.make_territory(parent=root)
+    other_model = factories.make_territory_model()
+    with refused_by_database():
+        Territory.objects.filter(pk=root.pk).update(territory_model=other_model)
+    child.refresh_from_db()
+    assert child.parent.territory_model_id == child.territory_model_id == root.territory_model_id
