@@ -110,7 +110,8 @@ class VisibleQuerySet(models.QuerySet):
         return self.filter(self.scoped_filter(scope))
 
     def scoped_filter(self, scope: AccessScope) -> Q:
-        raise NotImplementedError
+        # Fail closed: a model that does not say how it is scoped shows a scoped caller nothing.
+        return Q(pk__in=[])
 
 
 class CatalogQuerySet(VisibleQuerySet):
