@@ -26,6 +26,7 @@ from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.access import access_scope
 from core.hooks import accounts_changed_on_commit, deals_changed_on_commit
 from reps.models import Rep
+from territories.services import RULE_FIELDS
 
 MAX_ROWS_PER_BATCH = 20_000
 ROW_FIELD = "non_field_errors"
@@ -79,7 +80,10 @@ class SyncKind:
     fields: tuple[str, ...]  # plain model fields taken from the row
     references: dict[str, Reference]
     unique_fields: tuple[str, ...] = ()  # other unique columns, checked across the batch and the table
-    changed_hook: Callable[[list[int]], None] | None = None  # told the changed ids, inside the transaction
+    # Columns that place a record in territories: a row whose values here changed (or a new row) "moved".
+    placement_columns: tuple[str, ...] = ()
+    # Told (changed ids, moved ids) inside the transaction; registers what runs once it commits.
+    changed_hook: Callable[[list[int], list[int]], None] | None = None
 
 
 SYNC_KINDS: dict[str, SyncKind] = {
@@ -101,7 +105,8 @@ SYNC_KINDS: dict[str, SyncKind] = {
             "customer_since",
         ),
         references={},
-        changed_hook=accounts_changed_on_commit,
+        placement_columns=tuple(sorted(RULE_FIELDS)),
+        changed_hook=lambda changed_ids, moved_ids: accounts_changed_on_commit(moved_ids),
     ),
     "products": SyncKind(
         model=Product,
@@ -122,6 +127,7 @@ SYNC_KINDS: dict[str, SyncKind] = {
             "rep_external_id": Reference(Rep, key="external_id", attname="rep_id"),
             "campaign_external_id": Reference(Campaign, key="external_id", attname="campaign_id"),
         },
+        placement_columns=("account_id", "product_id"),
         changed_hook=deals_changed_on_commit,
     ),
 }
@@ -349,6 +355,7 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
     columns = list(cleaned[0])
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ", now(), now())"
     with transaction.atomic(), connection.cursor() as cursor:
+        placed_before = _placement_before(spec, cleaned)
         # One statement for the whole batch. Values are bound by psycopg2 (mogrify), then the statement
         # runs through Django's cursor so it is logged and counted like any other query.
         raw = cursor.cursor
@@ -366,8 +373,33 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
                 result.updated += 1
         result.unchanged = len(cleaned) - len(written)
         if spec.changed_hook is not None and result.changed_ids:
-            spec.changed_hook(list(result.changed_ids))  # registers on_commit notifications
+            moved_ids = _moved_ids(spec, cleaned, placed_before, result.ids_by_external_id)
+            spec.changed_hook(list(result.changed_ids), moved_ids)
     return result
+
+
+def _placement_before(spec: SyncKind, rows: list[dict]) -> dict[str, tuple]:
+    """external_id → placement values of the rows already stored (locked: the upsert follows)."""
+    if not spec.placement_columns:
+        return {}
+    stored = (
+        spec.model.objects.select_for_update()
+        .filter(external_id__in=[row["external_id"] for row in rows])
+        .values_list("external_id", *spec.placement_columns)
+    )
+    return {external_id: tuple(values) for external_id, *values in stored}
+
+
+def _moved_ids(spec: SyncKind, rows: list[dict], before: dict[str, tuple], ids: dict[str, int]) -> list[int]:
+    """Ids of written rows that are new or whose placement values changed."""
+    if not spec.placement_columns:
+        return []
+    return [
+        ids[row["external_id"]]
+        for row in rows
+        if row["external_id"] in ids
+        and before.get(row["external_id"]) != tuple(row[column] for column in spec.placement_columns)
+    ]
 
 
 def sync_row_upsert(*, kind: str, external_id: str, data: dict, user=None) -> tuple[models.Model, bool]:

@@ -20,4 +20,9 @@ BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 5 * 60},
     },
+    "territories.sweep-reassign-queue": {
+        "task": "territories.tasks.reassign_pending_sweep",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
 }

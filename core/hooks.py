@@ -26,24 +26,36 @@ def hook_call(module_path: str, name: str, **kwargs):
     return function(**kwargs)
 
 
+def task_enqueue(task, *args, **kwargs) -> bool:
+    """task.delay(...), but a broker that is down only logs: the caller's durable queue row (pending
+    reassignment, dirty rollup) is already committed and the beat sweep re-enqueues it."""
+    try:
+        task.delay(*args, **kwargs)
+    except Exception:  # kombu raises several types for an unreachable broker
+        logger.warning("could not enqueue %s; the periodic sweep will pick the work up", task.name, exc_info=True)
+        return False
+    return True
+
+
 def accounts_changed_on_commit(account_ids: list[int]) -> None:
-    """Re-run the assignment for these accounts once the change commits (memberships and KPIs follow)."""
-    ids = sorted({pk for pk in account_ids if pk is not None})
-    if ids:
-        transaction.on_commit(lambda: hook_call("territories.services", "account_reassign", account_ids=ids))
+    """Queue these accounts for reassignment in the caller's transaction; a worker drains the queue
+    once it commits (memberships, then the KPI rollups, follow)."""
+    hook_call("territories.reassign_queue", "accounts_reassign_queue", account_ids=account_ids)
 
 
-def deals_changed_on_commit(deal_ids: list[int]) -> None:
-    """Product-territory memberships and the KPI rollups of these deals, once the change commits."""
+def deals_changed_on_commit(deal_ids: list[int], moved_deal_ids: list[int] | None = None) -> None:
+    """These deals changed: their KPI rollups are marked dirty once the change commits; the accounts of
+    moved_deal_ids (new deals, or a changed account or product; default all) are queued for reassignment,
+    which places the deals in product territories."""
     ids = sorted({pk for pk in deal_ids if pk is not None})
     if not ids:
         return
+    moved = ids if moved_deal_ids is None else sorted({pk for pk in moved_deal_ids if pk is not None})
+    if moved:
+        from accounts.models import Deal
 
-    def notify():
-        hook_call("territories.services", "deals_changed", deal_ids=ids)
-        hook_call("kpis.services", "deal_changed", deal_ids=ids)
-
-    transaction.on_commit(notify)
+        accounts_changed_on_commit(list(Deal.objects.filter(pk__in=moved).values_list("account_id", flat=True)))
+    transaction.on_commit(lambda: hook_call("kpis.services", "deal_changed", deal_ids=ids))
 
 
 def territories_dirty_on_commit(territory_ids: list[int]) -> None:

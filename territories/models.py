@@ -14,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
+from django.utils import timezone
 
 from core.access import (
     RepAssignmentQuerySet,
@@ -416,3 +417,17 @@ class AssignmentOverlap(models.Model):
 
     def __str__(self):
         return f"{self.account_id}: {self.winner_id} over {self.loser_id} ({self.reason})"
+
+
+class ReassignPending(models.Model):
+    """An account whose territories must be recomputed, recorded in the same transaction as the change.
+
+    A Celery task drains the queue after commit; a beat sweep re-enqueues what a lost message left here.
+    Keyed by account id without a foreign key, so queueing never locks the account row.
+    """
+
+    account_id = models.BigIntegerField(primary_key=True)
+    since = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"account {self.account_id} pending since {self.since:%Y-%m-%d %H:%M}"

@@ -1,7 +1,10 @@
 from celery import shared_task
 
+from territories import reassign_queue
 from territories.models import AssignmentRun
 from territories.services import assignment_run_execute
+
+QUEUE_SWEEP_AFTER_SECONDS = 120
 
 
 @shared_task(name="territories.tasks.assignment_run_task", acks_late=True, reject_on_worker_lost=True)
@@ -11,3 +14,28 @@ def assignment_run_task(run_id: int) -> str:
     if run is None:
         return "missing"
     return assignment_run_execute(run=run).status
+
+
+@shared_task(
+    name="territories.tasks.reassign_pending_drain_task",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    default_retry_delay=10,
+)
+def reassign_pending_drain_task(self) -> int:
+    """Reassign the queued accounts; enqueued on commit by reassign_queue.accounts_reassign_queue."""
+    try:
+        return reassign_queue.reassign_pending_drain()
+    except Exception as error:
+        raise self.retry(exc=error)
+
+
+@shared_task(name="territories.tasks.reassign_pending_sweep", acks_late=True, reject_on_worker_lost=True)
+def reassign_pending_sweep() -> bool:
+    """Beat: re-enqueue a drain for queued accounts a lost or failed message left behind."""
+    if reassign_queue.reassign_pending_stale_exist(older_than_seconds=QUEUE_SWEEP_AFTER_SECONDS):
+        reassign_pending_drain_task.delay()
+        return True
+    return False

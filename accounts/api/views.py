@@ -117,4 +117,5 @@ class DealViewSet(
     write_roles = SYNC_ROLES
 
     def after_write(self, instance, *, action, changes):
-        deals_changed_on_commit([instance.pk])
+        moved = action == "create" or bool({"account_id", "product_id"} & set(changes))
+        deals_changed_on_commit([instance.pk], [instance.pk] if moved else [])

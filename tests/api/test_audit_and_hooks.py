@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Deal
 from core.models import AuditEntry
-from territories.models import AssignmentRun, TerritoryModel
+from territories.models import AssignmentRun, ReassignPending, TerritoryModel
 from tests import factories
 from tests.api.helpers import client_for, url
 
@@ -95,22 +95,41 @@ def test_it_notifies_kpis_when_a_target_changes(world, client, monkeypatch, djan
     assert calls == [{"territory_ids": [world.west.id]}]
 
 
-def test_it_notifies_both_apps_after_a_deal_sync(world, client, monkeypatch, django_capture_on_commit_callbacks):
+def _deal_sync_calls(client, monkeypatch, django_capture_on_commit_callbacks, amount: str) -> list:
     from kpis import services as kpi_services
     from territories import services as territory_services
 
     calls = []
     monkeypatch.setattr(kpi_services, "deal_changed", lambda **kwargs: calls.append(("kpis", kwargs)))
-    monkeypatch.setattr(territory_services, "deals_changed", lambda **kwargs: calls.append(("territories", kwargs)))
+    monkeypatch.setattr(territory_services, "account_reassign", lambda **kwargs: calls.append(("territories", kwargs)))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url("deal-bulk"),
-            [{"external_id": "HOOK-1", "account_external_id": "ACC-A", "amount": "5", "created_on": "2026-01-01"}],
+            [{"external_id": "HOOK-1", "account_external_id": "ACC-A", "amount": amount, "created_on": "2026-01-01"}],
             format="json",
         )
     assert response.status_code == 200
-    deal_id = Deal.objects.get(external_id="HOOK-1").id
-    assert calls == [("territories", {"deal_ids": [deal_id]}), ("kpis", {"deal_ids": [deal_id]})]
+    return calls
+
+
+def test_it_reassigns_the_account_and_marks_kpis_after_a_new_deal_sync(
+    world, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = _deal_sync_calls(client, monkeypatch, django_capture_on_commit_callbacks, amount="5")
+    deal = Deal.objects.get(external_id="HOOK-1")
+    assert sorted(calls, key=str) == [
+        ("kpis", {"deal_ids": [deal.id]}),
+        ("territories", {"account_ids": [deal.account_id]}),
+    ]
+    assert not ReassignPending.objects.exists()  # drained
+
+
+def test_it_only_marks_kpis_when_a_synced_deal_keeps_its_account_and_product(
+    world, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    _deal_sync_calls(client, monkeypatch, django_capture_on_commit_callbacks, amount="5")
+    calls = _deal_sync_calls(client, monkeypatch, django_capture_on_commit_callbacks, amount="6")
+    assert calls == [("kpis", {"deal_ids": [Deal.objects.get(external_id="HOOK-1").id]})]
 
 
 def test_it_starts_an_assignment_run_and_reads_its_progress(world, client, django_capture_on_commit_callbacks):

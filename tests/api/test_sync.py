@@ -218,11 +218,14 @@ def test_it_calls_the_change_hooks_changed_hook_with_only_changed_ids(
     seen = []
     kind = services.SYNC_KINDS["accounts"]
     monkeypatch.setitem(
-        services.SYNC_KINDS, "accounts", services.SyncKind(**{**kind.__dict__, "changed_hook": seen.append})
+        services.SYNC_KINDS,
+        "accounts",
+        services.SyncKind(**{**kind.__dict__, "changed_hook": lambda changed, moved: seen.append((changed, moved))}),
     )
     services.sync_rows_upsert(kind="accounts", rows=[account_row(1)])
     seen.clear()
     with django_capture_on_commit_callbacks(execute=True):
         result = services.sync_rows_upsert(kind="accounts", rows=[account_row(1), account_row(2)])
     assert (result.created, result.updated, result.unchanged) == (1, 0, 1)
-    assert seen == [[Account.objects.get(external_id="SYNC-2").id]]
+    new_id = Account.objects.get(external_id="SYNC-2").id
+    assert seen == [([new_id], [new_id])]  # a new account has moved (into its territories)
