@@ -10,6 +10,46 @@ on that date in any non-planning model; each account's (deal's) earliest members
 beginning of the data. Restated, the active model's current memberships hold for all time.
 """
 
+# The 11 KPI rows per (territory, period) of the scope, from kpi_period and kpi_revenue_target.
+ROLLUP_ROWS = """
+SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start,
+       round(v.value, 6) AS value, v.numerator, v.denominator
+FROM (
+    SELECT kp.*, tg.value AS target,
+           lag(kp.revenue) OVER (PARTITION BY kp.territory_id, kp.period_type ORDER BY kp.period_start)
+               AS previous_revenue
+    FROM kpi_period kp
+    LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
+) p
+CROSS JOIN LATERAL (VALUES
+    ('revenue', p.revenue::numeric, NULL::numeric, NULL::numeric),
+    ('deals_won', p.won, NULL, NULL),
+    ('average_deal_size', p.revenue / nullif(p.won, 0), p.revenue, p.won),
+    ('win_rate', p.won::numeric / nullif(p.won + p.lost, 0), p.won, p.won + p.lost),
+    ('revenue_growth', (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0),
+        p.revenue - p.previous_revenue, p.previous_revenue),
+    ('new_customers', p.new_customers, NULL, NULL),
+    ('market_penetration', p.penetrated_end::numeric / nullif(p.accounts_end, 0),
+        p.penetrated_end, p.accounts_end),
+    ('pipeline_value', p.pipeline, NULL, NULL),
+    ('weighted_pipeline', p.weighted, NULL, NULL),
+    ('lead_conversion', p.created_won::numeric / nullif(p.created, 0), p.created_won, p.created),
+    ('quota_attainment', p.revenue / nullif(p.target, 0), p.revenue, p.target)
+) v(code, value, numerator, denominator)
+JOIN kpis_kpidefinition k ON k.code = v.code
+"""
+
+# Won revenue and count per territory × campaign × period, from kpi_credit.
+CAMPAIGN_ROWS = """
+SELECT c.territory_id, c.campaign_id, p.period_type,
+       date_trunc(p.period_type, c.closed_on::timestamp)::date AS period_start,
+       sum(c.amount) AS revenue, count(*) AS deals_won
+FROM kpi_credit c CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
+WHERE c.stage = 'won'
+GROUP BY c.territory_id, c.campaign_id, p.period_type, date_trunc(p.period_type, c.closed_on::timestamp)
+"""
+
+
 STEPS: list[tuple[str, str]] = [
     (
         "calendar",
@@ -279,54 +319,146 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "values",
+        # The new rows of the scope (targeted recompute; a full one writes them straight into the new partition).
+        "CREATE TEMP TABLE kpi_new ON COMMIT DROP AS " + ROLLUP_ROWS + ";\n"
+        "CREATE TEMP TABLE kpi_campaign_new ON COMMIT DROP AS " + CAMPAIGN_ROWS + ";\n"
+        "ANALYZE kpi_new; ANALYZE kpi_campaign_new",
+    ),
+    (
         "swap",
+        # Targeted: rows whose key exists are updated in place (no indexed column changes, so the updates
+        # can be HOT and add no index entries; a delete + insert of the same keys left dead duplicates that
+        # every later unique check visited), keys new to the scope are inserted, vanished ones deleted.
         """
-        DELETE FROM kpis_kpirollup
-        WHERE view = %(view)s AND (%(all_territories)s OR territory_id = ANY(%(territory_ids)s));
+        UPDATE kpis_kpirollup r
+        SET value = n.value, numerator = n.numerator, denominator = n.denominator, computed_at = %(computed_at)s
+        FROM kpi_new n
+        WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+          AND r.territory_id = n.territory_id AND r.kpi_id = n.kpi_id
+          AND r.period_type = n.period_type AND r.period_start = n.period_start;
+
+        DELETE FROM kpis_kpirollup r
+        WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+          AND NOT EXISTS (
+              SELECT FROM kpi_new n
+              WHERE n.territory_id = r.territory_id AND n.kpi_id = r.kpi_id
+                AND n.period_type = r.period_type AND n.period_start = r.period_start
+          );
 
         INSERT INTO kpis_kpirollup
             (territory_id, kpi_id, view, period_type, period_start, value, numerator, denominator, computed_at)
-        SELECT p.territory_id, k.id, %(view)s, p.period_type, p.period_start,
-               round(v.value, 6), v.numerator, v.denominator, %(computed_at)s
-        FROM (
-            SELECT kp.*, tg.value AS target,
-                   lag(kp.revenue) OVER (PARTITION BY kp.territory_id, kp.period_type ORDER BY kp.period_start)
-                       AS previous_revenue
-            FROM kpi_period kp
-            LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
-        ) p
-        CROSS JOIN LATERAL (VALUES
-            ('revenue', p.revenue::numeric, NULL::numeric, NULL::numeric),
-            ('deals_won', p.won, NULL, NULL),
-            ('average_deal_size', p.revenue / nullif(p.won, 0), p.revenue, p.won),
-            ('win_rate', p.won::numeric / nullif(p.won + p.lost, 0), p.won, p.won + p.lost),
-            ('revenue_growth', (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0),
-                p.revenue - p.previous_revenue, p.previous_revenue),
-            ('new_customers', p.new_customers, NULL, NULL),
-            ('market_penetration', p.penetrated_end::numeric / nullif(p.accounts_end, 0),
-                p.penetrated_end, p.accounts_end),
-            ('pipeline_value', p.pipeline, NULL, NULL),
-            ('weighted_pipeline', p.weighted, NULL, NULL),
-            ('lead_conversion', p.created_won::numeric / nullif(p.created, 0), p.created_won, p.created),
-            ('quota_attainment', p.revenue / nullif(p.target, 0), p.revenue, p.target)
-        ) v(code, value, numerator, denominator)
-        JOIN kpis_kpidefinition k ON k.code = v.code;
+        SELECT n.territory_id, n.kpi_id, %(view)s, n.period_type, n.period_start, n.value, n.numerator,
+               n.denominator, %(computed_at)s
+        FROM kpi_new n
+        WHERE NOT EXISTS (
+            SELECT FROM kpis_kpirollup r
+            WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+              AND r.territory_id = n.territory_id AND r.kpi_id = n.kpi_id
+              AND r.period_type = n.period_type AND r.period_start = n.period_start
+        )
+        ORDER BY n.territory_id, n.kpi_id, n.period_type, n.period_start;
 
-        DELETE FROM kpis_kpicampaignrollup
-        WHERE view = %(view)s AND (%(all_territories)s OR territory_id = ANY(%(territory_ids)s));
+        UPDATE kpis_kpicampaignrollup r
+        SET revenue = n.revenue, deals_won = n.deals_won, computed_at = %(computed_at)s
+        FROM kpi_campaign_new n
+        WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+          AND r.territory_id = n.territory_id AND coalesce(r.campaign_id, 0) = coalesce(n.campaign_id, 0)
+          AND r.period_type = n.period_type AND r.period_start = n.period_start;
+
+        DELETE FROM kpis_kpicampaignrollup r
+        WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+          AND NOT EXISTS (
+              SELECT FROM kpi_campaign_new n
+              WHERE n.territory_id = r.territory_id AND coalesce(n.campaign_id, 0) = coalesce(r.campaign_id, 0)
+                AND n.period_type = r.period_type AND n.period_start = r.period_start
+          );
 
         INSERT INTO kpis_kpicampaignrollup
             (territory_id, campaign_id, view, period_type, period_start, revenue, deals_won, computed_at)
-        SELECT c.territory_id, c.campaign_id, %(view)s, p.period_type,
-               date_trunc(p.period_type, c.closed_on::timestamp)::date, sum(c.amount), count(*), %(computed_at)s
-        FROM kpi_credit c CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
-        WHERE c.stage = 'won'
-        GROUP BY c.territory_id, c.campaign_id, p.period_type, date_trunc(p.period_type, c.closed_on::timestamp)
+        SELECT n.territory_id, n.campaign_id, %(view)s, n.period_type, n.period_start, n.revenue, n.deals_won,
+               %(computed_at)s
+        FROM kpi_campaign_new n
+        WHERE NOT EXISTS (
+            SELECT FROM kpis_kpicampaignrollup r
+            WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s) AND r.territory_id = n.territory_id
+              AND coalesce(r.campaign_id, 0) = coalesce(n.campaign_id, 0)
+              AND r.period_type = n.period_type AND r.period_start = n.period_start
+        )
+        ORDER BY n.territory_id, n.period_type, n.period_start, n.campaign_id
         """,
     ),
 ]
 
+
+# A full recompute of a view: build a fresh partition of each rollup table (unindexed while the rows go
+# in, then PRIMARY KEY / UNIQUE / index built by sorting), then swap it for the old one. Identifiers are
+# formatted from PARTITIONS (fixed names, never input); the DETACH takes an ACCESS EXCLUSIVE lock on the
+# parent until commit, so readers wait the few milliseconds of the commit and see old or new rows only.
+FULL_SWAP = """
+DROP TABLE IF EXISTS {rollup}_build;
+CREATE TABLE {rollup}_build (LIKE kpis_kpirollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 90);
+ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_view CHECK (view = %(view)s);
+INSERT INTO {rollup}_build
+    (id, territory_id, kpi_id, view, period_type, period_start, value, numerator, denominator, computed_at)
+SELECT nextval('kpis_kpirollup_id_seq'), n.territory_id, n.kpi_id, %(view)s, n.period_type, n.period_start,
+       n.value, n.numerator, n.denominator, %(computed_at)s
+FROM ({rollup_rows}) n;
+ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_pkey PRIMARY KEY (id, view);
+ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_unique
+    UNIQUE (territory_id, kpi_id, view, period_type, period_start);
+CREATE INDEX {rollup}_build_period ON {rollup}_build (kpi_id, view, period_type, period_start);
+
+DROP TABLE IF EXISTS {campaign}_build;
+CREATE TABLE {campaign}_build (LIKE kpis_kpicampaignrollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+    WITH (fillfactor = 90);
+ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_view CHECK (view = %(view)s);
+INSERT INTO {campaign}_build
+    (id, territory_id, campaign_id, view, period_type, period_start, revenue, deals_won, computed_at)
+SELECT nextval('kpis_kpicampaignrollup_id_seq'), n.territory_id, n.campaign_id, %(view)s, n.period_type,
+       n.period_start, n.revenue, n.deals_won, %(computed_at)s
+FROM ({campaign_rows}) n;
+ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_pkey PRIMARY KEY (id, view);
+ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_unique
+    UNIQUE NULLS NOT DISTINCT (territory_id, view, period_type, period_start, campaign_id);
+
+ALTER TABLE kpis_kpirollup DETACH PARTITION {rollup};
+DROP TABLE {rollup};
+ALTER TABLE kpis_kpirollup ATTACH PARTITION {rollup}_build FOR VALUES IN (%(view)s);
+ALTER TABLE {rollup}_build RENAME TO {rollup};
+ALTER INDEX {rollup}_build_pkey RENAME TO {rollup}_pkey;
+ALTER INDEX {rollup}_build_unique RENAME TO {rollup}_unique;
+ALTER INDEX {rollup}_build_period RENAME TO {rollup}_period;
+ALTER TABLE {rollup} RENAME CONSTRAINT {rollup}_build_view TO {rollup}_view;
+
+ALTER TABLE kpis_kpicampaignrollup DETACH PARTITION {campaign};
+DROP TABLE {campaign};
+ALTER TABLE kpis_kpicampaignrollup ATTACH PARTITION {campaign}_build FOR VALUES IN (%(view)s);
+ALTER TABLE {campaign}_build RENAME TO {campaign};
+ALTER INDEX {campaign}_build_pkey RENAME TO {campaign}_pkey;
+ALTER INDEX {campaign}_build_unique RENAME TO {campaign}_unique;
+ALTER TABLE {campaign} RENAME CONSTRAINT {campaign}_build_view TO {campaign}_view
+"""
+
+# The partitions (migration kpis/0005) per view.
+PARTITIONS = {
+    "as_of": {"rollup": "kpis_kpirollup_as_of", "campaign": "kpis_kpicampaignrollup_as_of"},
+    "restated": {"rollup": "kpis_kpirollup_restated", "campaign": "kpis_kpicampaignrollup_restated"},
+}
+
+
+def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
+    """The statements of one recompute: the shared steps, then the targeted swap (STEPS as they are) or,
+    for a full recompute, the partition build and swap in place of "values" and "swap"."""
+    if not full:
+        return list(STEPS)
+    names = PARTITIONS[view]
+    swap = FULL_SWAP.format(**names, rollup_rows=ROLLUP_ROWS, campaign_rows=CAMPAIGN_ROWS)
+    return [step for step in STEPS if step[0] not in ("values", "swap")] + [("swap", swap)]
+
+
 CLEANUP = """
 DROP TABLE IF EXISTS kpi_calendar, kpi_scope, kpi_reach, kpi_account_range, kpi_deal_range, kpi_credit,
-    kpi_first_won, kpi_scope_account, kpi_account_event, kpi_month, kpi_period, kpi_revenue_target
+    kpi_first_won, kpi_scope_account, kpi_account_event, kpi_month, kpi_period, kpi_revenue_target,
+    kpi_new, kpi_campaign_new
 """

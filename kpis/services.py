@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from kpis import rollup_sql
@@ -65,10 +65,30 @@ def _active_model_id() -> int | None:
 
 def _run_steps(cursor, *, params: dict, on_step: StepCallback | None) -> None:
     cursor.execute(rollup_sql.CLEANUP)
-    for name, sql in rollup_sql.STEPS:
+    for name, sql in rollup_sql.steps(view=params["view"], full=params["all_territories"]):
         if on_step:
             on_step(params["view"], name)
         cursor.execute(sql, params)
+
+
+_TEMP_BUFFERS = "512MB"
+_temp_buffers_sessions: set[tuple[int, int]] = set()
+
+
+def _temp_buffers_raise(cursor) -> None:
+    """Keep the temporary tables of a recompute in memory (the default 8 MB pushes them through the
+    kernel). PostgreSQL only allows this before the session's first use of a temporary table, so it is
+    tried once per session, in a savepoint."""
+    raw = connection.connection
+    session = (id(raw), raw.get_backend_pid())
+    if session in _temp_buffers_sessions:
+        return
+    _temp_buffers_sessions.add(session)
+    try:
+        with transaction.atomic():
+            cursor.execute("SET temp_buffers = %s", [_TEMP_BUFFERS])
+    except DatabaseError:
+        pass
 
 
 def _lock_territories(cursor, *, view: str, territory_ids: list[int]) -> list[int]:
@@ -89,6 +109,9 @@ def _recompute_in_transaction(
         return result
     computed_at = timezone.now()
     with connection.cursor() as cursor:
+        # The hash aggregates, sorts and index builds of a full recompute spill to disk with the defaults.
+        cursor.execute("SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'")
+        _temp_buffers_raise(cursor)
         for view in views:
             if territory_ids is None:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FULL_LOCK_CLASS, VIEW_INDEX[view]])
@@ -280,7 +303,7 @@ def recompute_run_execute(*, run: RecomputeRun, on_step: StepCallback | None = N
     run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
     views = rollup_views_parse(view=run.view or None)
-    total = len(views) * len(rollup_sql.STEPS)
+    total = sum(len(rollup_sql.steps(view=view, full=run.territory_id is None)) for view in views)
     done = 0
 
     def step(view: str, name: str) -> None:

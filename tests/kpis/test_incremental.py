@@ -131,10 +131,15 @@ def test_it_marks_the_old_and_new_territories_when_an_account_moves(tree):
 
 
 def failing_steps():
-    """The real steps with a failure injected right after the old rows are deleted."""
-    steps = list(rollup_sql.STEPS)
-    name, sql = steps[-1]
-    steps[-1] = (name, sql + ";\nSELECT 1 / 0")
+    """The real steps (full or targeted) with a failure injected right after the rows are swapped."""
+    real = rollup_sql.steps
+
+    def steps(*, view, full):
+        result = real(view=view, full=full)
+        name, sql = result[-1]
+        result[-1] = (name, sql + ";\nSELECT 1 / 0")
+        return result
+
     return steps
 
 
@@ -142,7 +147,7 @@ def test_it_keeps_the_previous_rollups_when_a_recompute_fails_midway(tree):
     before = snapshot()
     Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
 
-    with mock.patch.object(rollup_sql, "STEPS", failing_steps()), pytest.raises(Exception, match="division by zero"):
+    with mock.patch.object(rollup_sql, "steps", failing_steps()), pytest.raises(Exception, match="division by zero"):
         services.rollups_recompute()
 
     assert snapshot() == before
@@ -155,7 +160,7 @@ def test_it_leaves_territories_dirty_when_a_flush_fails(tree):
         services.deal_changed(deal_ids=[tree["east_deal"].id])
     before = snapshot()
 
-    with mock.patch.object(rollup_sql, "STEPS", failing_steps()), pytest.raises(Exception, match="division by zero"):
+    with mock.patch.object(rollup_sql, "steps", failing_steps()), pytest.raises(Exception, match="division by zero"):
         services.rollups_flush_dirty()
 
     assert snapshot() == before
