@@ -111,48 +111,113 @@ SELECT %(model)s, rule_id, territory_id, parent_key, kind, depth, priority, code
 FROM flat
 """
 
-KEYS_SQL = f"""
-INSERT INTO territories_engine_key (model_id, depth, field, val, parent_key, rule_id)
-SELECT DISTINCT r.model_id, r.depth, r.key_field, v, r.parent_key, r.rule_id
-FROM territories_engine_rule r
-CROSS JOIN LATERAL unnest(CASE r.key_field
-    {" ".join(f"WHEN '{column}' THEN r.{column}" for column, _ in KEY_FIELDS)} END) AS v
-WHERE r.model_id = %(model)s AND r.key_field IS NOT NULL
+_IN_FIELDS = ", ".join(f"('{column}', g.{column})" for column, _ in KEY_FIELDS)
+
+# One probe row per (rule, distinct key value), or ('', '') for a rule without an equality criterion;
+# rules that can match nothing (never, an empty key list) and product rules get none. A sibling group
+# (parent, kind, depth) is exclusive when it has one rule, or one 'in' field that every rule has and no
+# value of which appears in two rules, or one numeric range that every rule has, pairwise disjoint.
+PROBE_SQL = f"""
+WITH g AS (
+    SELECT r.*, ((r.countries IS NOT NULL)::int + (r.regions IS NOT NULL)::int + (r.cities IS NOT NULL)::int
+                 + (r.postal_in IS NOT NULL)::int + (r.prefixes IS NOT NULL)::int + (r.pr_start IS NOT NULL)::int
+                 + r.has_emp::int + r.has_rev::int + (r.btypes IS NOT NULL)::int
+                 + (r.industries IS NOT NULL)::int) AS n_crit,
+           CASE r.key_field {" ".join(f"WHEN '{column}' THEN r.{column}" for column, _ in KEY_FIELDS)} END AS keyvals
+    FROM territories_engine_rule r
+    WHERE r.model_id = %(model)s AND r.kind <> 'product' AND NOT r.never
+), grp AS (
+    SELECT parent_key, kind, depth, count(*) AS n FROM g GROUP BY 1, 2, 3
+), invals AS (
+    SELECT g.parent_key, g.kind, g.depth, f.field, count(DISTINCT g.rule_id) AS rules_with,
+           count(DISTINCT (g.rule_id, v)) AS pairs, count(DISTINCT v) AS distinct_vals
+    FROM g CROSS JOIN LATERAL (VALUES {_IN_FIELDS}) f(field, arr)
+    LEFT JOIN LATERAL unnest(f.arr) v ON true
+    WHERE f.arr IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+), rng AS (
+    SELECT g.parent_key, g.kind, g.depth, f.field, f.has, f.lo, row_number() OVER w AS rn, lag(f.hi) OVER w AS prev_hi
+    FROM g CROSS JOIN LATERAL (VALUES ('emp', g.has_emp, g.emp_min, g.emp_max),
+                                      ('rev', g.has_rev, g.rev_min, g.rev_max)) f(field, has, lo, hi)
+    WINDOW w AS (PARTITION BY g.parent_key, g.kind, g.depth, f.field ORDER BY f.lo NULLS FIRST, f.hi NULLS LAST)
+), exclusive AS (
+    SELECT i.parent_key, i.kind, i.depth FROM invals i
+    JOIN grp ON grp.parent_key = i.parent_key AND grp.kind = i.kind AND grp.depth = i.depth
+    WHERE i.rules_with = grp.n AND i.pairs = i.distinct_vals
+    UNION
+    SELECT parent_key, kind, depth FROM rng GROUP BY parent_key, kind, depth, field
+    HAVING bool_and(has AND (rn = 1 OR (lo IS NOT NULL AND prev_hi IS NOT NULL AND lo > prev_hi)))
+), ex AS (
+    SELECT grp.parent_key, grp.kind, grp.depth, grp.n = 1 OR x.parent_key IS NOT NULL AS excl
+    FROM grp LEFT JOIN exclusive x ON x.parent_key = grp.parent_key AND x.kind = grp.kind AND x.depth = grp.depth
+)
+INSERT INTO territories_engine_probe
+SELECT %(model)s, g.depth, g.parent_key, coalesce(g.key_field, ''), v.val, g.rule_id, g.territory_id, g.kind,
+       g.priority, g.level, g.width, g.code, g.has_children, ex.excl, g.n_crit > (g.key_field IS NOT NULL)::int,
+       g.parent_key::text || '|' || coalesce(g.key_field, '') || '|' || v.val
+FROM g
+JOIN ex ON ex.parent_key = g.parent_key AND ex.kind = g.kind AND ex.depth = g.depth
+CROSS JOIN LATERAL (SELECT DISTINCT u FROM unnest(g.keyvals) u WHERE g.key_field IS NOT NULL
+                    UNION ALL SELECT '' WHERE g.key_field IS NULL) v(val)
+"""
+
+BRANCH_SQL = """
+INSERT INTO territories_engine_branch
+SELECT DISTINCT model_id, depth, parent_key, field FROM territories_engine_probe WHERE model_id = %(model)s
 """
 
 
-def rules_compile(*, model_id: int, force: bool = False) -> None:
-    """Refresh the compiled rules of a model when territories, rules or criteria changed since."""
+SHAPE_SQL = """
+UPDATE territories_engine_state s SET version = %(version)s, max_depth = x.max_depth, has_products = x.has_products
+FROM (SELECT coalesce(max(c.depth), -1) AS max_depth, coalesce(bool_or(t.kind = 'product'), false) AS has_products
+      FROM territories_territory t JOIN territories_territoryclosure c ON c.descendant_id = t.id
+      WHERE t.territory_model_id = %(model)s) x
+WHERE s.model_id = %(model)s
+RETURNING s.max_depth, s.has_products
+"""
+
+
+def rules_compile(*, model_id: int, force: bool = False) -> tuple[int, bool]:
+    """Refresh the compiled rules of a model when territories, rules or criteria changed since.
+    Returns the model's shape: (deepest level, -1 without territories; has product territories)."""
     with connection.cursor() as cursor:
         if not force:
             cursor.execute(
-                "SELECT s.version = v.version FROM territories_engine_version v "
+                "SELECT s.version = v.version, s.max_depth, s.has_products FROM territories_engine_version v "
                 "LEFT JOIN territories_engine_state s ON s.model_id = %s WHERE v.id = 1",
                 [model_id],
             )
-            if cursor.fetchone()[0]:
-                return
+            fresh, max_depth, has_products = cursor.fetchone()
+            if fresh:
+                return max_depth, has_products
         cursor.execute(
-            "INSERT INTO territories_engine_state VALUES (%s, 0) ON CONFLICT (model_id) DO NOTHING", [model_id]
+            "INSERT INTO territories_engine_state (model_id, version) VALUES (%s, 0) ON CONFLICT (model_id) DO NOTHING",
+            [model_id],
         )
         # Serialise concurrent compilers of one model; re-check once the lock is ours.
         cursor.execute("SELECT version FROM territories_engine_state WHERE model_id = %s FOR UPDATE", [model_id])
         cursor.execute("SELECT version FROM territories_engine_version WHERE id = 1")
         current_version = cursor.fetchone()[0]
         if not force:
-            cursor.execute("SELECT version FROM territories_engine_state WHERE model_id = %s", [model_id])
-            if cursor.fetchone()[0] == current_version:
-                return
-        params = {"model": model_id}
-        cursor.execute("DELETE FROM territories_engine_key WHERE model_id = %(model)s", params)
-        cursor.execute("DELETE FROM territories_engine_rule WHERE model_id = %(model)s", params)
+            cursor.execute(
+                "SELECT version, max_depth, has_products FROM territories_engine_state WHERE model_id = %s", [model_id]
+            )
+            version, max_depth, has_products = cursor.fetchone()
+            if version == current_version:
+                return max_depth, has_products
+        params = {"model": model_id, "version": current_version}
+        for table in ("branch", "probe", "rule"):
+            cursor.execute(f"DELETE FROM territories_engine_{table} WHERE model_id = %(model)s", params)
         cursor.execute(COMPILE_SQL, params)
-        cursor.execute(KEYS_SQL, params)
+        cursor.execute(PROBE_SQL, params)
+        cursor.execute(BRANCH_SQL, params)
         # Fresh statistics, or the planner takes these tables for empty and nests loops over accounts.
-        cursor.execute("ANALYZE territories_engine_rule; ANALYZE territories_engine_key")
         cursor.execute(
-            "UPDATE territories_engine_state SET version = %s WHERE model_id = %s", [current_version, model_id]
+            "ANALYZE territories_engine_rule; ANALYZE territories_engine_probe; ANALYZE territories_engine_branch"
         )
+        cursor.execute(SHAPE_SQL, params)
+        max_depth, has_products = cursor.fetchone()
+    return max_depth, has_products
 
 
 ACCOUNT_MATCH = """NOT r.never
@@ -190,111 +255,134 @@ OVERLAP_REASON = """CASE WHEN w_src = 0 AND src > 0 THEN 'override'
                          ELSE 'tie_break' END"""
 
 
-ACCOUNTS_SQL = """
-CREATE TEMP TABLE _engine_prev ON COMMIT DROP AS
-SELECT a.id AS account_id, lower(a.country) AS country, lower(a.region) AS region,
-       lower(a.city) AS city, lower(a.postal_code) AS postal, lower(a.business_type) AS btype,
-       lower(a.industry) AS industry, a.employees, a.annual_revenue AS revenue,
-       0::bigint AS territory_id, 2 AS src
-FROM accounts_account a WHERE %(all)s OR a.id = ANY(%(ids)s)
-"""
+ACCOUNTS_SELECT = """
+    SELECT a.id AS account_id, lower(a.country) AS country, lower(a.region) AS region,
+           lower(a.city) AS city, lower(a.postal_code) AS postal, lower(a.business_type) AS btype,
+           lower(a.industry) AS industry, a.employees, a.annual_revenue AS revenue,
+           0::bigint AS territory_id, 2 AS src, true AS has_children
+    FROM accounts_account a WHERE %(all)s OR a.id = ANY(%(ids)s)"""
 
 # Overrides (source 0) and named accounts (1) pin an account to a territory and all its ancestors.
-FORCED_SQL = """
-CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS
-SELECT DISTINCT ON (f.account_id, cl.ancestor_id)
-       f.account_id, cl.ancestor_id AS territory_id, coalesce(t.parent_id, 0) AS parent_key, t.kind,
-       (SELECT max(x.depth) FROM territories_territoryclosure x WHERE x.descendant_id = t.id) AS depth,
-       t.priority, t.code,
-       EXISTS (SELECT 1 FROM territories_territory ch WHERE ch.parent_id = t.id) AS has_children, f.src
-FROM (
-    SELECT o.account_id, o.territory_id, 0 AS src FROM territories_territoryoverride o
-    JOIN territories_territory ot ON ot.id = o.territory_id
-    WHERE ot.territory_model_id = %(model)s AND (%(all)s OR o.account_id = ANY(%(ids)s))
-    UNION ALL
-    SELECT n.account_id, n.territory_id, 1 FROM territories_namedaccount n
-    JOIN territories_territory nt ON nt.id = n.territory_id
-    WHERE nt.territory_model_id = %(model)s AND (%(all)s OR n.account_id = ANY(%(ids)s))
-) f
-JOIN territories_territoryclosure cl ON cl.descendant_id = f.territory_id
-JOIN territories_territory t ON t.id = cl.ancestor_id AND t.kind <> 'product'
-ORDER BY f.account_id, cl.ancestor_id, f.src
-"""
+FORCED_SELECT = """
+    SELECT DISTINCT ON (f.account_id, cl.ancestor_id)
+           f.account_id, cl.ancestor_id AS territory_id, coalesce(t.parent_id, 0) AS parent_key, t.kind::text AS kind,
+           (SELECT max(x.depth) FROM territories_territoryclosure x WHERE x.descendant_id = t.id) AS depth,
+           t.priority, t.code,
+           EXISTS (SELECT 1 FROM territories_territory ch WHERE ch.parent_id = t.id) AS has_children, f.src
+    FROM (
+        SELECT o.account_id, o.territory_id, 0 AS src FROM territories_territoryoverride o
+        JOIN territories_territory ot ON ot.id = o.territory_id
+        WHERE ot.territory_model_id = %(model)s AND (%(all)s OR o.account_id = ANY(%(ids)s))
+        UNION ALL
+        SELECT n.account_id, n.territory_id, 1 FROM territories_namedaccount n
+        JOIN territories_territory nt ON nt.id = n.territory_id
+        WHERE nt.territory_model_id = %(model)s AND (%(all)s OR n.account_id = ANY(%(ids)s))
+    ) f
+    JOIN territories_territoryclosure cl ON cl.descendant_id = f.territory_id
+    JOIN territories_territory t ON t.id = cl.ancestor_id AND t.kind <> 'product'
+    ORDER BY f.account_id, cl.ancestor_id, f.src"""
 
-DEALS_SQL = """
-CREATE TEMP TABLE _engine_deal ON COMMIT DROP AS
-SELECT d.id AS deal_id, d.account_id, lower(pr.sku) AS sku, lower(pl.code) AS pline, 0::bigint AS territory_id
-FROM accounts_deal d
-LEFT JOIN accounts_product pr ON pr.id = d.product_id
-LEFT JOIN accounts_productline pl ON pl.id = pr.product_line_id
-WHERE %(all)s OR d.account_id = ANY(%(ids)s)
-"""
+DEALS_SELECT = """
+    SELECT d.id AS deal_id, d.account_id, lower(pr.sku) AS sku, lower(pl.code) AS pline, 0::bigint AS territory_id
+    FROM accounts_deal d
+    LEFT JOIN accounts_product pr ON pr.id = d.product_id
+    LEFT JOIN accounts_productline pl ON pl.id = pr.product_line_id
+    WHERE %(all)s OR d.account_id = ANY(%(ids)s)"""
 
-_PREV_COLUMNS = ", ".join("p." + c for c in ACCOUNT_COLUMNS.split(", "))
+_ATTRS = ACCOUNT_COLUMNS.split(", ")
+_PREV_COLUMNS = ", ".join(f"p.{column}" for column in _ATTRS)
+_CAND_COLUMNS = ", ".join(
+    [*_ATTRS, "territory_id", "parent_key", "kind", "src", "priority", "level", "width", "code", "has_children"]
+)
+_KEY_VALUE = (
+    "CASE b.field " + " ".join(f"WHEN '{column}' THEN p.{account}" for column, account in KEY_FIELDS) + " ELSE '' END"
+)
+_WIN_TABLE_COLUMNS = """account_id bigint, country text, region text, city text, postal text, btype text, industry text,
+    employees integer, revenue numeric, territory_id bigint, parent_key bigint, kind text, src integer,
+    priority integer, level integer, width numeric, code text, has_children boolean"""
+
+# One level, as selects over named relations: prev (the accounts in the parents, rows with has_children),
+# forced (pins), and the level's own cand / pin / rank / win, so that the full run (temporary tables and
+# one statement per level) and the incremental path (one CTE chain) share the very same SQL.
 
 
-def _level_statements(depth: int, key_fields: set[str], keyless: bool) -> list[str]:
-    """Statements for one depth level, reading _engine_prev (accounts in the parents) and writing
-    _engine_result rows plus _engine_next (accounts in territories that have children). Only the join
-    branches some rule at this depth needs are included."""
-    keyed = [
-        f"""SELECT p.*, k.rule_id FROM _engine_prev p
-            JOIN territories_engine_key k ON k.model_id = %(model)s AND k.depth = {depth} AND k.field = '{column}'
-             AND k.val = p.{account_column} AND k.parent_key = p.territory_id"""
-        for column, account_column in KEY_FIELDS
-        if column in key_fields
-    ]
-    if keyless or not keyed:
-        keyed.append(
-            f"""SELECT p.*, r.rule_id FROM _engine_prev p
-            JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
-             AND r.parent_key = p.territory_id AND r.key_field IS NULL AND r.kind <> 'product'"""
-        )
-    pairs = " UNION ALL ".join(keyed)
-    return [
-        f"""CREATE TEMP TABLE _engine_rank ON COMMIT DROP AS
-            SELECT c.*, row_number() OVER w AS rn, {WINNER_COLUMNS}
+def _cand_sql(depth: int, prev: str) -> str:
+    """Rule candidates: prev joins its parent's branches (the key fields the children's rules use), then the
+    probe rows on the one composite key parent|field|value; rules with criteria beyond the key are checked
+    against their compiled row."""
+    return f"""SELECT {_PREV_COLUMNS}, k.territory_id, k.parent_key, k.kind, 2 AS src, k.priority, k.level, k.width,
+                   k.code, k.has_children, k.excl
+            FROM {prev} p
+            JOIN territories_engine_branch b ON b.model_id = %(model)s AND b.depth = {depth}
+             AND b.parent_key = p.territory_id
+            JOIN territories_engine_probe k ON k.model_id = %(model)s AND k.depth = {depth}
+             AND k.lookup = p.territory_id::text || '|' || b.field || '|' || ({_KEY_VALUE})
+            LEFT JOIN territories_engine_rule r ON k.chk AND r.model_id = %(model)s AND r.rule_id = k.rule_id
+            WHERE p.has_children AND (NOT k.chk OR ({ACCOUNT_MATCH}))"""
+
+
+def _pin_sql(depth: int, prev: str, forced: str) -> str:
+    return f"""SELECT {_PREV_COLUMNS}, f.territory_id, f.parent_key, f.kind, f.src, f.priority, 0 AS level,
+                   NULL::numeric AS width, f.code, f.has_children
+            FROM {forced} f JOIN {prev} p ON p.account_id = f.account_id AND p.territory_id = f.parent_key
+            WHERE f.depth = {depth} AND p.has_children"""
+
+
+def _pinned(cand: str, pin: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM {pin} f WHERE f.account_id = {cand}.account_id"
+        f" AND f.parent_key = {cand}.parent_key AND f.kind = {cand}.kind)"
+    )
+
+
+def _rank_sql(cand: str, pin: str) -> str:
+    """Only groups that can hold several candidates are ranked: non-exclusive ones and pinned accounts'."""
+    return f"""SELECT c.*, row_number() OVER w AS rn, {WINNER_COLUMNS}
             FROM (
-                SELECT {_PREV_COLUMNS}, r.territory_id, r.parent_key, r.kind, 2 AS src, r.priority, r.level, r.width,
-                       r.code, r.has_children
-                FROM ({pairs}) p JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.rule_id = p.rule_id
-                WHERE {ACCOUNT_MATCH}
+                SELECT {_CAND_COLUMNS} FROM {cand} c WHERE NOT c.excl OR {_pinned("c", pin)}
                 UNION ALL
-                SELECT {_PREV_COLUMNS}, f.territory_id, f.parent_key, f.kind, f.src, f.priority, 0, NULL, f.code,
-                       f.has_children
-                FROM _engine_forced f
-                JOIN _engine_prev p ON p.account_id = f.account_id AND p.territory_id = f.parent_key
-                WHERE f.depth = {depth}
+                SELECT {_CAND_COLUMNS} FROM {pin}
             ) c
-            WINDOW w AS (PARTITION BY account_id, parent_key, kind ORDER BY {RANK_ORDER})""",
-        """INSERT INTO _engine_result SELECT 'deep', account_id, territory_id, src, NULL, NULL
-           FROM _engine_rank WHERE rn = 1 AND NOT has_children""",
-        """INSERT INTO _engine_result SELECT 'deep', p.account_id, p.territory_id, p.src, NULL, NULL
-           FROM _engine_prev p WHERE p.territory_id <> 0 AND NOT EXISTS (
-               SELECT 1 FROM _engine_rank w WHERE w.rn = 1 AND w.account_id = p.account_id
-               AND w.parent_key = p.territory_id)""",
-        f"""INSERT INTO _engine_result
-            SELECT DISTINCT ON (account_id, territory_id) 'overlap', account_id, w_tid, src, territory_id,
+            WINDOW w AS (PARTITION BY account_id, parent_key, kind ORDER BY {RANK_ORDER})"""
+
+
+def _win_sql(cand: str, pin: str, rank: str) -> str:
+    return f"""SELECT {_CAND_COLUMNS} FROM {cand} c WHERE c.excl AND NOT {_pinned("c", pin)}
+            UNION ALL
+            SELECT {_CAND_COLUMNS} FROM {rank} WHERE rn = 1"""
+
+
+def _overlap_sql(rank: str) -> str:
+    return f"""SELECT DISTINCT ON (account_id, territory_id) 'overlap', account_id, w_tid, src, territory_id,
                    {OVERLAP_REASON}
-            FROM _engine_rank WHERE rn > 1 AND territory_id <> w_tid
-            ORDER BY account_id, territory_id, rn""",
-    ]
+            FROM {rank} WHERE rn > 1 AND territory_id <> w_tid
+            ORDER BY account_id, territory_id, rn"""
 
 
-def _deal_level_statements(depth: int) -> list[str]:
+def _deep_sql(depth: int, prev: str, win: str) -> list[str]:
+    """Winners without children, and (below the roots) parents none of whose children took the account."""
+    selects = [f"SELECT 'deep', account_id, territory_id, src, NULL::bigint, NULL FROM {win} WHERE NOT has_children"]
+    if depth > 0:
+        selects.append(
+            f"""SELECT 'deep', p.account_id, p.territory_id, p.src, NULL::bigint, NULL FROM {prev} p
+                WHERE p.has_children AND NOT EXISTS (SELECT 1 FROM {win} w WHERE w.account_id = p.account_id
+                                                     AND w.parent_key = p.territory_id)"""
+        )
+    return selects
+
+
+def _deal_cand_sql(depth: int, deal_prev: str, deals: str, prev: str) -> str:
     """Deals in product territories at this depth: their product matches and they are in the parent
-    (a product parent) or their account is (any other parent). Reads _engine_prev (accounts) too."""
-    return [
-        f"""CREATE TEMP TABLE _engine_drank ON COMMIT DROP AS
-            SELECT c.*, row_number() OVER (PARTITION BY deal_id, parent_key ORDER BY {RANK_ORDER}) AS rn
+    (a product parent) or their account is (any other parent)."""
+    return f"""SELECT c.*, row_number() OVER (PARTITION BY deal_id, parent_key ORDER BY {RANK_ORDER}) AS rn
             FROM (
                 SELECT p.deal_id, p.account_id, p.sku, p.pline, r.territory_id, r.parent_key, r.priority, r.level,
                        r.width, r.code, r.has_children, 2 AS src
                 FROM (
-                    SELECT d.deal_id, d.account_id, d.sku, d.pline, d.territory_id FROM _engine_dprev d
+                    SELECT d.deal_id, d.account_id, d.sku, d.pline, d.territory_id FROM {deal_prev} d
                     UNION ALL
                     SELECT d.deal_id, d.account_id, d.sku, d.pline, a.territory_id
-                    FROM _engine_deal d JOIN _engine_prev a ON a.account_id = d.account_id
+                    FROM {deals} d JOIN {prev} a ON a.account_id = d.account_id
                     WHERE a.territory_id <> 0 AND a.territory_id IN (
                         SELECT parent_key FROM territories_engine_rule
                         WHERE model_id = %(model)s AND depth = {depth} AND kind = 'product')
@@ -302,239 +390,158 @@ def _deal_level_statements(depth: int) -> list[str]:
                 JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
                  AND r.parent_key = p.territory_id AND r.kind = 'product'
                 WHERE {DEAL_MATCH}
-            ) c""",
-        """INSERT INTO _engine_result SELECT 'deal', deal_id, territory_id, 2, NULL, NULL
-           FROM _engine_drank WHERE rn = 1 AND NOT has_children""",
-        """INSERT INTO _engine_result SELECT 'deal', p.deal_id, p.territory_id, 2, NULL, NULL
-           FROM _engine_dprev p WHERE p.territory_id <> 0 AND NOT EXISTS (
-               SELECT 1 FROM _engine_drank w WHERE w.rn = 1 AND w.deal_id = p.deal_id
-               AND w.parent_key = p.territory_id)""",
-        """CREATE TEMP TABLE _engine_dnext ON COMMIT DROP AS
-           SELECT deal_id, account_id, sku, pline, territory_id FROM _engine_drank WHERE rn = 1 AND has_children""",
-        "DROP TABLE _engine_dprev, _engine_drank",
-        "ALTER TABLE _engine_dnext RENAME TO _engine_dprev",
+            ) c"""
+
+
+def _deal_deep_sql(depth: int, deal_prev: str, drank: str) -> list[str]:
+    selects = [
+        f"SELECT 'deal', deal_id, territory_id, 2, NULL::bigint, NULL FROM {drank} WHERE rn = 1 AND NOT has_children"
     ]
+    if depth > 0:
+        selects.append(
+            f"""SELECT 'deal', p.deal_id, p.territory_id, 2, NULL::bigint, NULL FROM {deal_prev} p
+                WHERE NOT EXISTS (SELECT 1 FROM {drank} w WHERE w.rn = 1 AND w.deal_id = p.deal_id
+                                  AND w.parent_key = p.territory_id)"""
+        )
+    return selects
+
+
+def _compute_parts(max_depth: int, has_products: bool) -> tuple[list[str], list[str]]:
+    """The computation as one CTE chain plus output selects of (row_type, a, b, c, d, e) rows (the
+    incremental path). Parameters: %(model)s, %(all)s, %(ids)s."""
+    ctes = [f"acc AS ({ACCOUNTS_SELECT})", f"forced AS ({FORCED_SELECT})"]
+    if has_products:
+        ctes.append(f"deal AS ({DEALS_SELECT})")
+    outputs = []
+    prev, deal_prev = "acc", "deal"
+    for depth in range(max_depth + 1):
+        cand, pin, rank, win = (f"{name}{depth}" for name in ("cand", "pin", "rank", "win"))
+        ctes += [
+            f"{cand} AS ({_cand_sql(depth, prev)})",
+            f"{pin} AS ({_pin_sql(depth, prev, 'forced')})",
+            f"{rank} AS ({_rank_sql(cand, pin)})",
+            f"{win} AS ({_win_sql(cand, pin, rank)})",
+        ]
+        outputs += [*_deep_sql(depth, prev, win), _overlap_sql(rank)]
+        if has_products:
+            drank = f"drank{depth}"
+            ctes += [
+                f"{drank} AS ({_deal_cand_sql(depth, deal_prev, 'deal', prev)})",
+                f"dnext{depth} AS (SELECT deal_id, account_id, sku, pline, territory_id FROM {drank}"
+                " WHERE rn = 1 AND has_children)",
+            ]
+            outputs += _deal_deep_sql(depth, deal_prev, drank)
+            deal_prev = f"dnext{depth}"
+        prev = win
+    return ctes, outputs
+
+
+def _full_statements(max_depth: int, has_products: bool) -> list[str]:
+    """The full run: the same level SQL, one statement per level over temporary tables (whose sizes the
+    planner reads from their pages, so it hashes the small side). Each level's statement ranks, writes
+    overlaps and deep rows to _engine_result and the winners with children to _engine_win, which becomes
+    the next level's _engine_prev."""
+    statements = [
+        f"CREATE TEMP TABLE _engine_prev ON COMMIT DROP AS {ACCOUNTS_SELECT}",
+        f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}",
+    ]
+    if has_products:
+        statements += [
+            f"CREATE TEMP TABLE _engine_deal ON COMMIT DROP AS {DEALS_SELECT}",
+            "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
+        ]
+    for depth in range(max_depth + 1):
+        result = "INSERT INTO _engine_result " + _union(
+            [*_deep_sql(depth, "_engine_prev", "win"), _overlap_sql("rank")]
+        )
+        statements += [
+            f"CREATE TEMP TABLE _engine_win ({_WIN_TABLE_COLUMNS}) ON COMMIT DROP",
+            f"""WITH cand AS MATERIALIZED ({_cand_sql(depth, "_engine_prev")}),
+                     pin AS MATERIALIZED ({_pin_sql(depth, "_engine_prev", "_engine_forced")}),
+                     rank AS MATERIALIZED ({_rank_sql("cand", "pin")}),
+                     win AS MATERIALIZED ({_win_sql("cand", "pin", "rank")}),
+                     out AS ({result} RETURNING 1)
+                INSERT INTO _engine_win SELECT * FROM win WHERE has_children""",
+        ]
+        if has_products:
+            statements += [
+                f"""CREATE TEMP TABLE _engine_drank ON COMMIT DROP AS
+                    {_deal_cand_sql(depth, "_engine_dprev", "_engine_deal", "_engine_prev")}""",
+                "INSERT INTO _engine_result " + _union(_deal_deep_sql(depth, "_engine_dprev", "_engine_drank")),
+                """CREATE TEMP TABLE _engine_dnext ON COMMIT DROP AS SELECT deal_id, account_id, sku, pline,
+                   territory_id FROM _engine_drank WHERE rn = 1 AND has_children""",
+                "DROP TABLE _engine_dprev, _engine_drank",
+                "ALTER TABLE _engine_dnext RENAME TO _engine_dprev",
+            ]
+        statements += ["DROP TABLE _engine_prev", "ALTER TABLE _engine_win RENAME TO _engine_prev"]
+    return statements
+
+
+def _union(outputs: list[str]) -> str:
+    return "\nUNION ALL\n".join(f"({output})" for output in outputs)
 
 
 def _incremental_query(max_depth: int, has_products: bool) -> str:
-    """The same computation as one statement (a CTE chain per depth level) for a few accounts: the
-    planner's row guesses for CTEs are tiny, which suits index lookups for a handful of accounts and
-    would be ruinous for all of them. Yields deep / overlap / deal rows."""
-    ctes = [
-        """acc AS (
-            SELECT a.id AS account_id, lower(a.country) AS country, lower(a.region) AS region,
-                   lower(a.city) AS city, lower(a.postal_code) AS postal, lower(a.business_type) AS btype,
-                   lower(a.industry) AS industry, a.employees, a.annual_revenue AS revenue,
-                   0::bigint AS territory_id, 2 AS src
-            FROM accounts_account a WHERE %(all)s OR a.id = ANY(%(ids)s)
-        )""",
-        """forced AS (
-            SELECT DISTINCT ON (f.account_id, cl.ancestor_id)
-                   f.account_id, cl.ancestor_id AS territory_id, coalesce(t.parent_id, 0) AS parent_key, t.kind,
-                   (SELECT max(x.depth) FROM territories_territoryclosure x WHERE x.descendant_id = t.id) AS depth,
-                   t.priority, t.code,
-                   EXISTS (SELECT 1 FROM territories_territory ch WHERE ch.parent_id = t.id) AS has_children, f.src
-            FROM (
-                SELECT o.account_id, o.territory_id, 0 AS src FROM territories_territoryoverride o
-                JOIN territories_territory ot ON ot.id = o.territory_id
-                WHERE ot.territory_model_id = %(model)s AND (%(all)s OR o.account_id = ANY(%(ids)s))
-                UNION ALL
-                SELECT n.account_id, n.territory_id, 1 FROM territories_namedaccount n
-                JOIN territories_territory nt ON nt.id = n.territory_id
-                WHERE nt.territory_model_id = %(model)s AND (%(all)s OR n.account_id = ANY(%(ids)s))
-            ) f
-            JOIN territories_territoryclosure cl ON cl.descendant_id = f.territory_id
-            JOIN territories_territory t ON t.id = cl.ancestor_id AND t.kind <> 'product'
-            ORDER BY f.account_id, cl.ancestor_id, f.src
-        )""",
-    ]
-    if has_products:
-        ctes.append(
-            """deal AS (
-                SELECT d.id AS deal_id, d.account_id, lower(pr.sku) AS sku, lower(pl.code) AS pline,
-                       0::bigint AS territory_id
-                FROM accounts_deal d
-                LEFT JOIN accounts_product pr ON pr.id = d.product_id
-                LEFT JOIN accounts_productline pl ON pl.id = pr.product_line_id
-                WHERE %(all)s OR d.account_id = ANY(%(ids)s)
-            )"""
-        )
-    outputs = []
-    prev = "acc"
-    deal_prev = "deal"
-    for depth in range(max_depth + 1):
-        keyed = [
-            f"""SELECT p.*, k.rule_id FROM {prev} p
-                JOIN territories_engine_key k ON k.model_id = %(model)s AND k.depth = {depth}
-                 AND k.field = '{column}' AND k.val = p.{account_column} AND k.parent_key = p.territory_id"""
-            for column, account_column in KEY_FIELDS
-        ]
-        keyless = f"""SELECT p.*, r.rule_id FROM {prev} p
-            JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
-             AND r.parent_key = p.territory_id AND r.key_field IS NULL AND r.kind <> 'product'"""
-        pairs = " UNION ALL ".join([*keyed, keyless])
-        ctes.append(
-            f"""cand{depth} AS (
-                SELECT {", ".join("p." + c for c in ACCOUNT_COLUMNS.split(", "))}, r.territory_id, r.parent_key,
-                       r.kind, 2 AS src, r.priority, r.level, r.width, r.code, r.has_children
-                FROM ({pairs}) p JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.rule_id = p.rule_id
-                WHERE {ACCOUNT_MATCH}
-                UNION ALL
-                SELECT {", ".join("p." + c for c in ACCOUNT_COLUMNS.split(", "))}, f.territory_id, f.parent_key,
-                       f.kind, f.src, f.priority, 0, NULL, f.code, f.has_children
-                FROM forced f JOIN {prev} p ON p.account_id = f.account_id AND p.territory_id = f.parent_key
-                WHERE f.depth = {depth}
-            )""",
-        )
-        ctes.append(
-            f"""rank{depth} AS (
-                SELECT c.*, row_number() OVER w AS rn, {WINNER_COLUMNS}
-                FROM cand{depth} c
-                WINDOW w AS (PARTITION BY account_id, parent_key, kind ORDER BY {RANK_ORDER})
-            )"""
-        )
-        ctes.append(f"win{depth} AS (SELECT * FROM rank{depth} WHERE rn = 1)")
-        outputs.append(
-            f"SELECT 'deep', account_id, territory_id, src, NULL::bigint, NULL FROM win{depth} WHERE NOT has_children"
-        )
-        if depth > 0:
-            outputs.append(
-                f"""SELECT 'deep', p.account_id, p.territory_id, p.src, NULL::bigint, NULL FROM {prev} p
-                    WHERE NOT EXISTS (SELECT 1 FROM win{depth} w WHERE w.account_id = p.account_id
-                                      AND w.parent_key = p.territory_id)"""
-            )
-        outputs.append(
-            f"""SELECT DISTINCT ON (account_id, territory_id) 'overlap', account_id, w_tid, src, territory_id,
-                       {OVERLAP_REASON}
-                FROM rank{depth} WHERE rn > 1 AND territory_id <> w_tid
-                ORDER BY account_id, territory_id, rn"""
-        )
-        if has_products:
-            deal_cols = "p.deal_id, p.account_id, p.sku, p.pline"
-            ctes.append(
-                f"""dcand{depth} AS (
-                    SELECT {deal_cols}, r.territory_id, r.parent_key, r.priority, r.level, r.width, r.code,
-                           r.has_children, 2 AS src
-                    FROM (
-                        SELECT d.deal_id, d.account_id, d.sku, d.pline, d.territory_id FROM {deal_prev} d
-                        UNION ALL
-                        SELECT d.deal_id, d.account_id, d.sku, d.pline, a.territory_id
-                        FROM deal d JOIN {prev} a ON a.account_id = d.account_id
-                        WHERE a.territory_id <> 0 AND a.territory_id IN
-                              (SELECT parent_key FROM territories_engine_rule
-                               WHERE model_id = %(model)s AND depth = {depth} AND kind = 'product')
-                    ) p
-                    JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.depth = {depth}
-                     AND r.parent_key = p.territory_id AND r.kind = 'product'
-                    WHERE {DEAL_MATCH}
-                )"""
-            )
-            ctes.append(
-                f"""drank{depth} AS (
-                    SELECT c.*, row_number() OVER (PARTITION BY deal_id, parent_key ORDER BY {RANK_ORDER}) AS rn
-                    FROM dcand{depth} c
-                )"""
-            )
-            ctes.append(f"dwin{depth} AS (SELECT * FROM drank{depth} WHERE rn = 1)")
-            outputs.append(
-                f"SELECT 'deal', deal_id, territory_id, 2, NULL::bigint, NULL FROM dwin{depth} WHERE NOT has_children"
-            )
-            if depth > 0:
-                outputs.append(
-                    f"""SELECT 'deal', p.deal_id, p.territory_id, 2, NULL::bigint, NULL FROM {deal_prev} p
-                        WHERE NOT EXISTS (SELECT 1 FROM dwin{depth} w WHERE w.deal_id = p.deal_id
-                                          AND w.parent_key = p.territory_id)"""
-                )
-            ctes.append(
-                f"dnext{depth} AS (SELECT deal_id, account_id, sku, pline, territory_id FROM dwin{depth}"
-                " WHERE has_children)"
-            )
-            deal_prev = f"dnext{depth}"
-        ctes.append(f"next{depth} AS (SELECT {ACCOUNT_COLUMNS}, territory_id, src FROM win{depth} WHERE has_children)")
-        prev = f"next{depth}"
-    return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(f"({output})" for output in outputs)
+    """The computation as one SELECT for a few accounts (prepared once per connection, generic plan):
+    index lookups for a handful of accounts."""
+    ctes, outputs = _compute_parts(max_depth, has_products)
+    return "WITH " + ",\n".join(ctes) + "\n" + _union(outputs)
+
+
+def incremental_result_ctes(max_depth: int, has_products: bool) -> list[str]:
+    """The computation as CTEs ending in res(row_type, a, b, c, d, e), for a statement that also writes
+    (services.account_reassign's single-statement path). Parameters: %(model)s, %(ids)s, %(all)s."""
+    ctes, outputs = _compute_parts(max_depth, has_products)
+    return [*ctes, f"res(row_type, a, b, c, d, e) AS ({_union(outputs)})"]
+
+
+def _result_counts(cursor) -> dict:
+    cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
+    counts = dict(cursor.fetchall())
+    return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
 
 
 def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -> dict:
     """Fill the temporary table _engine_result(row_type, a, b, c, d, e) for a model within the transaction.
 
     row_type 'deep': (account, territory, source); 'overlap': (account, winner, source, loser, reason);
-    'deal': (deal, territory). A statement per step and depth level, on temporary tables (analysed on
-    full runs so the planner sees real sizes). Returns counts.
+    'deal': (deal, territory). A full run is one INSERT … SELECT (the CTE chain of _compute_parts, hash
+    joins); a few accounts run the same chain as a prepared statement. Returns counts.
     """
-    rules_compile(model_id=model_id)
+    max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
     params = {"model": model_id, "all": full, "ids": list(account_ids or [])}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT coalesce(max(c.depth), -1), coalesce(bool_or(t.kind = 'product'), false)"
-            " FROM territories_territory t"
-            " JOIN territories_territoryclosure c ON c.descendant_id = t.id WHERE t.territory_model_id = %s",
-            [model_id],
-        )
-        max_depth, has_products = cursor.fetchone()
-        cursor.execute(
-            "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_forced, _engine_deal, _engine_dprev;"
+            "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_win, _engine_forced, _engine_deal,"
+            " _engine_dprev, _engine_drank, _engine_dnext;"
             "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
             " ON COMMIT DROP"
         )
+        if max_depth < 0:
+            return _result_counts(cursor)
         if not full:
-            if max_depth >= 0:
-                # Prepared once per connection: planning the long statement costs more than running it.
-                name = f"territories_engine_incremental_{max_depth}_{int(bool(has_products))}"
-                cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
-                if not cursor.fetchone()[0]:
-                    query = (
-                        _incremental_query(max_depth, bool(has_products))
-                        .replace("%(model)s", "$1")
-                        .replace("%(ids)s", "$2")
-                        .replace("%(all)s", "false")
-                    )
-                    cursor.execute(f"PREPARE {name} (bigint, bigint[]) AS SELECT * FROM ({query}) AS x")
-                cursor.execute(f"EXECUTE {name}(%s, %s)", [model_id, params["ids"]])
-                rows = cursor.fetchall()
-                if rows:
-                    execute_values(cursor.cursor, "INSERT INTO _engine_result VALUES %s", rows, page_size=len(rows))
-            cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
-            counts = dict(cursor.fetchall())
-            return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
-        cursor.execute(
-            "SELECT depth, coalesce(key_field, '') FROM territories_engine_rule"
-            " WHERE model_id = %s AND kind <> 'product'"
-            " GROUP BY 1, 2",
-            [model_id],
-        )
-        branches = {}
-        for depth, key_field in cursor.fetchall():
-            branches.setdefault(depth, set()).add(key_field)
-        if max_depth >= 0:
-            cursor.execute(ACCOUNTS_SQL, params)
-            cursor.execute(FORCED_SQL, params)
-            if has_products:
-                cursor.execute(DEALS_SQL, params)
-                cursor.execute("CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal")
-            cursor.execute("ANALYZE _engine_prev; ANALYZE _engine_forced")
-            if full:
-                cursor.execute("ANALYZE territories_engine_rule; ANALYZE territories_engine_key")
-                if has_products:
-                    cursor.execute("ANALYZE _engine_deal; ANALYZE _engine_dprev")
-        for depth in range(max_depth + 1):
-            fields = branches.get(depth, set())
-            for statement in _level_statements(depth, fields, "" in fields):
-                cursor.execute(statement, params)
-            if has_products:
-                for statement in _deal_level_statements(depth):
-                    cursor.execute(statement, params)
+            # Prepared once per connection: planning the long statement costs more than running it.
+            name = f"territories_engine_incremental_{max_depth}_{int(bool(has_products))}"
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+            if not cursor.fetchone()[0]:
+                query = (
+                    _incremental_query(max_depth, bool(has_products))
+                    .replace("%(model)s", "$1")
+                    .replace("%(ids)s", "$2")
+                    .replace("%(all)s", "false")
+                )
+                cursor.execute(f"PREPARE {name} (bigint, bigint[]) AS SELECT * FROM ({query}) AS x")
             cursor.execute(
-                f"""CREATE TEMP TABLE _engine_next ON COMMIT DROP AS
-                    SELECT {ACCOUNT_COLUMNS}, territory_id, src FROM _engine_rank WHERE rn = 1 AND has_children;
-                    DROP TABLE _engine_prev, _engine_rank;
-                    ALTER TABLE _engine_next RENAME TO _engine_prev"""
+                f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name}(%s, %s)", [model_id, params["ids"]]
             )
-            # Real sizes for the next level's plan (a few rows on the incremental path: cheap).
-            cursor.execute("ANALYZE _engine_prev")
-            if has_products:
-                cursor.execute("ANALYZE _engine_dprev")
-        cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
-        counts = dict(cursor.fetchall())
-    return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
+            rows = cursor.fetchall()
+            if rows:
+                execute_values(cursor.cursor, "INSERT INTO _engine_result VALUES %s", rows, page_size=len(rows))
+            return _result_counts(cursor)
+        # Hash joins throughout: row estimates for the level tables are rough, and a nested loop over
+        # accounts × candidates would be ruinous.
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        for statement in _full_statements(max_depth, bool(has_products)):
+            cursor.execute(statement, params)
+        return _result_counts(cursor)

@@ -9,6 +9,7 @@ beginning of the data. Other models write PlannedAccountTerritory / PlannedDealT
 """
 
 import logging
+import weakref
 from collections.abc import Callable
 from datetime import date
 
@@ -17,7 +18,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from territories.choices import RunStatus, TerritoryModelState
-from territories.engine import EARLIEST_DATE, assignment_compute
+from territories.engine import EARLIEST_DATE, assignment_compute, incremental_result_ctes, rules_compile
 from territories.models import AssignmentRun, TerritoryModel
 from territories.validation import rule_criterion_validate
 
@@ -203,6 +204,91 @@ def _diff_counts(*, account_ids: list[int] | None) -> dict:
     return {"would_open": opened, "would_close": closed}
 
 
+def _incremental_write_sql(max_depth: int, has_products: bool) -> str:
+    """One statement for a few accounts of the active model: the engine's incremental CTEs (res) and the
+    writes of _membership_write / _overlaps_write as data-modifying CTEs. They all see the snapshot taken
+    before the statement and touch disjoint rows (new rows, gone rows, kept rows whose source changed).
+    Parameters: %(model)s, %(ids)s, %(eff)s, %(earliest)s."""
+    ctes = incremental_result_ctes(max_depth, has_products)
+    source = SOURCE_SQL
+    deal_scope = "m.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s))"
+    for prefix, table, column, scope, row_type, has_source in (
+        ("", "territories_accountterritorymembership", "account_id", "m.account_id = ANY(%(ids)s)", "deep", True),
+        ("d", "territories_dealterritorymembership", "deal_id", deal_scope, "deal", False),
+    ):
+        ctes += [
+            f"""{prefix}cur AS (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from
+                                {", m.source" if has_source else ""}
+                FROM {table} m WHERE m.valid_to IS NULL AND {scope})""",
+            f"{prefix}known AS (SELECT DISTINCT m.{column} AS owner_id FROM {table} m WHERE {scope})",
+            f"{prefix}new AS (SELECT a, b, c FROM res WHERE row_type = '{row_type}')",
+            f"""{prefix}ins AS (
+                INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
+                SELECT r.a, r.b, CASE WHEN EXISTS (SELECT 1 FROM {prefix}known k WHERE k.owner_id = r.a)
+                                      THEN %(eff)s::date ELSE %(earliest)s::date END,
+                       NULL{", " + source if has_source else ""}
+                FROM {prefix}new r
+                WHERE NOT EXISTS (SELECT 1 FROM {prefix}cur c WHERE c.owner_id = r.a AND c.territory_id = r.b)
+                RETURNING 1)""",
+            f"""{prefix}gone AS (SELECT c.id, c.valid_from FROM {prefix}cur c WHERE NOT EXISTS (
+                SELECT 1 FROM {prefix}new r WHERE r.a = c.owner_id AND r.b = c.territory_id))""",
+            f"""{prefix}del AS (DELETE FROM {table} m USING {prefix}gone g
+                WHERE m.id = g.id AND g.valid_from >= %(eff)s::date RETURNING 1)""",
+            f"""{prefix}clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM {prefix}gone g
+                WHERE m.id = g.id AND g.valid_from < %(eff)s::date RETURNING 1)""",
+        ]
+    ctes += [
+        f"""src AS (UPDATE territories_accountterritorymembership m SET source = {source}
+            FROM cur c JOIN new r ON r.a = c.owner_id AND r.b = c.territory_id
+            WHERE m.id = c.id AND c.source <> {source} RETURNING 1)""",
+        """odel AS (DELETE FROM territories_assignmentoverlap
+            WHERE territory_model_id = %(model)s AND account_id = ANY(%(ids)s) RETURNING 1)""",
+        """oins AS (INSERT INTO territories_assignmentoverlap
+                (territory_model_id, account_id, winner_id, loser_id, reason)
+            SELECT %(model)s, r.a, r.b, r.d, r.e FROM res r WHERE r.row_type = 'overlap' RETURNING 1)""",
+    ]
+    counts = ", ".join(
+        f"(SELECT count(*) FROM {name})"
+        for name in ("new", "oins", "dnew", "ins", "del", "clo", "src", "dins", "ddel", "dclo")
+    )
+    return "WITH " + ",\n".join(ctes) + f"\nSELECT {counts}"
+
+
+INCREMENTAL_COUNT_KEYS = (
+    "deep", "overlaps", "deals", "opened", "deleted_same_day", "closed", "source_changed",
+    "deals_opened", "deals_deleted_same_day", "deals_closed",
+)  # fmt: skip
+_prepared = weakref.WeakKeyDictionary()  # DB-API connection -> names of the statements prepared on it
+
+
+def _incremental_apply(*, model_id: int, account_ids: list[int], effective: date) -> dict | None:
+    """account_reassign's path: compute and write these accounts in one prepared statement (planned
+    once per connection, generic plan). None when the model has no territories (the general path runs)."""
+    max_depth, has_products = rules_compile(model_id=model_id)
+    if max_depth < 0:
+        return None
+    name = f"territories_incremental_write_{max_depth}_{int(bool(has_products))}"
+    connection.ensure_connection()
+    names = _prepared.setdefault(connection.connection, set())
+    with connection.cursor() as cursor:
+        if name not in names:
+            query = (
+                _incremental_write_sql(max_depth, bool(has_products))
+                .replace("%(model)s", "$1")
+                .replace("%(ids)s", "$2")
+                .replace("%(eff)s", "$3")
+                .replace("%(earliest)s", "$4")
+                .replace("%(all)s", "false")
+            )
+            cursor.execute(f"PREPARE {name} (bigint, bigint[], date, date) AS {query}")
+            names.add(name)
+        cursor.execute(
+            f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name}(%s, %s, %s, %s)",
+            [model_id, account_ids, effective, EARLIEST_DATE],
+        )
+        return dict(zip(INCREMENTAL_COUNT_KEYS, cursor.fetchone(), strict=True))
+
+
 def _effective_date(model: TerritoryModel) -> date:
     today = timezone.localdate()
     return max(today, model.effective_from) if model.effective_from else today
@@ -221,6 +307,12 @@ def assignment_apply(
     Must run inside a transaction: the engine's temporary table lives until commit. A dry run only counts.
     """
     report = progress or (lambda phase, percent, counts: None)
+    if account_ids is not None and not dry_run and model.state == TerritoryModelState.ACTIVE:
+        counts = _incremental_apply(
+            model_id=model.pk, account_ids=account_ids, effective=effective or _effective_date(model)
+        )
+        if counts is not None:
+            return counts
     if account_ids is None:
         with connection.cursor() as cursor:
             # Big sorts and hashes in memory; no JIT, whose compile time exceeds what it saves here.
