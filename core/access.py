@@ -68,20 +68,38 @@ def access_scope(user) -> AccessScope:
     return scope
 
 
+def access_facts_attach(user, *, role_names: set[str], scope_codes: list[str], rep_id: int | None) -> None:
+    """Set the user's roles and scope from facts loaded with the user (API token authentication loads
+    them in its one query), so neither needs a query of its own."""
+    roles.user_roles_attach(user, {name for name in role_names if name})
+    codes = [code for code in scope_codes if code]
+    setattr(user, _SCOPE_CACHE_ATTR, _access_scope_from(user, roles.user_roles(user), codes, rep_id))
+
+
 def _access_scope_compute(user) -> AccessScope:
     if user is None or not user.is_authenticated or not user.is_active:
         return AccessScope(nothing=True)
     names = roles.user_roles(user)
+    codes = rep_id = None
+    if roles.SALES_MANAGER in names and not names & {roles.ADMIN, roles.INTEGRATION}:
+        codes = list(_model("core.ManagerScope").objects.filter(user=user).values_list("territory_code", flat=True))
+    elif roles.SALES_REP in names and not names & {roles.ADMIN, roles.INTEGRATION}:
+        rep_id = _model("reps.Rep").objects.filter(user=user).values_list("id", flat=True).first()
+    return _access_scope_from(user, names, codes or [], rep_id)
+
+
+def _access_scope_from(user, names: set[str], codes: list[str], rep_id: int | None) -> AccessScope:
+    """The scope rules, given the user's role names, manager scope codes and rep id."""
+    if not user.is_active:
+        return AccessScope(nothing=True)
     if roles.ADMIN in names or roles.INTEGRATION in names:
         return AccessScope(everything=True)
     if roles.SALES_MANAGER in names:
-        codes = list(_model("core.ManagerScope").objects.filter(user=user).values_list("territory_code", flat=True))
         if not codes:
             return AccessScope(everything=True)
         roots = _model("territories.Territory").objects.filter(code__in=codes).values("id")
         return AccessScope(territory_ids=_descendants_of(roots))
     if roles.SALES_REP in names:
-        rep_id = _model("reps.Rep").objects.filter(user=user).values_list("id", flat=True).first()
         if rep_id is None:
             return AccessScope(nothing=True)
         assigned = current_assignments().filter(rep_id=rep_id).values("territory_id")

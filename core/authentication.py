@@ -1,7 +1,58 @@
+import functools
+
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from core.models import ApiToken
+from core.access import access_facts_attach
+from core.models import ApiToken, ManagerScope
+
+
+@functools.cache
+def _token_sql() -> tuple[str, list[str], list[str]]:
+    """One statement: the token, its user and what the access scope needs (group names, manager scope
+    codes, rep id). Written out because it runs on every API request and the ORM's compile of the same
+    joins and aggregates costs more than the query itself."""
+    from django.contrib.auth.models import Group
+
+    from reps.models import Rep
+
+    user_model = get_user_model()
+    token_columns = [field.column for field in ApiToken._meta.concrete_fields]
+    user_columns = [field.column for field in user_model._meta.concrete_fields]
+    groups = user_model._meta.get_field("groups").remote_field.through._meta.db_table
+    select = ", ".join([*(f't."{c}"' for c in token_columns), *(f'u."{c}"' for c in user_columns)])
+    sql = f"""
+        SELECT {select},
+            ARRAY(SELECT g.name FROM {groups} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id
+                  WHERE ug.user_id = u.id),
+            ARRAY(SELECT s.territory_code FROM {ManagerScope._meta.db_table} s WHERE s.user_id = u.id),
+            (SELECT r.id FROM {Rep._meta.db_table} r WHERE r.user_id = u.id)
+        FROM {ApiToken._meta.db_table} t JOIN {user_model._meta.db_table} u ON u.id = t.user_id
+        WHERE t.key_hash = %s
+    """
+    return (
+        sql,
+        [f.attname for f in ApiToken._meta.concrete_fields],
+        [f.attname for f in user_model._meta.concrete_fields],
+    )
+
+
+def _token_with_user(key: str) -> ApiToken | None:
+    sql, token_names, user_names = _token_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ApiToken.hash_key(key)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_values, rest = row[: len(token_names)], row[len(token_names) :]
+    user_values, (role_names, scope_codes, rep_id) = rest[: len(user_names)], rest[len(user_names) :]
+    token = ApiToken.from_db(connection.alias, token_names, token_values)
+    user = get_user_model().from_db(connection.alias, user_names, user_values)
+    token.user = user
+    access_facts_attach(user, role_names=set(role_names), scope_codes=list(scope_codes), rep_id=rep_id)
+    return token
 
 
 class ApiTokenAuthentication(authentication.TokenAuthentication):
@@ -10,7 +61,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+        token = _token_with_user(key)
         if token is None or not token.is_usable or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
         now = timezone.now()

@@ -333,6 +333,12 @@ class AccountTerritoryMembership(models.Model):
             models.Index(fields=["territory", "valid_from"], name="membership_territory_idx"),
             models.Index(fields=["account", "valid_from"], name="membership_account_idx"),
             models.Index(fields=["account"], name="membership_current_idx", condition=Q(valid_to__isnull=True)),
+            # Access scoping asks "accounts currently in these territories": an index-only probe per territory.
+            models.Index(
+                fields=["territory", "account"],
+                name="membership_current_terr_idx",
+                condition=Q(valid_to__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,17 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('territories', '0006_territory_model_fixed'),
+        ("territories", "0006_territory_model_fixed"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReassignPending',
+            name="ReassignPending",
             fields=[
-                ('account_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('since', models.DateTimeField(default=django.utils.timezone.now)),
+                ("account_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("since", models.DateTimeField(default=django.utils.timezone.now)),
             ],
+        ),
+        migrations.AddIndex(
+            model_name="accountterritorymembership",
+            index=models.Index(
+                condition=models.Q(("valid_to__isnull", True)),
+                fields=["territory", "account"],
+                name="membership_current_terr_idx",
+            ),
         ),
     ]

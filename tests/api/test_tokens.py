@@ -111,3 +111,44 @@ def test_it_rejects_a_bad_scope_and_unknown_fields(manager_user):
     assert "scope" in client.post(url("token-list"), {"name": "x", "scope": "admin"}, format="json").json()
     assert "key_hash" in client.post(url("token-list"), {"name": "x", "key_hash": "abc"}, format="json").json()
     assert not ApiToken.objects.exists()
+
+
+def _deal_external_ids_through_token(user) -> tuple[set[str], int]:
+    """(deal external ids a token of this user lists, queries the request ran)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token, key = api_token_create(user=user, name="scope check")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())  # no last-used write below
+    with CaptureQueriesContext(connection) as queries:
+        response = token_client(key).get(url("deal-list"))
+    assert response.status_code == 200
+    return {row["external_id"] for row in response.json()["results"]}, len(queries)
+
+
+def test_a_token_carries_its_users_scope_and_authenticates_in_one_query(world):
+    from tests.access.world import make_manager
+
+    west_manager = make_manager(scope_codes=("west",))
+    everyone = {"DEAL-A", "DEAL-B", "DEAL-BA"}
+    seen = {
+        "rep a": _deal_external_ids_through_token(world.rep_a.user),
+        "rep b": _deal_external_ids_through_token(world.rep_b.user),
+        "west manager": _deal_external_ids_through_token(west_manager),
+        "manager": _deal_external_ids_through_token(make_manager()),
+    }
+    assert {who: ids for who, (ids, _) in seen.items()} == {
+        "rep a": {"DEAL-A", "DEAL-BA"},  # deals of their accounts, and deals they are the rep of
+        "rep b": {"DEAL-B", "DEAL-BA"},
+        "west manager": {"DEAL-A"},
+        "manager": everyone,
+    }
+    # token + user + roles + scope facts in one query, the page in another: the same for every role
+    assert {who: count for who, (_, count) in seen.items()} == dict.fromkeys(seen, 2)
+
+
+def test_a_deactivated_users_token_is_refused(manager_user):
+    token, key = api_token_create(user=manager_user, name="t")
+    manager_user.is_active = False
+    manager_user.save()
+    assert token_client(key).get(url("account-list")).status_code == 401
