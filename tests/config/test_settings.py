@@ -41,6 +41,7 @@ SETTINGS_VARIABLES = (
     "ALLOWED_HOSTS",
     "SECURE_SSL_REDIRECT",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "STATIC_ROOT",
 )
 
 
@@ -134,3 +135,32 @@ def test_it_fails_the_security_deploy_checks_with_debug_on():
     )
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG must be off in deployment
+
+
+def test_collectstatic_with_production_settings_then_a_page_is_served_with_hashed_assets(db, tmp_path):
+    """Production serves static files from the manifest collectstatic writes; every vendored file must
+    survive its post-processing (a dangling source-map reference used to abort it)."""
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "testserver",
+        "SECURE_SSL_REDIRECT": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DATABASE_URL": database_url_for_current_connection(),
+    }
+    collected = run_python(["manage.py", "collectstatic", "--noinput", "-v0"], **production)
+    assert collected.returncode == 0, collected.stderr[-2000:]
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+    assert {"vendor/chartjs/chart.umd.min.js", "vendor/leaflet/leaflet.js", "css/app.css"} <= set(manifest)
+    page = run_python(
+        [
+            "-c",
+            "import django; django.setup(); from django.test import Client; "
+            "r = Client().get('/login/', secure=True); print(r.status_code); print(r.content.decode())",
+        ],
+        **production,
+    )
+    assert page.returncode == 0, page.stderr[-2000:]
+    status, _, html = page.stdout.partition("\n")
+    assert status == "200"
+    assert f"/static/{manifest['vendor/bootstrap/bootstrap.min.css']}" in html
