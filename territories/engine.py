@@ -297,21 +297,25 @@ _CAND_COLUMNS = ", ".join(
 _KEY_VALUE = (
     "CASE b.field " + " ".join(f"WHEN '{column}' THEN p.{account}" for column, account in KEY_FIELDS) + " ELSE '' END"
 )
-_WIN_TABLE_COLUMNS = """account_id bigint, country text, region text, city text, postal text, btype text, industry text,
-    employees integer, revenue numeric, territory_id bigint, parent_key bigint, kind text, src integer,
-    priority integer, level integer, width numeric, code text, has_children boolean"""
+_PREV_TABLE_COLUMNS = """account_id bigint, country text, region text, city text, postal text, btype text,
+    industry text,
+    employees integer, revenue numeric, territory_id bigint, src integer, has_children boolean"""
+_NEXT_COLUMNS = ", ".join([*_ATTRS, "territory_id", "src", "has_children"])
 
 # One level, as selects over named relations: prev (the accounts in the parents, rows with has_children),
 # forced (pins), and the level's own cand / pin / rank / win, so that the full run (temporary tables and
 # one statement per level) and the incremental path (one CTE chain) share the very same SQL.
 
 
-def _cand_sql(depth: int, prev: str) -> str:
+def _cand_sql(depth: int, prev: str, pin: str) -> str:
     """Rule candidates: prev joins its parent's branches (the key fields the children's rules use), then the
     probe rows on the one composite key parent|field|value; rules with criteria beyond the key are checked
-    against their compiled row."""
+    against their compiled row. `ranked`: the candidate's group can hold several candidates (a
+    non-exclusive group, or the account is pinned in it), so it goes through ranking."""
     return f"""SELECT {_PREV_COLUMNS}, k.territory_id, k.parent_key, k.kind, 2 AS src, k.priority, k.level, k.width,
-                   k.code, k.has_children, k.excl
+                   k.code, k.has_children,
+                   NOT k.excl OR (p.account_id, k.parent_key, k.kind) IN (
+                       SELECT f.account_id, f.parent_key, f.kind FROM {pin} f) AS ranked
             FROM {prev} p
             JOIN territories_engine_branch b ON b.model_id = %(model)s AND b.depth = {depth}
              AND b.parent_key = p.territory_id
@@ -328,28 +332,22 @@ def _pin_sql(depth: int, prev: str, forced: str) -> str:
             WHERE f.depth = {depth} AND p.has_children"""
 
 
-def _pinned(cand: str, pin: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM {pin} f WHERE f.account_id = {cand}.account_id"
-        f" AND f.parent_key = {cand}.parent_key AND f.kind = {cand}.kind)"
-    )
-
-
 def _rank_sql(cand: str, pin: str) -> str:
-    """Only groups that can hold several candidates are ranked: non-exclusive ones and pinned accounts'."""
+    """Only groups that can hold several candidates are ranked."""
     return f"""SELECT c.*, row_number() OVER w AS rn, {WINNER_COLUMNS}
             FROM (
-                SELECT {_CAND_COLUMNS} FROM {cand} c WHERE NOT c.excl OR {_pinned("c", pin)}
+                SELECT {_CAND_COLUMNS} FROM {cand} WHERE ranked
                 UNION ALL
                 SELECT {_CAND_COLUMNS} FROM {pin}
             ) c
             WINDOW w AS (PARTITION BY account_id, parent_key, kind ORDER BY {RANK_ORDER})"""
 
 
-def _win_sql(cand: str, pin: str, rank: str) -> str:
-    return f"""SELECT {_CAND_COLUMNS} FROM {cand} c WHERE c.excl AND NOT {_pinned("c", pin)}
+def _win_sql(cand: str, rank: str, condition: str = "true") -> str:
+    """The winners: unranked candidates and the first of each ranked group."""
+    return f"""SELECT {_CAND_COLUMNS} FROM {cand} WHERE NOT ranked AND {condition}
             UNION ALL
-            SELECT {_CAND_COLUMNS} FROM {rank} WHERE rn = 1"""
+            SELECT {_CAND_COLUMNS} FROM {rank} WHERE rn = 1 AND {condition}"""
 
 
 def _overlap_sql(rank: str) -> str:
@@ -359,14 +357,21 @@ def _overlap_sql(rank: str) -> str:
             ORDER BY account_id, territory_id, rn"""
 
 
-def _deep_sql(depth: int, prev: str, win: str) -> list[str]:
-    """Winners without children, and (below the roots) parents none of whose children took the account."""
-    selects = [f"SELECT 'deep', account_id, territory_id, src, NULL::bigint, NULL FROM {win} WHERE NOT has_children"]
+def _deep_sql(depth: int, prev: str, cand: str, pin: str, rank: str) -> list[str]:
+    """Winners without children, and (below the roots) parents none of whose children took the account
+    (no candidate and no pin under it: any candidate means some child wins)."""
+    selects = [
+        f"""SELECT 'deep', account_id, territory_id, src, NULL::bigint, NULL
+            FROM ({_win_sql(cand, rank, "NOT has_children")}) w"""
+    ]
     if depth > 0:
         selects.append(
             f"""SELECT 'deep', p.account_id, p.territory_id, p.src, NULL::bigint, NULL FROM {prev} p
-                WHERE p.has_children AND NOT EXISTS (SELECT 1 FROM {win} w WHERE w.account_id = p.account_id
-                                                     AND w.parent_key = p.territory_id)"""
+                WHERE p.has_children
+                  AND NOT EXISTS (SELECT 1 FROM {cand} c WHERE c.account_id = p.account_id
+                                  AND c.parent_key = p.territory_id)
+                  AND NOT EXISTS (SELECT 1 FROM {pin} f WHERE f.account_id = p.account_id
+                                  AND f.parent_key = p.territory_id)"""
         )
     return selects
 
@@ -417,12 +422,12 @@ def _compute_parts(max_depth: int, has_products: bool) -> tuple[list[str], list[
     for depth in range(max_depth + 1):
         cand, pin, rank, win = (f"{name}{depth}" for name in ("cand", "pin", "rank", "win"))
         ctes += [
-            f"{cand} AS ({_cand_sql(depth, prev)})",
             f"{pin} AS ({_pin_sql(depth, prev, 'forced')})",
+            f"{cand} AS ({_cand_sql(depth, prev, pin)})",
             f"{rank} AS ({_rank_sql(cand, pin)})",
-            f"{win} AS ({_win_sql(cand, pin, rank)})",
+            f"{win} AS ({_win_sql(cand, rank)})",
         ]
-        outputs += [*_deep_sql(depth, prev, win), _overlap_sql(rank)]
+        outputs += [*_deep_sql(depth, prev, cand, pin, rank), _overlap_sql(rank)]
         if has_products:
             drank = f"drank{depth}"
             ctes += [
@@ -452,16 +457,15 @@ def _full_statements(max_depth: int, has_products: bool) -> list[str]:
         ]
     for depth in range(max_depth + 1):
         result = "INSERT INTO _engine_result " + _union(
-            [*_deep_sql(depth, "_engine_prev", "win"), _overlap_sql("rank")]
+            [*_deep_sql(depth, "_engine_prev", "cand", "pin", "rank"), _overlap_sql("rank")]
         )
         statements += [
-            f"CREATE TEMP TABLE _engine_win ({_WIN_TABLE_COLUMNS}) ON COMMIT DROP",
-            f"""WITH cand AS MATERIALIZED ({_cand_sql(depth, "_engine_prev")}),
-                     pin AS MATERIALIZED ({_pin_sql(depth, "_engine_prev", "_engine_forced")}),
+            f"CREATE TEMP TABLE _engine_win ({_PREV_TABLE_COLUMNS}) ON COMMIT DROP",
+            f"""WITH pin AS MATERIALIZED ({_pin_sql(depth, "_engine_prev", "_engine_forced")}),
+                     cand AS MATERIALIZED ({_cand_sql(depth, "_engine_prev", "pin")}),
                      rank AS MATERIALIZED ({_rank_sql("cand", "pin")}),
-                     win AS MATERIALIZED ({_win_sql("cand", "pin", "rank")}),
                      out AS ({result} RETURNING 1)
-                INSERT INTO _engine_win SELECT * FROM win WHERE has_children""",
+                INSERT INTO _engine_win SELECT {_NEXT_COLUMNS} FROM ({_win_sql("cand", "rank", "has_children")}) w""",
         ]
         if has_products:
             statements += [
@@ -544,4 +548,5 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         cursor.execute("SET LOCAL enable_nestloop = off")
         for statement in _full_statements(max_depth, bool(has_products)):
             cursor.execute(statement, params)
+        cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
         return _result_counts(cursor)

@@ -68,69 +68,56 @@ _HISTORY_TABLES = {
 }
 
 
-def _membership_write(*, kind: str, effective: date, account_ids: list[int] | None) -> dict:
-    """Diff _engine_result against the current rows in scope and write the difference.
+def _source_sql(alias: str) -> str:
+    return f"CASE {alias}.c WHEN 0 THEN 'override' WHEN 1 THEN 'named' ELSE 'rule' END"
 
-    The current rows and "has any history" are read into temporary tables first, so no statement
-    probes the table it is writing (which would rescan its own new rows)."""
+
+def _membership_write(*, kind: str, effective: date, account_ids: list[int] | None) -> dict:
+    """Diff _engine_result against the current rows in scope and write the difference, in one statement.
+
+    One hash full join of the answer with the current rows keeps only what differs (nothing on an
+    unchanged re-run); the data-modifying CTEs then open, delete (same day), close and re-source those
+    rows. They all see the snapshot from before the statement, so "has any history" (an index probe per
+    opened row) never sees the rows being inserted."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
     params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE, "row_type": row_type}
     prefix = "" if kind == "account" else "deals_"
-    counts = {}
+    source_new = _source_sql("d")
+    ctes = [
+        f"""cur AS (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
+                           {"m.source" if has_source else "NULL::text AS source"}
+                    FROM {table} m WHERE m.valid_to IS NULL AND ({scope}))""",
+        f"""diff AS MATERIALIZED (
+            SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
+            FROM (SELECT a, b, c FROM _engine_result WHERE row_type = %(row_type)s) r
+            FULL JOIN cur x ON x.owner_id = r.a AND x.territory_id = r.b
+            WHERE r.a IS NULL OR x.id IS NULL
+                  {f"OR x.source <> {_source_sql('r')}" if has_source else ""})""",
+        f"""ins AS (
+            INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
+            SELECT d.a, d.b, CASE WHEN EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = d.a)
+                                  THEN %(eff)s::date ELSE %(earliest)s::date END,
+                   NULL{", " + source_new if has_source else ""}
+            FROM diff d WHERE d.id IS NULL ORDER BY d.a
+            RETURNING 1)""",
+        f"""del AS (DELETE FROM {table} m USING diff d
+            WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
+        f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM diff d
+            WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
+    ]
+    names = ["ins", "del", "clo"]
+    keys = [f"{prefix}opened", f"{prefix}deleted_same_day", f"{prefix}closed"]
+    if has_source:
+        ctes.append(
+            f"""src AS (UPDATE {table} m SET source = {source_new} FROM diff d
+                WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND m.id = d.id RETURNING 1)"""
+        )
+        names.append("src")
+        keys.append("source_changed")
+    counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""DROP TABLE IF EXISTS _engine_current, _engine_known;
-                CREATE TEMP TABLE _engine_current ON COMMIT DROP AS
-                SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from{", m.source" if has_source else ""}
-                FROM {table} m WHERE m.valid_to IS NULL AND ({scope});
-                CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
-                SELECT DISTINCT m.{column} AS owner_id FROM {table} m WHERE {scope}""",
-            params,
-        )
-        if account_ids is None:
-            cursor.execute("ANALYZE _engine_current; ANALYZE _engine_known")
-        source_column = ", source" if has_source else ""
-        source_value = f", {SOURCE_SQL}" if has_source else ""
-        cursor.execute(
-            f"""
-            INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{source_column})
-            SELECT r.a, r.b, CASE WHEN k.owner_id IS NULL THEN %(earliest)s::date ELSE %(eff)s::date END,
-                   NULL{source_value}
-            FROM _engine_result r
-            LEFT JOIN _engine_known k ON k.owner_id = r.a
-            WHERE r.row_type = %(row_type)s AND NOT EXISTS (
-                SELECT 1 FROM _engine_current c WHERE c.owner_id = r.a AND c.territory_id = r.b)
-            """,
-            params,
-        )
-        counts[f"{prefix}opened"] = cursor.rowcount
-        cursor.execute(
-            """CREATE TEMP TABLE _engine_gone ON COMMIT DROP AS
-               SELECT c.id, c.valid_from FROM _engine_current c WHERE NOT EXISTS (
-                   SELECT 1 FROM _engine_result r
-                   WHERE r.row_type = %(row_type)s AND r.a = c.owner_id AND r.b = c.territory_id)""",
-            params,
-        )
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM _engine_gone WHERE valid_from >= %(eff)s)", params
-        )
-        counts[f"{prefix}deleted_same_day"] = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {table} SET valid_to = %(eff)s"
-            " WHERE id IN (SELECT id FROM _engine_gone WHERE valid_from < %(eff)s)",
-            params,
-        )
-        counts[f"{prefix}closed"] = cursor.rowcount
-        if has_source:
-            cursor.execute(
-                f"""UPDATE {table} m SET source = {SOURCE_SQL}
-                    FROM _engine_current c JOIN _engine_result r ON r.row_type = 'deep' AND r.a = c.owner_id
-                     AND r.b = c.territory_id
-                    WHERE m.id = c.id AND c.source <> {SOURCE_SQL}"""
-            )
-            counts["source_changed"] = cursor.rowcount
-        cursor.execute("DROP TABLE _engine_current, _engine_known, _engine_gone")
-    return counts
+        cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}", params)
+        return dict(zip(keys, cursor.fetchone(), strict=True))
 
 
 def _history_write(*, effective: date, account_ids: list[int] | None) -> dict:
