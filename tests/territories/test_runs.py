@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -308,3 +308,35 @@ def test_it_shows_progress_to_other_connections_while_the_run_transaction_is_ope
     services.assignment_run_execute(run=run, progress=watch)
     assert ("writing", 60, 0) in seen  # progress visible, the half-written assignment not
     assert AccountTerritoryMembership.objects.count() == 1
+
+
+def _all_history() -> tuple[list, list]:
+    accounts = sorted(
+        AccountTerritoryMembership.objects.values_list("account_id", "territory_id", "valid_from", "valid_to", "source")
+    )
+    deals = sorted(DealTerritoryMembership.objects.values_list("deal_id", "territory_id", "valid_from", "valid_to"))
+    return accounts, deals
+
+
+def test_it_writes_the_same_history_incrementally_as_in_a_full_run(alignment):
+    """account_reassign's single-statement path against the full run's writes, over two rounds of moves
+    (new rows, closed rows, a row opened and gone the same day, a first row from the beginning, pins)."""
+    west = Territory.objects.get(code="west")
+    east = Territory.objects.get(code="east")
+    factories.make_rule(factories.make_territory(alignment, code="west-all", kind="product", parent=west))
+    accounts = [factories.make_account(region=region) for region in ("CA", "NY", "CA", "TX", "NY")]
+    for account in accounts:
+        factories.make_deal(account=account)
+    TerritoryOverride.objects.create(territory=east, account=accounts[2], reason="VIP")
+    full_run(alignment)
+    for moves in ({0: "NY", 1: "TX", 3: "CA"}, {0: "CA", 3: "NY", 4: "CA"}):
+        for index, region in moves.items():
+            accounts[index].region = region
+            accounts[index].save()
+        with transaction.atomic():
+            full_run(alignment)
+            expected = _all_history()
+            transaction.set_rollback(True)
+        counts = services.account_reassign(account_ids=[account.pk for account in accounts])
+        assert _all_history() == expected
+        assert counts["opened"] > 0
