@@ -10,64 +10,94 @@ on that date in any non-planning model; each account's (deal's) earliest members
 beginning of the data. Restated, the active model's current memberships hold for all time.
 """
 
-# The 11 KPI rows per (territory, period) of the scope, from kpi_period and kpi_revenue_target.
-ROLLUP_ROWS = """
-SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start,
-       round(v.value, 6) AS value, v.numerator, v.denominator
-FROM (
-    SELECT kp.*, tg.value AS target,
-           lag(kp.revenue) OVER (PARTITION BY kp.territory_id, kp.period_type ORDER BY kp.period_start)
-               AS previous_revenue
-    FROM kpi_period kp
-    LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
-) p
-CROSS JOIN LATERAL (VALUES
-    ('revenue', p.revenue::numeric, NULL::numeric, NULL::numeric),
-    ('deals_won', p.won, NULL, NULL),
-    ('average_deal_size', p.revenue / nullif(p.won, 0), p.revenue, p.won),
-    ('win_rate', p.won::numeric / nullif(p.won + p.lost, 0), p.won, p.won + p.lost),
-    ('revenue_growth', (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0),
-        p.revenue - p.previous_revenue, p.previous_revenue),
-    ('new_customers', p.new_customers, NULL, NULL),
-    ('market_penetration', p.penetrated_end::numeric / nullif(p.accounts_end, 0),
-        p.penetrated_end, p.accounts_end),
-    ('pipeline_value', p.pipeline, NULL, NULL),
-    ('weighted_pipeline', p.weighted, NULL, NULL),
-    ('lead_conversion', p.created_won::numeric / nullif(p.created, 0), p.created_won, p.created),
-    ('quota_attainment', p.revenue / nullif(p.target, 0), p.revenue, p.target)
-) v(code, value, numerator, denominator)
-JOIN kpis_kpidefinition k ON k.code = v.code
+# Each KPI from the period figures (alias p): (code, value, numerator, denominator).
+KPI_EXPRESSIONS = [
+    ("revenue", "p.revenue::numeric", "NULL::numeric", "NULL::numeric"),
+    ("deals_won", "p.won::numeric", "NULL::numeric", "NULL::numeric"),
+    ("average_deal_size", "p.revenue / nullif(p.won, 0)", "p.revenue", "p.won"),
+    ("win_rate", "p.won::numeric / nullif(p.won + p.lost, 0)", "p.won", "p.won + p.lost"),
+    (
+        "revenue_growth",
+        "(p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0)",
+        "p.revenue - p.previous_revenue",
+        "p.previous_revenue",
+    ),
+    ("new_customers", "p.new_customers::numeric", "NULL::numeric", "NULL::numeric"),
+    (
+        "market_penetration",
+        "p.penetrated_end::numeric / nullif(p.accounts_end, 0)",
+        "p.penetrated_end",
+        "p.accounts_end",
+    ),
+    ("pipeline_value", "p.pipeline::numeric", "NULL::numeric", "NULL::numeric"),
+    ("weighted_pipeline", "p.weighted::numeric", "NULL::numeric", "NULL::numeric"),
+    ("lead_conversion", "p.created_won::numeric / nullif(p.created, 0)", "p.created_won", "p.created"),
+    ("quota_attainment", "p.revenue / nullif(p.target, 0)", "p.revenue", "p.target"),
+]
+
+# The period figures with the previous period's revenue and the revenue target beside them.
+PERIOD_FIGURES = """
+SELECT kp.*, tg.value AS target,
+       lag(kp.revenue) OVER (PARTITION BY kp.territory_id, kp.period_type ORDER BY kp.period_start)
+           AS previous_revenue
+FROM kpi_period kp
+LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
 """
 
-# Won revenue and count per territory × campaign × period, from kpi_credit.
+# The 11 KPI rows per (territory, period) of the scope (targeted recompute).
+ROLLUP_ROWS = (
+    "SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start, round(v.value, 6) AS value, "
+    "v.numerator, v.denominator\nFROM ("
+    + PERIOD_FIGURES
+    + ") p\nCROSS JOIN LATERAL (VALUES\n    "
+    + ",\n    ".join(
+        f"('{code}', {value}, {numerator}, {denominator})" for code, value, numerator, denominator in KPI_EXPRESSIONS
+    )
+    + "\n) v(code, value, numerator, denominator)\nJOIN kpis_kpidefinition k ON k.code = v.code"
+)
+
+# Won revenue and count per territory × campaign × period: months by signature, then territories, then
+# quarters and years from the months.
 CAMPAIGN_ROWS = """
-SELECT c.territory_id, c.campaign_id, p.period_type,
-       date_trunc(p.period_type, c.closed_on::timestamp)::date AS period_start,
-       sum(c.amount) AS revenue, count(*) AS deals_won
-FROM kpi_credit c CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
-WHERE c.stage = 'won'
-GROUP BY c.territory_id, c.campaign_id, p.period_type, date_trunc(p.period_type, c.closed_on::timestamp)
+WITH month_rows AS (
+    SELECT ss.territory_id, w.campaign_id, w.month, sum(w.revenue) AS revenue, sum(w.deals_won) AS deals_won
+    FROM (
+        SELECT sig_id, campaign_id, date_trunc('month', closed_on::timestamp)::date AS month,
+               sum(amount) AS revenue, count(*) AS deals_won
+        FROM kpi_sig_deal WHERE stage = 'won' GROUP BY 1, 2, 3
+    ) w
+    JOIN kpi_sig_scope ss ON ss.sig_id = w.sig_id
+    GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT territory_id, campaign_id, date_trunc('month', closed_on::timestamp)::date,
+           sum(amount), count(*)
+    FROM kpi_credit WHERE stage = 'won' GROUP BY 1, 2, 3
+)
+SELECT m.territory_id, m.campaign_id, p.period_type,
+       date_trunc(p.period_type, m.month::timestamp)::date AS period_start,
+       sum(m.revenue) AS revenue, sum(m.deals_won) AS deals_won
+FROM month_rows m CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
+GROUP BY m.territory_id, m.campaign_id, p.period_type, date_trunc(p.period_type, m.month::timestamp)
 """
 
 
 STEPS: list[tuple[str, str]] = [
     (
         "calendar",
-        # Global, not per scope, so a targeted recompute yields exactly the rows of a full one.
+        # Global, not per scope, so a targeted recompute yields exactly the rows of a full one. One scan,
+        # once per transaction (both views use it; the per-view cleanup keeps it).
         """
-        CREATE TEMP TABLE kpi_calendar ON COMMIT DROP AS
+        CREATE TEMP TABLE IF NOT EXISTS kpi_calendar ON COMMIT DROP AS
         SELECT generate_series(b.first_month, b.last_month, interval '1 month')::date AS month
         FROM (
             SELECT date_trunc('month', least(
-                       (SELECT min(created_on) FROM accounts_deal),
-                       (SELECT min(expected_close_on) FROM accounts_deal WHERE closed_on IS NULL)
+                       min(created_on), min(expected_close_on) FILTER (WHERE closed_on IS NULL)
                    )::timestamp)::date AS first_month,
                    date_trunc('month', greatest(
-                       (SELECT max(created_on) FROM accounts_deal),
-                       (SELECT max(closed_on) FROM accounts_deal),
-                       (SELECT max(expected_close_on) FROM accounts_deal WHERE closed_on IS NULL),
+                       max(created_on), max(closed_on), max(expected_close_on) FILTER (WHERE closed_on IS NULL),
                        %(today)s::date
                    )::timestamp)::date AS last_month
+            FROM accounts_deal
         ) b
         WHERE b.first_month IS NOT NULL
         """,
@@ -93,7 +123,8 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "reach",
-        # Which (possibly older models') territories' memberships count for each measured territory.
+        # Which (possibly older models') territories' memberships count for each measured territory
+        # (the scope, and the territories whose accounts its product territories measure).
         """
         CREATE TEMP TABLE kpi_reach ON COMMIT DROP AS
         SELECT DISTINCT x.territory_id, x.is_product, c.descendant_id
@@ -107,20 +138,24 @@ STEPS: list[tuple[str, str]] = [
         JOIN territories_territory a ON a.code = x.code
         JOIN territories_territorymodel m ON m.id = a.territory_model_id
         JOIN territories_territoryclosure c ON c.ancestor_id = a.id
-        WHERE CASE WHEN %(view)s = 'restated' THEN a.id = x.territory_id ELSE m.state <> 'planning' END
+        WHERE CASE WHEN %(view)s = 'restated' THEN a.id = x.territory_id ELSE m.state <> 'planning' END;
+        ANALYZE kpi_reach
         """,
     ),
     (
-        "account ranges",
-        # Merged per (territory, account): overlays and model changes can give overlapping or
-        # adjacent ranges, and an account must count once.
+        "account intervals",
+        # Each account's timeline cut into intervals over which the set of memberships that count (the
+        # "holders") is constant; each distinct holder set is a signature, and a signature stands for the
+        # set of measured territories its holders count for (distinct: an account in two children of T,
+        # or in T's code in two models, counts once). Every date of an account is in at most one interval,
+        # so per-signature sums are per-territory sums once expanded; nothing is counted per (territory, deal).
         """
-        CREATE TEMP TABLE kpi_account_range ON COMMIT DROP AS
+        CREATE TEMP TABLE kpi_account_interval ON COMMIT DROP AS
         WITH reached AS (
-            SELECT r.territory_id, mb.account_id, mb.valid_from, mb.valid_to
-            FROM kpi_reach r
-            JOIN territories_accountterritorymembership mb ON mb.territory_id = r.descendant_id
-            WHERE NOT r.is_product AND (%(view)s = 'as_of' OR mb.valid_to IS NULL)
+            SELECT mb.account_id, mb.territory_id, mb.valid_from, mb.valid_to
+            FROM territories_accountterritorymembership mb
+            WHERE mb.territory_id IN (SELECT descendant_id FROM kpi_reach WHERE NOT is_product)
+              AND (%(view)s = 'as_of' OR mb.valid_to IS NULL)
         ),
         first_membership AS (
             SELECT h.account_id, min(h.valid_from) AS first_from
@@ -129,19 +164,39 @@ STEPS: list[tuple[str, str]] = [
             JOIN territories_territorymodel hm ON hm.id = ht.territory_model_id
             WHERE hm.state <> 'planning' AND h.account_id IN (SELECT account_id FROM reached)
             GROUP BY h.account_id
-        )
-        SELECT territory_id, account_id, lower(span) AS lo, upper(span) AS hi
-        FROM (
-            SELECT r.territory_id, r.account_id, unnest(range_agg(daterange(
-                CASE WHEN %(view)s = 'restated' OR r.valid_from <= f.first_from THEN '-infinity'::date
-                     ELSE r.valid_from END,
-                CASE WHEN %(view)s = 'restated' THEN 'infinity'::date
-                     ELSE coalesce(r.valid_to, 'infinity'::date) END
-            ))) AS span
+        ),
+        ranged AS (
+            SELECT r.account_id, r.territory_id,
+                   CASE WHEN %(view)s = 'restated' OR r.valid_from <= f.first_from THEN '-infinity'::date
+                        ELSE r.valid_from END AS lo,
+                   CASE WHEN %(view)s = 'restated' THEN 'infinity'::date
+                        ELSE coalesce(r.valid_to, 'infinity'::date) END AS hi
             FROM reached r JOIN first_membership f ON f.account_id = r.account_id
-            GROUP BY r.territory_id, r.account_id
-        ) merged;
-        ANALYZE kpi_account_range
+        ),
+        bound AS (
+            SELECT account_id, lo AS at FROM ranged UNION SELECT account_id, hi FROM ranged
+        ),
+        piece AS (
+            SELECT account_id, at AS lo, lead(at) OVER (PARTITION BY account_id ORDER BY at) AS hi FROM bound
+        )
+        SELECT p.account_id, p.lo, p.hi, array_agg(DISTINCT g.territory_id ORDER BY g.territory_id) AS holders
+        FROM piece p JOIN ranged g ON g.account_id = p.account_id AND g.lo <= p.lo AND p.lo < g.hi
+        WHERE p.hi IS NOT NULL
+        GROUP BY p.account_id, p.lo, p.hi;
+
+        CREATE TEMP TABLE kpi_signature ON COMMIT DROP AS
+        SELECT row_number() OVER () AS sig_id, holders FROM (SELECT DISTINCT holders FROM kpi_account_interval) s;
+
+        CREATE TEMP TABLE kpi_interval ON COMMIT DROP AS
+        SELECT i.account_id, i.lo, i.hi, s.sig_id
+        FROM kpi_account_interval i JOIN kpi_signature s ON s.holders = i.holders;
+
+        CREATE TEMP TABLE kpi_sig_territory ON COMMIT DROP AS
+        SELECT DISTINCT s.sig_id, r.territory_id
+        FROM kpi_signature s CROSS JOIN LATERAL unnest(s.holders) h(id)
+        JOIN kpi_reach r ON r.descendant_id = h.id AND NOT r.is_product;
+        ANALYZE kpi_interval;
+        ANALYZE kpi_sig_territory
         """,
     ),
     (
@@ -177,25 +232,32 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "credits",
-        # Ranges are merged, so each (territory, deal) appears at most once.
+        # Deals of accounts, by signature (the interval holding the deal's date), and (territory, deal)
+        # credits of product territories (deal memberships; ranges merged, so a deal appears once).
         """
+        CREATE TEMP TABLE kpi_sig_deal ON COMMIT DROP AS
+        SELECT i.sig_id, d.account_id, d.campaign_id, d.amount, d.stage, d.probability, d.created_on,
+               d.closed_on, d.expected_close_on
+        FROM kpi_interval i
+        JOIN accounts_deal d ON d.account_id = i.account_id
+        WHERE coalesce(d.closed_on, %(today)s::date) >= i.lo AND coalesce(d.closed_on, %(today)s::date) < i.hi;
+
         CREATE TEMP TABLE kpi_credit ON COMMIT DROP AS
-        SELECT s.id AS territory_id, d.id AS deal_id, d.account_id, d.campaign_id, d.amount, d.stage,
-               d.probability, d.created_on, d.closed_on, d.expected_close_on
-        FROM kpi_scope s
-        JOIN kpi_account_range ar ON ar.territory_id = s.id
-        JOIN accounts_deal d ON d.account_id = ar.account_id
-        WHERE NOT s.is_product
-          AND coalesce(d.closed_on, %(today)s::date) >= ar.lo AND coalesce(d.closed_on, %(today)s::date) < ar.hi
-        UNION ALL
-        SELECT s.id, d.id, d.account_id, d.campaign_id, d.amount, d.stage,
+        SELECT s.id AS territory_id, d.account_id, d.campaign_id, d.amount, d.stage,
                d.probability, d.created_on, d.closed_on, d.expected_close_on
         FROM kpi_scope s
         JOIN kpi_deal_range dr ON dr.territory_id = s.id
         JOIN accounts_deal d ON d.id = dr.deal_id
         WHERE s.is_product
           AND coalesce(d.closed_on, %(today)s::date) >= dr.lo AND coalesce(d.closed_on, %(today)s::date) < dr.hi;
-        ANALYZE kpi_credit
+
+        -- Scope territories each signature counts for (non-product territories measure account deals).
+        CREATE TEMP TABLE kpi_sig_scope ON COMMIT DROP AS
+        SELECT st.sig_id, st.territory_id
+        FROM kpi_sig_territory st JOIN kpi_scope s ON s.id = st.territory_id AND NOT s.is_product;
+        ANALYZE kpi_sig_deal;
+        ANALYZE kpi_credit;
+        ANALYZE kpi_sig_scope
         """,
     ),
     (
@@ -203,13 +265,25 @@ STEPS: list[tuple[str, str]] = [
         # First won deal of the territory per account, and the accounts each territory measures.
         """
         CREATE TEMP TABLE kpi_first_won ON COMMIT DROP AS
-        SELECT territory_id, account_id, min(closed_on) AS first_won
+        SELECT ss.territory_id, w.account_id, min(w.first_won) AS first_won
+        FROM (
+            SELECT sig_id, account_id, min(closed_on) AS first_won
+            FROM kpi_sig_deal WHERE stage = 'won' GROUP BY sig_id, account_id
+        ) w
+        JOIN kpi_sig_scope ss ON ss.sig_id = w.sig_id
+        GROUP BY ss.territory_id, w.account_id
+        UNION ALL
+        SELECT territory_id, account_id, min(closed_on)
         FROM kpi_credit WHERE stage = 'won'
         GROUP BY territory_id, account_id;
 
+        -- Intervals, not merged ranges: they are disjoint per account, so the +1/-1 events below add up
+        -- to the same month-end counts.
         CREATE TEMP TABLE kpi_scope_account ON COMMIT DROP AS
-        SELECT s.id AS territory_id, ar.account_id, ar.lo, ar.hi
-        FROM kpi_scope s JOIN kpi_account_range ar ON ar.territory_id = s.account_source_id
+        SELECT s.id AS territory_id, i.account_id, i.lo, i.hi
+        FROM kpi_scope s
+        JOIN kpi_sig_territory st ON st.territory_id = s.account_source_id
+        JOIN kpi_interval i ON i.sig_id = st.sig_id
         UNION ALL
         SELECT s.id, a.id, '-infinity'::date, 'infinity'::date
         FROM kpi_scope s CROSS JOIN accounts_account a
@@ -241,34 +315,68 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "months",
+        # Additive figures per (signature, month) — by closing (or expected closing) month and by creation
+        # month — then per territory: a signature's deals count once for each territory it stands for.
         """
+        CREATE TEMP TABLE kpi_base ON COMMIT DROP AS
+        WITH closing AS (
+            SELECT sig_id, date_trunc('month', coalesce(closed_on, expected_close_on)::timestamp)::date AS month,
+                   sum(amount) FILTER (WHERE stage = 'won' AND closed_on IS NOT NULL) AS revenue,
+                   count(*) FILTER (WHERE stage = 'won' AND closed_on IS NOT NULL) AS won,
+                   count(*) FILTER (WHERE stage = 'lost' AND closed_on IS NOT NULL) AS lost,
+                   sum(amount) FILTER (WHERE closed_on IS NULL) AS pipeline,
+                   sum(amount * probability / 100) FILTER (WHERE closed_on IS NULL) AS weighted
+            FROM kpi_sig_deal WHERE coalesce(closed_on, expected_close_on) IS NOT NULL
+            GROUP BY 1, 2
+        ),
+        creation AS (
+            SELECT sig_id, date_trunc('month', created_on::timestamp)::date AS month, count(*) AS created,
+                   count(*) FILTER (WHERE stage = 'won') AS created_won
+            FROM kpi_sig_deal GROUP BY 1, 2
+        ),
+        by_signature AS (
+            SELECT sig_id, month, c.revenue, c.won, c.lost, c.pipeline, c.weighted, n.created, n.created_won
+            FROM closing c FULL JOIN creation n USING (sig_id, month)
+        ),
+        product AS (
+            SELECT territory_id, month, c.revenue, c.won, c.lost, c.pipeline, c.weighted, n.created, n.created_won
+            FROM (
+                SELECT territory_id, date_trunc('month', coalesce(closed_on, expected_close_on)::timestamp)::date
+                           AS month,
+                       sum(amount) FILTER (WHERE stage = 'won' AND closed_on IS NOT NULL) AS revenue,
+                       count(*) FILTER (WHERE stage = 'won' AND closed_on IS NOT NULL) AS won,
+                       count(*) FILTER (WHERE stage = 'lost' AND closed_on IS NOT NULL) AS lost,
+                       sum(amount) FILTER (WHERE closed_on IS NULL) AS pipeline,
+                       sum(amount * probability / 100) FILTER (WHERE closed_on IS NULL) AS weighted
+                FROM kpi_credit WHERE coalesce(closed_on, expected_close_on) IS NOT NULL
+                GROUP BY 1, 2
+            ) c
+            FULL JOIN (
+                SELECT territory_id, date_trunc('month', created_on::timestamp)::date AS month, count(*) AS created,
+                       count(*) FILTER (WHERE stage = 'won') AS created_won
+                FROM kpi_credit GROUP BY 1, 2
+            ) n USING (territory_id, month)
+        )
+        SELECT ss.territory_id, b.month, sum(b.revenue) AS revenue, sum(b.won) AS won, sum(b.lost) AS lost,
+               sum(b.pipeline) AS pipeline, sum(b.weighted) AS weighted, sum(b.created) AS created,
+               sum(b.created_won) AS created_won
+        FROM by_signature b JOIN kpi_sig_scope ss ON ss.sig_id = b.sig_id
+        GROUP BY ss.territory_id, b.month
+        UNION ALL
+        SELECT territory_id, month, revenue, won, lost, pipeline, weighted, created, created_won FROM product;
+        ANALYZE kpi_base;
+
         CREATE TEMP TABLE kpi_month ON COMMIT DROP AS
         SELECT s.id AS territory_id, cal.month,
-               coalesce(cl.revenue, 0) AS revenue, coalesce(cl.won, 0) AS won, coalesce(cl.lost, 0) AS lost,
-               coalesce(op.pipeline, 0) AS pipeline, coalesce(op.weighted, 0) AS weighted,
-               coalesce(cr.created, 0) AS created, coalesce(cr.created_won, 0) AS created_won,
+               coalesce(b.revenue, 0) AS revenue, coalesce(b.won, 0) AS won, coalesce(b.lost, 0) AS lost,
+               coalesce(b.pipeline, 0) AS pipeline, coalesce(b.weighted, 0) AS weighted,
+               coalesce(b.created, 0) AS created, coalesce(b.created_won, 0) AS created_won,
                coalesce(nc.new_customers, 0) AS new_customers,
                sum(coalesce(ev.accounts, 0)) OVER w AS accounts_end,
                sum(coalesce(ev.penetrated, 0)) OVER w AS penetrated_end
         FROM kpi_scope s
         CROSS JOIN kpi_calendar cal
-        LEFT JOIN (
-            SELECT territory_id, date_trunc('month', closed_on::timestamp)::date AS month,
-                   sum(amount) FILTER (WHERE stage = 'won') AS revenue,
-                   count(*) FILTER (WHERE stage = 'won') AS won,
-                   count(*) FILTER (WHERE stage = 'lost') AS lost
-            FROM kpi_credit WHERE closed_on IS NOT NULL GROUP BY 1, 2
-        ) cl ON cl.territory_id = s.id AND cl.month = cal.month
-        LEFT JOIN (
-            SELECT territory_id, date_trunc('month', expected_close_on::timestamp)::date AS month,
-                   sum(amount) AS pipeline, sum(amount * probability / 100) AS weighted
-            FROM kpi_credit WHERE closed_on IS NULL AND expected_close_on IS NOT NULL GROUP BY 1, 2
-        ) op ON op.territory_id = s.id AND op.month = cal.month
-        LEFT JOIN (
-            SELECT territory_id, date_trunc('month', created_on::timestamp)::date AS month,
-                   count(*) AS created, count(*) FILTER (WHERE stage = 'won') AS created_won
-            FROM kpi_credit GROUP BY 1, 2
-        ) cr ON cr.territory_id = s.id AND cr.month = cal.month
+        LEFT JOIN kpi_base b ON b.territory_id = s.id AND b.month = cal.month
         LEFT JOIN (
             SELECT territory_id, date_trunc('month', first_won::timestamp)::date AS month, count(*) AS new_customers
             FROM kpi_first_won GROUP BY 1, 2
@@ -395,6 +503,8 @@ STEPS: list[tuple[str, str]] = [
 # in, then PRIMARY KEY / UNIQUE / index built by sorting), then swap it for the old one. Identifiers are
 # formatted from PARTITIONS (fixed names, never input); the DETACH takes an ACCESS EXCLUSIVE lock on the
 # parent until commit, so readers wait the few milliseconds of the commit and see old or new rows only.
+# ANALYZE: a targeted recompute's UPDATE … FROM on an unanalyzed partition of millions of rows was planned
+# as a scan of the whole partition.
 FULL_SWAP = """
 DROP TABLE IF EXISTS {rollup}_build;
 CREATE TABLE {rollup}_build (LIKE kpis_kpirollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 90);
@@ -408,6 +518,7 @@ ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_pkey PRIMARY KEY (id, v
 ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_unique
     UNIQUE (territory_id, kpi_id, view, period_type, period_start);
 CREATE INDEX {rollup}_build_period ON {rollup}_build (kpi_id, view, period_type, period_start);
+ANALYZE {rollup}_build;
 
 DROP TABLE IF EXISTS {campaign}_build;
 CREATE TABLE {campaign}_build (LIKE kpis_kpicampaignrollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
@@ -421,6 +532,7 @@ FROM ({campaign_rows}) n;
 ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_pkey PRIMARY KEY (id, view);
 ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_unique
     UNIQUE NULLS NOT DISTINCT (territory_id, view, period_type, period_start, campaign_id);
+ANALYZE {campaign}_build;
 
 ALTER TABLE kpis_kpirollup DETACH PARTITION {rollup};
 DROP TABLE {rollup};
@@ -457,8 +569,12 @@ def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
     return [step for step in STEPS if step[0] not in ("values", "swap")] + [("swap", swap)]
 
 
-CLEANUP = """
-DROP TABLE IF EXISTS kpi_calendar, kpi_scope, kpi_reach, kpi_account_range, kpi_deal_range, kpi_credit,
+# Between the views of one recompute (the calendar stays).
+VIEW_CLEANUP = """
+DROP TABLE IF EXISTS kpi_scope, kpi_reach, kpi_account_interval, kpi_signature, kpi_interval,
+    kpi_sig_territory, kpi_deal_range, kpi_sig_deal, kpi_credit, kpi_sig_scope, kpi_base,
     kpi_first_won, kpi_scope_account, kpi_account_event, kpi_month, kpi_period, kpi_revenue_target,
     kpi_new, kpi_campaign_new
 """
+
+CLEANUP = VIEW_CLEANUP + ";\nDROP TABLE IF EXISTS kpi_calendar"
