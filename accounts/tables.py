@@ -1,10 +1,10 @@
 import django_tables2 as tables
 
 from accounts.models import Account, Deal
-from core.tables import IsoDateColumn
+from core.tables import FastTable, IsoDateColumn
 
 
-class AccountTable(tables.Table):
+class AccountTable(FastTable):
     name = tables.Column()
     country = tables.Column(verbose_name="Country")
     annual_revenue = tables.Column(verbose_name="Annual revenue", attrs={"td": {"class": "text-end"}})
@@ -35,7 +35,7 @@ class AccountTable(tables.Table):
         return record.country.code
 
 
-class DealTable(tables.Table):
+class DealTable(FastTable):
     account = tables.Column(accessor="account__name", verbose_name="Account")
     rep = tables.Column(accessor="rep__name", verbose_name="Rep", default="—")
     product = tables.Column(accessor="product__name", verbose_name="Product", default="—")

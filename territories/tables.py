@@ -1,10 +1,10 @@
 import django_tables2 as tables
 
-from core.tables import IsoDateColumn
+from core.tables import FastTable, IsoDateColumn, IsoDateTimeColumn
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 
 
-class TerritoryTable(tables.Table):
+class TerritoryTable(FastTable):
     code = tables.Column(linkify=("territories:detail", {"pk": tables.A("pk")}))
     name = tables.Column(linkify=("territories:detail", {"pk": tables.A("pk")}))
     parent = tables.Column(accessor="parent__code", verbose_name="Parent", default="—")
@@ -17,7 +17,7 @@ class TerritoryTable(tables.Table):
         empty_text = "No territories."
 
 
-class MembershipTable(tables.Table):
+class MembershipTable(FastTable):
     """Accounts in a territory: one row per current deepest membership under it."""
 
     account = tables.Column(accessor="account__name", verbose_name="Account")
@@ -34,7 +34,7 @@ class MembershipTable(tables.Table):
         empty_text = "No accounts are in this territory. Run the assignment after adding rules."
 
 
-class RepAssignmentTable(tables.Table):
+class RepAssignmentTable(FastTable):
     rep = tables.Column(accessor="rep__name", verbose_name="Rep")
 
     class Meta:
@@ -44,9 +44,11 @@ class RepAssignmentTable(tables.Table):
         empty_text = "No rep is assigned. Assign an owner so the territory is covered."
 
 
-class TerritoryModelTable(tables.Table):
+class TerritoryModelTable(FastTable):
     code = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
     name = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
+    activated_at = IsoDateTimeColumn(verbose_name="Activated")
+    created_at = IsoDateTimeColumn(verbose_name="Created")
 
     class Meta:
         model = TerritoryModel
