@@ -71,7 +71,9 @@ def _rollup_value(*, kpi_code: str, period: Period, view: str, field: str = "val
             view=view,
             period_type=period.period_type,
             period_start=period.start,
-        ).values(field)[:1]
+        )
+        .order_by()  # the model's ordering would join territory and KPI into every subquery
+        .values(field)[:1]
     )
 
 
@@ -79,7 +81,9 @@ def _target_value(*, kpi_code: str, period: Period):
     exact = Subquery(
         KpiTarget.objects.filter(
             territory_id=OuterRef("pk"), kpi__code=kpi_code, period_type=period.period_type, period_start=period.start
-        ).values("value")[:1],
+        )
+        .order_by()
+        .values("value")[:1],
         output_field=MONEY,
     )
     if period.period_type == PeriodType.MONTH or kpi_code not in ADDITIVE_KPIS:
@@ -94,6 +98,7 @@ def _target_value(*, kpi_code: str, period: Period):
             period_start__gte=period.start,
             period_start__lt=end,
         )
+        .order_by()
         .values("territory_id")
         .annotate(total=Sum("value"))
         .values("total")[:1],
@@ -145,7 +150,9 @@ def revenue_trend_by_territory(
             period_type=PeriodType.MONTH,
             period_start__gte=first,
             period_start__lte=last,
-        ).values_list("territory_id", "period_start", "value")
+        )
+        .order_by()
+        .values_list("territory_id", "period_start", "value")
     }
     return {
         "labels": [start.strftime("%b %Y") for start in starts],
@@ -219,7 +226,7 @@ def coverage_warnings(*, user, model: TerritoryModel | None) -> dict:
         return {"model": None}
     visible = Territory.objects.visible_to(user).values("id")
     unowned = territories_without_owner(model=model).filter(id__in=visible)
-    overlaps = coverage_overlaps(model=model).filter(winner_id__in=visible)
+    overlaps = coverage_overlaps(model=model).select_related(None).order_by().filter(winner_id__in=visible).values("id")
     return {
         "model": model,
         "overlaps": overlaps[:COVERAGE_COUNT_CAP].count(),

@@ -85,7 +85,9 @@ def territory_detail(request, pk: int):
     period = dash.period_parse(value=request.GET.get("period"))
     rules = TerritoryRule.objects.filter(territory=territory).prefetch_related("criteria")
     accounts = MembershipTable(
-        dash.territory_accounts(territory=territory).select_related("account", "territory").order_by("account__name"),
+        # By account id by default: the first page is then found without sorting every account of a big
+        # subtree by name (a click on a header still sorts by that column).
+        dash.territory_accounts(territory=territory).select_related("account", "territory").order_by("account_id"),
         prefix="accounts-",
     )
     RequestConfig(request, paginate={"per_page": 25, "paginator_class": LazyPaginator}).configure(accounts)
