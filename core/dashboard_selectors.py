@@ -190,7 +190,9 @@ def map_accounts(*, user, territories: QuerySet, period: Period, limit: int = MA
     rows = (
         AccountTerritoryMembership.objects.visible_to(user)
         .filter(valid_to__isnull=True, territory_id__in=territories.values("id"), account__latitude__isnull=False)
-        .order_by("account_id")
+        # No order: sorting every located account to keep the first `limit` cost ~0.4 s at 100,000 accounts,
+        # and the capped markers are a sample the map clusters anyway.
+        .order_by()
         .values_list(
             "account_id",
             "account__name",
