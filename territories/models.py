@@ -320,8 +320,12 @@ class AccountTerritoryMembership(models.Model):
     Only the deepest territories are stored; see the module docstring.
     """
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="memberships")
-    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="memberships")
+    # No single-column indexes: the composite ones below lead with each key, and every index costs the
+    # engine's bulk writes (millions of rows on a first run).
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="memberships", db_index=False
+    )
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="memberships", db_index=False)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
@@ -354,7 +358,8 @@ class DealTerritoryMembership(models.Model):
     """Deal D was in product territory T from valid_from to valid_to (exclusive); deepest only."""
 
     deal = models.ForeignKey("accounts.Deal", on_delete=models.PROTECT, related_name="memberships")
-    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="deal_memberships")
+    # (deal_territory_idx leads with the territory; a plain index on it would only slow the writes)
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="deal_memberships", db_index=False)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
 
