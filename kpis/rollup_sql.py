@@ -1,7 +1,8 @@
 """The set-based SQL of a rollup recompute, run statement by statement inside one transaction.
 
-Every statement builds a temporary table (dropped at commit) from the previous ones; the last two
-swap the rows of the recomputed scope. Parameters: view ('as_of' | 'restated'), model_id (the active
+Every step builds temporary tables (dropped at commit) from the previous ones; the last swaps the rows of
+the recomputed scope (steps(): in place for a targeted recompute, a fresh partition for a full one).
+Parameters: view ('as_of' | 'restated'), model_id (the active
 territory model), all_territories (bool), territory_ids (int[]), today (date), computed_at (timestamptz).
 
 Credit rules (see docs/KPIS.md): a deal's date is closed_on when closed, else today. As-of, a deal is
