@@ -302,6 +302,22 @@ def recompute_run_create(*, territory_id: int | None = None, view: str = "", req
     return RecomputeRun.objects.create(territory_id=territory_id, view=view, requested_by=requested_by)
 
 
+def recompute_run_start(*, territory=None, view: str = "", user=None) -> RecomputeRun:
+    """Record a recompute (one territory of the active model, or all) and queue it once the caller's
+    transaction commits; the run row then shows its progress and outcome."""
+    from core.hooks import task_enqueue
+    from kpis.tasks import recompute_run_task
+
+    views = rollup_views_parse(view=view or None)
+    run = recompute_run_create(
+        territory_id=territory.pk if territory is not None else None,
+        view=views[0] if len(views) == 1 else "",
+        requested_by=user if user is not None and user.pk else None,
+    )
+    transaction.on_commit(lambda: task_enqueue(recompute_run_task, run.pk))
+    return run
+
+
 def recompute_run_execute(*, run: RecomputeRun, on_step: StepCallback | None = None) -> RecomputeRun:
     """Run a recorded recompute; the run row shows its phase, progress and outcome."""
     run.status = RunStatus.RUNNING

@@ -47,3 +47,16 @@ def sweep_dirty_rollups() -> bool:
         flush_dirty_rollups.delay()
         return True
     return False
+
+
+@shared_task(name="kpis.tasks.recompute_run_task", **TASK_OPTIONS)
+def recompute_run_task(run_id: int) -> str:
+    """Execute a run recorded by services.recompute_run_start. A redelivered message finds the run
+    finished and does nothing; a run a lost worker left running is recomputed again (idempotent)."""
+    from kpis.models import RecomputeRun
+    from territories.choices import RunStatus
+
+    run = RecomputeRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+    if run is None:
+        return "missing or finished"
+    return services.recompute_run_execute(run=run).status

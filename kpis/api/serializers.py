@@ -1,7 +1,11 @@
 from rest_framework import serializers
 
+from core.access import access_scope
 from core.api.serializers import StrictModelSerializer
+from kpis.choices import RollupView
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from territories.choices import TerritoryModelState
+from territories.models import Territory
 
 
 class KpiDefinitionSerializer(StrictModelSerializer):
@@ -71,3 +75,31 @@ class RecomputeRunSerializer(serializers.ModelSerializer):
             "finished_at",
         )
         read_only_fields = fields
+
+
+class RecomputeRunStartSerializer(serializers.Serializer):
+    territory = serializers.PrimaryKeyRelatedField(
+        queryset=Territory.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="A territory of the active model (its subtree and ancestors are recomputed); omit for all.",
+    )
+    view = serializers.ChoiceField(
+        choices=RollupView.choices, required=False, allow_blank=True, help_text="Default: both views."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["territory"].queryset = Territory.objects.visible_to(request.user).filter(
+                territory_model__state=TerritoryModelState.ACTIVE
+            )
+
+    def validate(self, attrs):
+        request = self.context.get("request")
+        if attrs.get("territory") is None and request is not None and not access_scope(request.user).everything:
+            raise serializers.ValidationError(
+                {"territory": ["A manager scoped to part of the alignment recomputes one of their territories."]}
+            )
+        return attrs

@@ -1,6 +1,11 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.response import Response
+
 from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
 from core.hooks import territories_dirty_on_commit
 from kpis import filtersets
+from kpis import services as kpi_services
 from kpis.api import serializers
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
 
@@ -49,9 +54,23 @@ class KpiRollupViewSet(ScopedReadOnlyViewSet):
     ordering = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
 
 
-class RecomputeRunViewSet(ScopedReadOnlyViewSet):
+class RecomputeRunViewSet(ScopedReadOnlyViewSet, mixins.CreateModelMixin):
+    """KPI recompute runs (managers): start one with POST, then poll its status and progress."""
+
     queryset = RecomputeRun.objects.all()
     serializer_class = serializers.RecomputeRunSerializer
     filterset_class = filtersets.RecomputeRunFilterSet
     ordering_fields = ("id", "created_at")
     ordering = ("-created_at", "-id")
+
+    def get_serializer_class(self):
+        return serializers.RecomputeRunStartSerializer if self.action == "create" else super().get_serializer_class()
+
+    @extend_schema(responses={201: serializers.RecomputeRunSerializer})
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = kpi_services.recompute_run_start(
+            territory=body.validated_data.get("territory"), view=body.validated_data.get("view", ""), user=request.user
+        )
+        return Response(serializers.RecomputeRunSerializer(run).data, status=status.HTTP_201_CREATED)
