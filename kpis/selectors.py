@@ -50,19 +50,32 @@ def kpi_value_format(*, definition: KpiDefinition, value: Decimal | None) -> str
     return f"{value:,.{definition.decimals}f}"
 
 
-def kpi_target_value(*, territory: Territory, kpi: KpiDefinition, period_type: str, period_start: date):
-    """The target set for the period; for additive KPIs a quarter/year falls back to its month targets."""
-    targets = KpiTarget.objects.filter(territory=territory, kpi=kpi)
-    found = targets.filter(period_type=period_type, period_start=period_start).values_list("value", flat=True).first()
-    if found is not None or period_type == PeriodType.MONTH or kpi.code not in ADDITIVE_KPIS:
-        return found
-    end = period_shift(period_type=period_type, start=period_start, periods=1)
-    months = list(
-        targets.filter(period_type=PeriodType.MONTH, period_start__gte=period_start, period_start__lt=end).values_list(
-            "value", flat=True
-        )
+def kpi_targets_for_period(*, territory: Territory, period_type: str, period_start: date) -> dict[int, Decimal]:
+    """kpi id → target of the period, for every KPI of the territory, in one query: the target set for the
+    period; for additive KPIs a quarter or year without one sums its month targets."""
+    exact = Q(period_type=period_type, period_start=period_start)
+    wanted = exact
+    if period_type != PeriodType.MONTH:
+        end = period_shift(period_type=period_type, start=period_start, periods=1)
+        wanted |= Q(period_type=PeriodType.MONTH, period_start__gte=period_start, period_start__lt=end)
+    rows = (
+        KpiTarget.objects.filter(wanted, territory=territory)
+        .order_by()
+        .values_list("kpi_id", "kpi__code", "period_type", "value")
     )
-    return sum(months, Decimal(0)) if months else None
+    set_for_period: dict[int, Decimal] = {}
+    month_sums: dict[int, Decimal] = {}
+    for kpi_id, code, row_period_type, value in rows:
+        if row_period_type == period_type:
+            set_for_period[kpi_id] = value
+        elif code in ADDITIVE_KPIS:
+            month_sums[kpi_id] = month_sums.get(kpi_id, Decimal(0)) + value
+    return {**month_sums, **set_for_period}
+
+
+def kpi_target_value(*, territory: Territory, kpi: KpiDefinition, period_type: str, period_start: date):
+    """The target of one KPI for the period (rule: kpi_targets_for_period)."""
+    return kpi_targets_for_period(territory=territory, period_type=period_type, period_start=period_start).get(kpi.id)
 
 
 @dataclass
@@ -83,15 +96,14 @@ def kpi_actual_vs_target(
         r.kpi_id: r
         for r in KpiRollup.objects.filter(
             territory=territory, view=view, period_type=period_type, period_start=period_start
-        )
+        ).order_by()
     }
+    targets = kpi_targets_for_period(territory=territory, period_type=period_type, period_start=period_start)
     rows = []
     for definition in definitions:
         rollup = rollups.get(definition.id)
         actual = rollup.value if rollup else None
-        target = kpi_target_value(
-            territory=territory, kpi=definition, period_type=period_type, period_start=period_start
-        )
+        target = targets.get(definition.id)
         attainment = (actual / target).quantize(Decimal("0.0001")) if actual is not None and target else None
         rows.append(
             ActualVsTarget(definition, period_start, actual, target, attainment, rollup.computed_at if rollup else None)
@@ -119,7 +131,9 @@ def kpi_trend(
             period_type=period_type,
             period_start__gte=first,
             period_start__lte=last,
-        ).values_list("period_start", "value")
+        )
+        .order_by()
+        .values_list("period_start", "value")
     )
     starts = [period_shift(period_type=period_type, start=first, periods=i) for i in range(periods)]
     return [(start, values.get(start)) for start in starts]
