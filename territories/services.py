@@ -27,7 +27,6 @@ __all__ = [
     "account_reassign",
     "assignment_run_execute",
     "assignment_run_start",
-    "deals_changed",
     "rule_criterion_validate",
     "territory_model_activate",
     "territory_model_copy",
@@ -396,19 +395,12 @@ def account_reassign(*, account_ids: list[int]) -> dict:
 
 
 def account_changed(*, account_id: int, created: bool = False, changed_fields: set[str] | None = None) -> None:
-    """Call after saving an account: reassigns it on commit when it is new or a field rules read changed."""
+    """Call after saving an account: queues it for reassignment (drained after commit) when it is new or
+    a field rules read changed."""
+    from territories.reassign_queue import accounts_reassign_queue
+
     if created or changed_fields is None or (set(changed_fields) & RULE_FIELDS):
-        transaction.on_commit(lambda: account_reassign(account_ids=[account_id]))
-
-
-def deals_changed(*, deal_ids: list[int]) -> None:
-    """Call after saving deals: their product territories are recomputed (via their accounts) on commit."""
-    from accounts.models import Deal
-
-    def reassign():
-        account_reassign(account_ids=list(Deal.objects.filter(pk__in=deal_ids).values_list("account_id", flat=True)))
-
-    transaction.on_commit(reassign)
+        accounts_reassign_queue(account_ids=[account_id])
 
 
 _COPY_SQL = [
