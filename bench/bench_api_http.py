@@ -35,8 +35,9 @@ BULK_ROWS = {"full": 10_000, "small": 2_000}
 # Distinct accounts the bulk deals belong to: the engine hook reassigns each of them inside the request.
 BULK_ACCOUNTS = {"full": 1_000, "small": 200}
 CLIENTS = 20
-WORKERS = 4
-THREADS = 5
+# gunicorn gthread layout; BENCH_WORKERS / BENCH_THREADS try others (the dataset column shows which ran).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+THREADS = int(os.environ.get("BENCH_THREADS", "5"))
 LIST_P95_GOAL_MS = 100.0
 LIST_RPS_GOAL = 200.0
 DETAIL_P95_GOAL_MS = 50.0
@@ -311,7 +312,7 @@ def run(scale: str) -> list[dict]:
         manage(url, "seed_demo", "--accounts", str(accounts), "--deals", str(deals), timeout=7200)
         figures = _measure(url, scale)
     load = f"load {figures['load_before']:.1f}→{figures['load_after']:.1f}"
-    dataset = f"{deals:,} deals, {CLIENTS} clients, {load}"
+    dataset = f"{deals:,} deals, {CLIENTS} clients, gunicorn {WORKERS}×{THREADS} threads, {load}"
     health = figures["health"]
     rows = []
     for key, label in (
