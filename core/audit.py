@@ -65,3 +65,34 @@ def audit_record(
         changes=changes or {},
         territory_code=_territory_code_of(instance),
     )
+
+
+class AuditedAdminMixin:
+    """For ModelAdmins of audited models: saves and deletes made in the admin leave an AuditEntry like
+    the pages and the API do (the admin wraps each change in a transaction, so both commit together)."""
+
+    def save_model(self, request, obj, form, change):
+        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change and obj.pk else None
+        before = audit_snapshot(stored) if stored is not None else {}
+        super().save_model(request, obj, form, change)
+        changes = audit_changes(before, audit_snapshot(obj))
+        if changes or not change:
+            audit_record(
+                user=request.user,
+                action=AuditEntry.Action.UPDATE if change else AuditEntry.Action.CREATE,
+                instance=obj,
+                changes=changes,
+            )
+
+    def delete_model(self, request, obj):
+        self._audit_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:  # an admin action on a handful of selected rows
+            self._audit_delete(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _audit_delete(self, request, obj):
+        changes = {name: [value, None] for name, value in audit_snapshot(obj).items()}
+        audit_record(user=request.user, action=AuditEntry.Action.DELETE, instance=obj, changes=changes)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.audit import AuditedAdminMixin
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, RollupDirty, TerritoryKpi
 
 
@@ -10,7 +11,7 @@ class KpiDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TerritoryKpi)
-class TerritoryKpiAdmin(admin.ModelAdmin):
+class TerritoryKpiAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("territory", "kpi", "tracked")
     list_select_related = ("territory", "kpi")
     raw_id_fields = ("territory",)
@@ -18,7 +19,7 @@ class TerritoryKpiAdmin(admin.ModelAdmin):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(admin.ModelAdmin):
+class KpiTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("territory", "kpi", "period_type", "period_start", "value", "updated_at")
     list_filter = ("kpi", "period_type")
     list_select_related = ("territory", "kpi")

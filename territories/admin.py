@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.audit import AuditedAdminMixin
 from territories.models import (
     AccountTerritoryMembership,
     AssignmentRun,
@@ -15,7 +16,7 @@ from territories.models import (
 
 
 @admin.register(TerritoryModel)
-class TerritoryModelAdmin(admin.ModelAdmin):
+class TerritoryModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "state", "effective_from", "activated_at", "created_at")
     list_filter = ("state",)
     search_fields = ("name", "code")
@@ -29,7 +30,7 @@ class TerritoryRuleInline(admin.TabularInline):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "territory_model", "parent", "priority", "value_tier")
     list_filter = ("territory_model", "kind", "value_tier")
     list_select_related = ("territory_model", "parent")
@@ -44,7 +45,7 @@ class RuleCriterionInline(admin.TabularInline):
 
 
 @admin.register(TerritoryRule)
-class TerritoryRuleAdmin(admin.ModelAdmin):
+class TerritoryRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "territory", "position")
     list_select_related = ("territory",)
     raw_id_fields = ("territory",)
@@ -53,7 +54,7 @@ class TerritoryRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(NamedAccount)
-class NamedAccountAdmin(admin.ModelAdmin):
+class NamedAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("territory", "account")
     list_select_related = ("territory", "account")
     raw_id_fields = ("territory", "account")
@@ -61,7 +62,7 @@ class NamedAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(TerritoryOverride)
-class TerritoryOverrideAdmin(admin.ModelAdmin):
+class TerritoryOverrideAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("account", "territory", "reason", "created_by", "created_at")
     list_select_related = ("account", "territory", "created_by")
     raw_id_fields = ("account", "territory", "created_by")
@@ -69,7 +70,7 @@ class TerritoryOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(RepAssignment)
-class RepAssignmentAdmin(admin.ModelAdmin):
+class RepAssignmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("rep", "territory", "role", "start_date", "end_date", "allocation_percent")
     list_filter = ("role", "territory__territory_model")
     list_select_related = ("rep", "territory")
