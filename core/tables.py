@@ -14,6 +14,7 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django_countries.fields import CountryField
 
 CALL_ARGUMENTS = ("value", "record", "column", "bound_column", "bound_row", "table")
 
@@ -59,7 +60,8 @@ def _choice_labels(model, accessor) -> dict | None:
         field = accessor.get_field(model)
     except Exception:
         return None
-    if field is None or not getattr(field, "choices", None) or field.__class__.__name__ == "CountryField":
+    # Countries are rendered by code (the tables' own render methods), not by their label.
+    if field is None or not getattr(field, "choices", None) or isinstance(field, CountryField):
         return None
     return {key: str(label) for key, label in field.flatchoices}
 

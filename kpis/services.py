@@ -314,7 +314,16 @@ def recompute_run_start(*, territory=None, view: str = "", user=None) -> Recompu
         view=views[0] if len(views) == 1 else "",
         requested_by=user if user is not None and user.pk else None,
     )
-    transaction.on_commit(lambda: task_enqueue(recompute_run_task, run.pk))
+
+    def enqueue():
+        if not task_enqueue(recompute_run_task, run.pk):  # no sweep picks a run up: say so on the run
+            RecomputeRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+                status=RunStatus.FAILED,
+                error="The task queue could not be reached; start the recompute again.",
+                finished_at=timezone.now(),
+            )
+
+    transaction.on_commit(enqueue)
     return run
 
 

@@ -64,11 +64,8 @@ def _datetime_text_in(zone):
 
 def _column_converter(model, column: str):
     """The function turning a stored value of this column into its JSON value (None: the value itself)."""
-    try:
-        model_field = model._meta.get_field(column.removesuffix("_id") if column.endswith("_id") else column)
-    except Exception:  # a column that is not a plain field keeps its value
-        return None
-    if model_field.is_relation:
+    model_field = next((field for field in model._meta.concrete_fields if field.attname == column), None)
+    if model_field is None or model_field.is_relation:  # not a plain column: the value as it is
         return None
     if isinstance(model_field, models.DecimalField):
         return _decimal_text

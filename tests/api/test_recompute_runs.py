@@ -40,3 +40,19 @@ def test_a_scoped_manager_recomputes_only_inside_their_scope(world):
 def test_a_rep_cannot_start_a_recompute(world):
     response = client_for(world.rep_a.user).post(url("recompute-run-list"), {}, format="json")
     assert response.status_code == 403 and not RecomputeRun.objects.exists()
+
+
+def test_a_run_that_cannot_be_queued_says_so_instead_of_waiting_forever(
+    world, manager_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kpis import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(tasks.recompute_run_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(manager_user).post(url("recompute-run-list"), {}, format="json")
+    assert response.status_code == 201
+    run = RecomputeRun.objects.get(pk=response.json()["id"])
+    assert (run.status, "could not be reached" in run.error) == ("failed", True)
