@@ -1,17 +1,44 @@
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.boundfield import BoundField
+from django.forms.models import BaseInlineFormSet, inlineformset_factory
 
+from accounts.models import Account
 from core.widgets import fast_selects
 from reps.models import Rep
-from territories.models import RepAssignment, RuleCriterion, Territory, TerritoryModel
+from territories.models import (
+    NamedAccount,
+    RepAssignment,
+    RuleCriterion,
+    Territory,
+    TerritoryModel,
+    TerritoryOverride,
+    TerritoryRule,
+)
+
+
+class BootstrapBoundField(BoundField):
+    """Marks a field with errors when it renders (Django adds aria-invalid itself)."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        if attrs.get("aria-invalid"):
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+        return attrs
 
 
 class BootstrapFormMixin:
-    """Bootstrap classes on every widget, aria-invalid on fields with errors, fast selects."""
+    """Bootstrap classes on every widget, is-invalid / aria-invalid on fields with errors, fast selects.
+
+    Nothing here validates: subclasses narrow querysets and set the instance after this __init__, and the
+    form must be validated with those (errors are marked when a field renders, after all clean steps)."""
+
+    bound_field_class = BootstrapBoundField
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._fast_selects_pending = True
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             if isinstance(field.widget, forms.Select):
                 css = "form-select"
             elif isinstance(field.widget, forms.CheckboxInput):
@@ -19,9 +46,6 @@ class BootstrapFormMixin:
             else:
                 css = "form-control"
             field.widget.attrs.setdefault("class", css)
-            if self.is_bound and name in self.errors:
-                field.widget.attrs["aria-invalid"] = "true"
-                field.widget.attrs["class"] += " is-invalid"
 
     def __getitem__(self, name):
         # Swapped on first render, after subclasses have set their querysets.
@@ -29,6 +53,27 @@ class BootstrapFormMixin:
             self._fast_selects_pending = False
             fast_selects(self)
         return super().__getitem__(name)
+
+
+class UniqueInScopeMixin:
+    """ModelForm skips a unique constraint when one of its fields is not on the form (the territory of a
+    pin, the model of a territory), and the database would then refuse the row on save. Check all the
+    constraints against the instance as it will be saved, and put a unique violation on `unique_field`."""
+
+    unique_field = ""
+    unique_message = ""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self._errors:
+            return
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            errors = error.update_error_dict({})
+            if errors.pop(NON_FIELD_ERRORS, None):
+                errors.setdefault(self.unique_field, []).append(self.unique_message)
+            self._update_errors(ValidationError(errors))
 
 
 class TerritoryModelCopyForm(BootstrapFormMixin, forms.Form):
@@ -44,7 +89,10 @@ class TerritoryModelActivateForm(BootstrapFormMixin, forms.Form):
     )
 
 
-class TerritoryForm(BootstrapFormMixin, forms.ModelForm):
+class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
+    unique_field = "code"
+    unique_message = "This model already has a territory with this code."
+
     class Meta:
         model = Territory
         fields = ["code", "name", "kind", "parent", "priority", "value_tier", "description"]
@@ -69,8 +117,113 @@ class CriterionForm(BootstrapFormMixin, forms.ModelForm):
         model = RuleCriterion
         fields = ["field", "operator", "values", "min_value", "max_value", "range_start", "range_end"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["values"] = ", ".join(self.instance.values)
+
     def clean_values(self):
         return [v.strip() for v in self.cleaned_data["values"].split(",") if v.strip()]
+
+
+class RuleForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = TerritoryRule
+        fields = ["name", "position"]
+
+
+DUPLICATE_FIELD_MESSAGE = "This rule already has a criterion on this field; put all values in it."
+
+
+class BaseCriterionFormSet(BaseInlineFormSet):
+    """The criteria of one rule. Every form validates against the rule it belongs to (RuleCriterion.clean:
+    the territory's kind, the operator, the values, one criterion per field)."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # The rule object itself (its territory already loaded), not only its id: clean() reads its kind.
+        form.instance.rule = self.instance
+        return form
+
+    def clean(self):
+        # Two forms on one field: the error goes on the later form's field (Django's own formset check
+        # would only say "duplicate data" above the forms).
+        seen = set()
+        for form in self.forms:
+            if not form.has_changed() and not form.instance.pk:
+                continue
+            field = form.cleaned_data.get("field") if hasattr(form, "cleaned_data") else None
+            if field in seen:
+                form.add_error("field", DUPLICATE_FIELD_MESSAGE)
+            elif field:
+                seen.add(field)
+
+
+CriterionFormSet = inlineformset_factory(
+    TerritoryRule,
+    RuleCriterion,
+    form=CriterionForm,
+    formset=BaseCriterionFormSet,
+    fields=CriterionForm.Meta.fields,
+    extra=1,
+    can_delete=False,  # a criterion is removed by its own button (territories:criterion-delete)
+)
+
+
+class AccountByExternalIdField(forms.ModelChoiceField):
+    """An account typed in by its CRM id (a select of every account would be far too long)."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=Account.objects.none(),
+            to_field_name="external_id",
+            label="Account (CRM id)",
+            help_text="The account's external id, e.g. ACC-1042.",
+            error_messages={"invalid_choice": "No account you can see has this id."},
+            **kwargs,
+        )
+
+
+class TerritoryOverrideForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
+    account = AccountByExternalIdField()
+    unique_field = "account"
+    unique_message = "This account is already pinned to this territory; edit that pin instead."
+
+    class Meta:
+        model = TerritoryOverride
+        fields = ["account", "reason"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["reason"].help_text = "Why this account is pinned here; shown to everyone who sees it."
+        if self.instance.pk:
+            # Editing a pin changes its reason; pinning another account is a new pin.
+            self.fields["account"].disabled = True
+            self.initial["account"] = self.instance.account.external_id
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Give a reason for the pin.")
+        return reason
+
+
+class NamedAccountForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
+    account = AccountByExternalIdField()
+    unique_field = "account"
+    unique_message = "This account is already named in this territory."
+
+    class Meta:
+        model = NamedAccount
+        fields = ["account"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user)
 
 
 class RepAssignmentForm(BootstrapFormMixin, forms.ModelForm):

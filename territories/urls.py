@@ -18,4 +18,12 @@ urlpatterns = [
     path("models/<int:model_pk>/<int:pk>/edit/", views.territory_edit, name="edit"),
     path("<int:pk>/", views.territory_detail, name="detail"),
     path("<int:pk>/assignments/", views.assignment_add, name="assignment-add"),
+    path("rules/<int:pk>/edit/", views.rule_edit, name="rule-edit"),
+    path("rules/<int:pk>/delete/", views.rule_delete, name="rule-delete"),
+    path("criteria/<int:pk>/delete/", views.criterion_delete, name="criterion-delete"),
+    path("<int:pk>/overrides/new/", views.override_add, name="override-add"),
+    path("overrides/<int:pk>/edit/", views.override_edit, name="override-edit"),
+    path("overrides/<int:pk>/delete/", views.override_delete, name="override-delete"),
+    path("<int:pk>/named-accounts/new/", views.named_account_add, name="named-account-add"),
+    path("named-accounts/<int:pk>/delete/", views.named_account_delete, name="named-account-delete"),
 ]

@@ -1,11 +1,12 @@
 import logging
+import re
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.http import JsonResponse
+from django.db import IntegrityError, transaction
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,6 +16,7 @@ from django_tables2.paginators import LazyPaginator
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.editor_selectors import criterion_accounts_count
+from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
@@ -25,17 +27,24 @@ from territories.choices import TerritoryKind, TerritoryModelState
 from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
 from territories.forms import (
     CriterionForm,
+    CriterionFormSet,
+    NamedAccountForm,
     RepAssignmentForm,
+    RuleForm,
     TerritoryForm,
     TerritoryModelActivateForm,
     TerritoryModelCopyForm,
+    TerritoryOverrideForm,
 )
 from territories.models import (
     AssignmentRun,
+    NamedAccount,
     PlannedAccountTerritory,
     RepAssignment,
+    RuleCriterion,
     Territory,
     TerritoryModel,
+    TerritoryOverride,
     TerritoryRule,
 )
 from territories.selectors import territory_model_diff
@@ -45,6 +54,7 @@ from territories.tables import MembershipTable, RepAssignmentTable, TerritoryMod
 logger = logging.getLogger(__name__)
 
 HISTORY_SHOWN = 25
+PINS_SHOWN = 100  # overrides and named accounts listed on the territory page
 
 
 class TerritoryListView(ObjectListView):
@@ -103,6 +113,21 @@ def territory_detail(request, pk: int):
             {"label": "Revenue (restated)", "data": [float(v or 0) for _, v in trend_restated], "dashed": True}
         )
     kpi_rows = _kpi_rows(territory=territory, period=period)
+    manager = is_manager(request.user)
+    overrides = list(
+        TerritoryOverride.objects.visible_to(request.user)
+        .filter(territory=territory)
+        .select_related("account", "created_by")
+        .order_by("-created_at", "-id")[: PINS_SHOWN + 1]
+    )
+    named_accounts = []
+    if territory.kind == TerritoryKind.ACCOUNT:
+        named_accounts = list(
+            NamedAccount.objects.visible_to(request.user)
+            .filter(territory=territory)
+            .select_related("account")
+            .order_by("account__name", "id")[: PINS_SHOWN + 1]
+        )
     context = {
         "nav": "territories",
         "territory": territory,
@@ -122,7 +147,14 @@ def territory_detail(request, pk: int):
         "history": AuditEntry.objects.visible_to(request.user)
         .filter(territory_code=territory.code)
         .select_related("user")[:HISTORY_SHOWN],
-        "show_history": is_manager(request.user),
+        "show_history": manager,
+        "can_edit": manager and territory.territory_model.state != TerritoryModelState.ARCHIVED,
+        "overrides": overrides[:PINS_SHOWN],
+        "more_overrides": len(overrides) > PINS_SHOWN,
+        "named_accounts": named_accounts[:PINS_SHOWN],
+        "more_named_accounts": len(named_accounts) > PINS_SHOWN,
+        "override_form": TerritoryOverrideForm(user=request.user, prefix="override") if manager else None,
+        "named_account_form": NamedAccountForm(user=request.user, prefix="named") if manager else None,
         "target_form": KpiTargetForm(initial={"period_type": period.period_type, "period_start": period.start}),
         "assignment_form": RepAssignmentForm(user=request.user),
         "chart": {"labels": [start.strftime("%b %Y") for start, _ in trend_as_of], "datasets": datasets},
@@ -203,6 +235,17 @@ def territory_map_data(request):
 def _require_manager(request) -> None:
     if not is_manager(request.user):
         raise PermissionDenied("Only sales managers and admins change the alignment.")
+
+
+def _require_editable(model: TerritoryModel) -> None:
+    """Active and planning models are edited (as create always allowed); an archived one is kept as it was."""
+    if model.state == TerritoryModelState.ARCHIVED:
+        raise PermissionDenied("An archived territory model cannot be changed; copy it as a plan instead.")
+
+
+def _deleted(instance) -> dict:
+    """The audit changes of a deletion, as the API records them: every field from its value to None."""
+    return {name: [value, None] for name, value in audit_snapshot(instance).items()}
 
 
 class TerritoryModelListView(ObjectListView):
@@ -333,6 +376,7 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
     territory = None
     if pk is not None:
         territory = object_visible_or_404(Territory.objects.filter(territory_model=model), request.user, pk=pk)
+    _require_editable(model)
     # Before the form: validating a ModelForm writes the posted values onto its instance.
     before = audit_snapshot(territory) if territory else None
     form = TerritoryForm(request.POST or None, instance=territory, territory_model=model, user=request.user)
@@ -372,6 +416,7 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
         "form": form,
         "criterion_form": criterion_form,
         "rule_name": request.POST.get("rule-name", ""),
+        "rules": TerritoryRule.objects.filter(territory=territory).prefetch_related("criteria") if territory else [],
     }
     return render(request, "territories/edit.html", context, status=400 if request.method == "POST" else 200)
 
@@ -379,9 +424,13 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
 @login_required
 @require_POST
 def rule_preview(request):
-    """htmx: how many accounts the criterion being typed matches, on its own."""
+    """htmx: how many accounts the criterion being typed matches, on its own. ?prefix= names the form
+    (the create page's "rule", a rule page's "criteria-N"); the answer replaces #preview-<prefix>."""
     _require_manager(request)
-    form = CriterionForm(request.POST, prefix="rule")
+    prefix = request.GET.get("prefix", "rule")
+    if not PREVIEW_PREFIX.fullmatch(prefix):
+        prefix = "rule"
+    form = CriterionForm(request.POST, prefix=prefix)
     count = None
     if form.is_valid():
         data = form.cleaned_data
@@ -395,7 +444,15 @@ def rule_preview(request):
             range_start=data["range_start"],
             range_end=data["range_end"],
         )
-    return render(request, "territories/partials/rule_preview.html", {"form": form, "count": count})
+    context = {"form": form, "count": count, "preview_id": _preview_id(prefix)}
+    return render(request, "territories/partials/rule_preview.html", context)
+
+
+PREVIEW_PREFIX = re.compile(r"rule|criteria-\d{1,3}")
+
+
+def _preview_id(prefix: str) -> str:
+    return "rule-preview" if prefix == "rule" else f"preview-{prefix}"
 
 
 @login_required
@@ -422,3 +479,226 @@ def assignment_add(request, pk: int):
             for message in errors:
                 messages.error(request, f"Assignment not saved: {label + ': ' if label else ''}{message}")
     return redirect("territories:detail", pk=territory.pk)
+
+
+# --- Rules, criteria, overrides and named accounts of an existing territory (managers) ---------------
+
+
+def _rule_audit_state(rule: TerritoryRule) -> dict:
+    """A rule with its criteria, as the API's audit trail records it (TerritoryRuleViewSet.audit_state)."""
+    criteria = []
+    for criterion in RuleCriterion.objects.filter(rule=rule).order_by("id"):
+        snapshot = audit_snapshot(criterion)
+        snapshot.pop("id", None)
+        snapshot.pop("rule_id", None)
+        criteria.append(snapshot)
+    return {**audit_snapshot(rule), "criteria": criteria}
+
+
+def _editable_rule_or_404(request, pk: int) -> TerritoryRule:
+    _require_manager(request)
+    rule = object_visible_or_404(
+        TerritoryRule.objects.select_related("territory__territory_model"), request.user, pk=pk
+    )
+    _require_editable(rule.territory.territory_model)
+    return rule
+
+
+@login_required
+def rule_edit(request, pk: int):
+    """A rule's name and position and its criteria: change, add (the empty row), remove (tick Delete)."""
+    rule = _editable_rule_or_404(request, pk)
+    territory = rule.territory
+    before = _rule_audit_state(rule) if request.method == "POST" else None
+    form = RuleForm(request.POST or None, instance=rule)
+    formset = CriterionFormSet(
+        request.POST or None, instance=rule, prefix="criteria", queryset=RuleCriterion.objects.order_by("id")
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+                formset.save()
+                changes = audit_changes(before, _rule_audit_state(rule))
+                if changes:
+                    audit_record(user=request.user, action=AuditEntry.Action.UPDATE, instance=rule, changes=changes)
+        except IntegrityError:
+            # Only a concurrent change gets here: validation already checked one criterion per field.
+            logger.warning("rule %s changed concurrently", rule.pk, exc_info=True)
+            form.add_error(None, "This rule was changed at the same time by someone else; reload it and try again.")
+        else:
+            messages.success(
+                request, f"Saved {rule}. Run the assignment of {territory.territory_model.name} to apply it."
+            )
+            return redirect("territories:detail", pk=territory.pk)
+    context = {
+        "nav": "tree",
+        "rule": rule,
+        "territory": territory,
+        "model": territory.territory_model,
+        "form": form,
+        "formset": formset,
+        "criteria_forms": [(f"criteria-{i}", _preview_id(f"criteria-{i}"), f) for i, f in enumerate(formset)],
+    }
+    return render(request, "territories/rule_edit.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def rule_delete(request, pk: int):
+    rule = _editable_rule_or_404(request, pk)
+    territory = rule.territory
+    with transaction.atomic():
+        changes = {name: [value, None] for name, value in _rule_audit_state(rule).items()}
+        audit_record(user=request.user, action=AuditEntry.Action.DELETE, instance=rule, changes=changes)
+        name = str(rule)
+        rule.delete()
+    messages.success(request, f"Deleted {name}. Run the assignment of {territory.territory_model.name} to apply it.")
+    return redirect("territories:detail", pk=territory.pk)
+
+
+@login_required
+@require_POST
+def criterion_delete(request, pk: int):
+    _require_manager(request)
+    criterion = object_visible_or_404(
+        RuleCriterion.objects.select_related("rule__territory__territory_model"), request.user, pk=pk
+    )
+    _require_editable(criterion.rule.territory.territory_model)
+    with transaction.atomic():
+        audit_record(
+            user=request.user, action=AuditEntry.Action.DELETE, instance=criterion, changes=_deleted(criterion)
+        )
+        criterion.delete()
+    messages.success(request, f"Removed the criterion on {criterion.get_field_display().lower()}.")
+    return redirect("territories:rule-edit", pk=criterion.rule_id)
+
+
+def _editable_territory_or_404(request, pk: int) -> Territory:
+    _require_manager(request)
+    territory = object_visible_or_404(Territory.objects.select_related("territory_model"), request.user, pk=pk)
+    _require_editable(territory.territory_model)
+    return territory
+
+
+def _pin_form_page(request, *, form, territory, title: str, action_url: str):
+    context = {"nav": "tree", "territory": territory, "form": form, "title": title, "action_url": action_url}
+    return render(request, "territories/pin_edit.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def override_add(request, pk: int):
+    """Pin an account to this territory (it beats the rules), with a reason; the account is reassigned."""
+    territory = _editable_territory_or_404(request, pk)
+    override = TerritoryOverride(territory=territory, created_by=request.user)
+    form = TerritoryOverrideForm(request.POST or None, instance=override, user=request.user, prefix="override")
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+            audit_record(
+                user=request.user,
+                action=AuditEntry.Action.CREATE,
+                instance=saved,
+                changes=audit_changes({}, audit_snapshot(saved)),
+            )
+            accounts_changed_on_commit([saved.account_id])
+        messages.success(request, f"{saved.account} is pinned to {territory.name}.")
+        return redirect("territories:detail", pk=territory.pk)
+    return _pin_form_page(
+        request,
+        form=form,
+        territory=territory,
+        title=f"Pin an account to {territory.name}",
+        action_url=reverse("territories:override-add", args=[territory.pk]),
+    )
+
+
+def _editable_override_or_404(request, pk: int) -> TerritoryOverride:
+    _require_manager(request)
+    override = object_visible_or_404(
+        TerritoryOverride.objects.select_related("territory__territory_model", "account"), request.user, pk=pk
+    )
+    _require_editable(override.territory.territory_model)
+    return override
+
+
+@login_required
+def override_edit(request, pk: int):
+    """Change the reason of a pin (the account and territory stay; remove the pin to move it)."""
+    override = _editable_override_or_404(request, pk)
+    before = audit_snapshot(override)
+    form = TerritoryOverrideForm(request.POST or None, instance=override, user=request.user, prefix="override")
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+            changes = audit_changes(before, audit_snapshot(saved))
+            if changes:
+                audit_record(user=request.user, action=AuditEntry.Action.UPDATE, instance=saved, changes=changes)
+            accounts_changed_on_commit([saved.account_id])
+        messages.success(request, f"Saved the pin of {saved.account}.")
+        return redirect("territories:detail", pk=override.territory_id)
+    return _pin_form_page(
+        request,
+        form=form,
+        territory=override.territory,
+        title=f"Pin of {override.account} to {override.territory.name}",
+        action_url=reverse("territories:override-edit", args=[override.pk]),
+    )
+
+
+@login_required
+@require_POST
+def override_delete(request, pk: int):
+    override = _editable_override_or_404(request, pk)
+    with transaction.atomic():
+        audit_record(user=request.user, action=AuditEntry.Action.DELETE, instance=override, changes=_deleted(override))
+        override.delete()
+        accounts_changed_on_commit([override.account_id])
+    messages.success(request, f"{override.account} is no longer pinned to {override.territory.name}.")
+    return redirect("territories:detail", pk=override.territory_id)
+
+
+@login_required
+def named_account_add(request, pk: int):
+    """Name an account in an account-based territory; the account is reassigned."""
+    territory = _editable_territory_or_404(request, pk)
+    if territory.kind != TerritoryKind.ACCOUNT:
+        raise Http404("Only account-based territories name accounts.")
+    form = NamedAccountForm(
+        request.POST or None, instance=NamedAccount(territory=territory), user=request.user, prefix="named"
+    )
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+            audit_record(
+                user=request.user,
+                action=AuditEntry.Action.CREATE,
+                instance=saved,
+                changes=audit_changes({}, audit_snapshot(saved)),
+            )
+            accounts_changed_on_commit([saved.account_id])
+        messages.success(request, f"{saved.account} is named in {territory.name}.")
+        return redirect("territories:detail", pk=territory.pk)
+    return _pin_form_page(
+        request,
+        form=form,
+        territory=territory,
+        title=f"Name an account in {territory.name}",
+        action_url=reverse("territories:named-account-add", args=[territory.pk]),
+    )
+
+
+@login_required
+@require_POST
+def named_account_delete(request, pk: int):
+    _require_manager(request)
+    named = object_visible_or_404(
+        NamedAccount.objects.select_related("territory__territory_model", "account"), request.user, pk=pk
+    )
+    _require_editable(named.territory.territory_model)
+    with transaction.atomic():
+        audit_record(user=request.user, action=AuditEntry.Action.DELETE, instance=named, changes=_deleted(named))
+        named.delete()
+        accounts_changed_on_commit([named.account_id])
+    messages.success(request, f"{named.account} is no longer named in {named.territory.name}.")
+    return redirect("territories:detail", pk=named.territory_id)
