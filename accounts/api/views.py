@@ -108,8 +108,7 @@ class DealViewSet(
         for name in serializers.DealSerializer.Meta.fields
         if name != "is_open"
     }
-    fast_list_computed = {"is_open": lambda row: row["stage"] not in CLOSED_STAGES}
-    export_expressions = {"is_open": ~Q(stage__in=CLOSED_STAGES)}
+    fast_list_expressions = {"is_open": ~Q(stage__in=CLOSED_STAGES)}
     export_name = "deals"
     search_fields = ("name", "external_id")
     ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")

@@ -4,13 +4,13 @@ The same scoping (visible_to) and the same filters, search and ordering as the l
 scoping so they can only narrow it. CSV goes through PostgreSQL COPY; XLSX through openpyxl, capped.
 """
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
+from core.api.viewsets import computed_sql
 from core.exports import EXPORT_ROW_LIMIT, csv_copy_response, xlsx_response
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -39,10 +39,9 @@ def export_schema():
 class ExportMixin:
     """For viewsets with FastListMixin: exports the columns the list renders, named as in the list.
 
-    export_expressions gives SQL expressions for the list's computed fields (fast_list_computed).
+    The list's computed fields (fast_list_expressions) are exported from the same SQL.
     """
 
-    export_expressions: dict = {}
     export_name = "export"
 
     def perform_content_negotiation(self, request, force=False):
@@ -52,14 +51,11 @@ class ExportMixin:
         return super().perform_content_negotiation(request, force)
 
     def export_headers(self) -> list[str]:
-        return [*self.fast_list_columns, *self.export_expressions]
+        return [*self.fast_list_columns, *self.fast_list_expressions]
 
     def export_queryset(self):
         annotations = {
-            f"export_{name}": ExpressionWrapper(expression, output_field=BooleanField())
-            if isinstance(expression, Q)
-            else expression
-            for name, expression in self.export_expressions.items()
+            f"export_{name}": computed_sql(expression) for name, expression in self.fast_list_expressions.items()
         }
         queryset = self.filter_queryset(self.get_queryset())
         if annotations:

@@ -1,12 +1,20 @@
 """Base viewsets: every list and detail goes through Model.objects.visible_to(request.user)."""
 
 import datetime
+import json
 
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Func, Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 
 from core.api.permissions import MANAGE_ROLES, RoleWritePermission
 from core.audit import audit_changes, audit_record, audit_snapshot
@@ -76,17 +84,56 @@ def _column_converter(model, column: str):
     return None
 
 
-class FastListMixin:
-    """List pages render rows straight from .values(): no model instance or serializer per row.
+def computed_sql(expression):
+    """A computed field's SQL: a Q becomes a boolean expression."""
+    if isinstance(expression, Q):
+        return ExpressionWrapper(expression, output_field=BooleanField())
+    return expression
 
-    fast_list_columns maps each output field to its column; fast_list_computed adds fields computed
-    from the row. Each column's converter is chosen once from its model field, so a page of 100 rows
-    costs a few dict builds, not a type dispatch per value. Detail, create and update still go through
-    the serializer, and a test checks both render the same JSON.
+
+class _UtcIsoTimestamp(Func):
+    """A timestamp as DRF's DateTimeField renders it in UTC: ISO 8601, 'Z', microseconds only when not 0."""
+
+    template = (
+        "CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s"
+        " THEN to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        " ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+    )
+    output_field = TextField()
+
+
+class _JsonBuildObject(Func):
+    """json_build_object(key, value, ...) as text: PostgreSQL renders the row, Python only joins rows."""
+
+    function = "json_build_object"
+    output_field = TextField()
+    template = "%(function)s(%(expressions)s)::text"
+
+
+def _column_json_sql(model, column: str):
+    """The SQL rendering this column's JSON value exactly as the serializer would (in UTC)."""
+    model_field = next((field for field in model._meta.concrete_fields if field.attname == column), None)
+    if model_field is not None and not model_field.is_relation:
+        if isinstance(model_field, models.DecimalField):
+            return Cast(F(column), TextField())  # DRF renders decimals as strings, at the column's scale
+        if isinstance(model_field, models.DateTimeField):
+            return _UtcIsoTimestamp(F(column))
+    return F(column)  # numbers, text, booleans, dates (json renders them ISO) and foreign key ids
+
+
+class FastListMixin:
+    """Lists and details render rows without a model instance or serializer per row.
+
+    fast_list_columns maps each output field to its column; fast_list_expressions adds fields computed
+    in SQL (a Q is a boolean). For JSON in UTC (the API's normal case) PostgreSQL renders each row's JSON
+    text (json_build_object) and the page is the rows joined: no per-value work in Python. Otherwise
+    (another time zone, the browsable API) rows come from .values() with one converter per column chosen
+    once. Create and update still go through the serializer, and tests check every path renders what the
+    serializer renders.
     """
 
     fast_list_columns: dict[str, str] = {}
-    fast_list_computed: dict = {}
+    fast_list_expressions: dict = {}
 
     @classmethod
     def fast_list_plan(cls) -> list[tuple[str, str, object]]:
@@ -98,26 +145,99 @@ class FastListMixin:
             cls._fast_list_plan = plan
         return plan
 
-    def list(self, request, *args, **kwargs):
-        columns = self.fast_list_columns
-        queryset = self.filter_queryset(self.get_queryset()).values(*dict.fromkeys(columns.values()))
-        page = self.paginate_queryset(queryset)
-        rows = page if page is not None else list(queryset)
+    @classmethod
+    def fast_json_expression(cls):
+        """The text of one row's JSON object, fields in serializer order, built once per class."""
+        expression = cls.__dict__.get("_fast_json_expression")
+        if expression is None:
+            model = cls.queryset.model
+            parts = []
+            for name, column in cls.fast_list_columns.items():
+                parts += [Value(name), _column_json_sql(model, column)]
+            for name, computed in cls.fast_list_expressions.items():
+                parts += [Value(name), computed_sql(computed)]
+            # Compiled to SQL text once: resolving the expression tree per request costs more than the rows.
+            query = model.objects.all().query
+            resolved = _JsonBuildObject(*parts).resolve_expression(query)
+            text, params = resolved.as_sql(query.get_compiler(connection=connection), connection)
+            # The SQL is compiled from our own expressions above; its parameters stay bound.
+            expression = cls._fast_json_expression = RawSQL(text, params, output_field=TextField())  # noqa: S611
+        return expression
+
+    def _renders_sql_json(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        zone = timezone.get_current_timezone()
+        return isinstance(renderer, JSONRenderer) and getattr(zone, "key", None) == "UTC"
+
+    def _sql_json_queryset(self, queryset):
+        # The pagination reads its cursor position from the ordering columns, so they come along.
+        keys = dict.fromkeys(["pk", *getattr(self, "ordering_fields", ())])
+        return queryset.annotate(_row_json=self.fast_json_expression()).values(*keys, "_row_json")
+
+    def _values_rows(self, rows) -> list[dict]:
         zone = timezone.get_current_timezone()
         plan = [
             (name, column, convert(zone) if convert is _datetime_text_in else convert)
             for name, column, convert in self.fast_list_plan()
         ]
-        computed = list(self.fast_list_computed.items())
+        names = [(name, f"_computed_{name}") for name in self.fast_list_expressions]
         data = []
         for row in rows:
             item = {name: row[column] if convert is None else convert(row[column]) for name, column, convert in plan}
-            for name, compute in computed:
-                item[name] = compute(row)
+            for name, key in names:
+                item[name] = row[key]
             data.append(item)
+        return data
+
+    def _values_queryset(self, queryset):
+        computed = {f"_computed_{name}": computed_sql(value) for name, value in self.fast_list_expressions.items()}
+        columns = dict.fromkeys(self.fast_list_columns.values())
+        return queryset.annotate(**computed).values(*columns, *computed)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if self._renders_sql_json():
+            rows_queryset = self._sql_json_queryset(queryset)
+            page = self.paginate_queryset(rows_queryset)
+            rows = [row["_row_json"] for row in (rows_queryset if page is None else page)]
+            if page is None:
+                return _json_response(f"[{','.join(rows)}]")
+            return _json_response(_json_with_results(self.get_paginated_response([]).data, rows))
+        values = self._values_queryset(queryset)
+        page = self.paginate_queryset(values)
+        data = self._values_rows(page if page is not None else values)
         if page is not None:
             return self.get_paginated_response(data)
         return Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        try:
+            queryset = queryset.filter(**{self.lookup_field: lookup})
+        except (TypeError, ValueError, ValidationError):
+            raise Http404 from None
+        if self._renders_sql_json():
+            row = self._sql_json_queryset(queryset).first()
+            if row is None:
+                raise Http404
+            return _json_response(row["_row_json"])
+        rows = self._values_rows(self._values_queryset(queryset)[:1])
+        if not rows:
+            raise Http404
+        return Response(rows[0])
+
+
+def _json_response(text: str) -> HttpResponse:
+    return HttpResponse(text.encode(), content_type="application/json")
+
+
+def _json_with_results(wrapper: dict, rows: list[str]) -> str:
+    """The paginator's envelope (next, previous, count…) rendered by json, with the rows' text as results."""
+    envelope = {key: value for key, value in wrapper.items() if key != "results"}
+    head = json.dumps(envelope, cls=encoders.JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    separator = "," if envelope else ""
+    return f'{head[:-1]}{separator}"results":[{",".join(rows)}]}}'
 
 
 class AuditedWriteMixin:
