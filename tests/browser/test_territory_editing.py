@@ -1,5 +1,5 @@
-"""Editing in a real browser: a manager changes a rule's criterion and watches the live preview follow;
-at tablet width the territory page and the dashboard fit the screen and the navigation opens."""
+"""Editing in a real browser: a manager changes a rule's criterion and watches the live preview follow,
+then pins an account; at tablet width the territory page and the dashboard fit the screen and the navigation opens."""
 
 import pytest
 
@@ -44,6 +44,16 @@ def test_it_edits_a_rule_criterion_with_a_live_preview(page, live_server, world,
     page.get_by_role("heading", name="California").wait_for()
     assert page.locator(f"#rule-{rule.pk}").get_by_text("City is one of Portland").is_visible()
     assert RuleCriterion.objects.get(rule=rule).values == ["Portland"]
+
+    page.get_by_text("Pin an account").click()
+    form = page.locator("#override-form")
+    form.get_by_label("Account (CRM id)").fill("ACC-BEAVER")
+    form.get_by_label("Reason").fill("Signed through the San Francisco office")
+    form.get_by_role("button", name="Pin").click()
+    pins = page.locator("#overrides-table")
+    pins.get_by_role("cell", name="Signed through the San Francisco office").wait_for()
+    assert pins.get_by_text("Beaver Timber LLC").is_visible()
+    screenshot("territory-pins")
     assert console_errors == []
 
 
