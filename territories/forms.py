@@ -15,6 +15,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
+from territories.validation import territory_kind_validate
 
 
 class BootstrapBoundField(BoundField):
@@ -106,6 +107,15 @@ class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
         self.fields["parent"].help_text = "Empty for a top-level territory. Figures of a parent include its subtree."
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        if self.instance.pk and kind != self.instance.kind:
+            try:
+                territory_kind_validate(territory_id=self.instance.pk, kind=kind)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["kind"]) from None
+        return kind
 
 
 class CriterionForm(BootstrapFormMixin, forms.ModelForm):

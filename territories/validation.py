@@ -85,3 +85,23 @@ def rule_criterion_validate(
             duplicates = duplicates.exclude(pk=criterion_id)
         if duplicates.exists():
             raise ValidationError({"field": "This rule already has a criterion on this field; put all values in it."})
+
+
+def territory_kind_validate(*, territory_id: int | None, kind: str) -> None:
+    """Raise ValidationError({"kind": …}) when the territory's existing criteria do not fit the new kind
+    (the engine would silently ignore them, so the territory's rules would stop matching)."""
+    if territory_id is None or kind not in TerritoryKind.values:
+        return
+    from territories.models import RuleCriterion
+
+    allowed = FIELDS_BY_KIND[TerritoryKind(kind)]
+    misfits = sorted(
+        set(RuleCriterion.objects.filter(rule__territory_id=territory_id).values_list("field", flat=True)) - allowed
+    )
+    if misfits:
+        labels = ", ".join(CriterionField(field).label for field in misfits)
+        message = (
+            f"Its rules use {labels}, which a {TerritoryKind(kind).label.lower()} territory cannot use; "
+            "change or remove those criteria first."
+        )
+        raise ValidationError({"kind": message})

@@ -121,6 +121,19 @@ def test_it_names_the_field_of_bad_territory_input(manager, world, field, value)
     assert Territory.objects.get(pk=world.west_ca.pk).code == "west-ca"
 
 
+def test_it_refuses_a_kind_its_rules_cannot_use(manager, world):
+    factories.make_rule(world.west_ca, {"field": "city", "values": ["Oakland"]})
+    url = reverse("territories:edit", args=[world.model.pk, world.west_ca.pk])
+    response = manager.post(url, _territory_data(world.west_ca, kind="segment"))
+    assert response.status_code == 400
+    assert "Its rules use City" in " ".join(response.context["form"].errors["kind"])
+    assert Territory.objects.get(pk=world.west_ca.pk).kind == "geographic"
+    # A kind that fits them is fine, and so is any kind for a territory without criteria.
+    other = factories.make_territory(world.model, parent=world.west, code="west-x", kind="geographic")
+    other_url = reverse("territories:edit", args=[world.model.pk, other.pk])
+    assert manager.post(other_url, _territory_data(other, kind="vertical")).status_code == 302
+
+
 def test_it_refuses_a_parent_from_a_subtree_a_scoped_manager_cannot_see(client, world):
     scoped = factories.make_user(roles.SALES_MANAGER)
     ManagerScope.objects.create(user=scoped, territory_code="west-ca")
@@ -152,6 +165,8 @@ def test_it_shows_a_rule_with_its_criteria_and_live_previews(manager, rule):
     assert 'id="preview-criteria-0"' in content and 'id="preview-criteria-2"' in content
     assert "?prefix=criteria-1" in content
     assert 'hx-trigger="load, input delay:400ms, change"' in content  # existing rows preview on load
+    for criterion in rule.criteria.all():
+        assert f'formaction="{reverse("territories:criterion-delete", args=[criterion.pk])}"' in content
 
 
 def test_it_changes_adds_and_keeps_criteria_in_one_save_and_audits_it(manager, world, rule):
