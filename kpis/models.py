@@ -205,3 +205,36 @@ class KpiCampaignRollup(models.Model):
 
     def __str__(self):
         return f"{self.territory_id} {self.campaign_id} {self.view} {self.period_type} {self.period_start}"
+
+
+class DealChange(models.Model):
+    """A deal's row before and after a write, captured by statement triggers on accounts_deal (migration
+    kpis/0006) in the writer's transaction; the flush applies the difference to the rollups and deletes it.
+
+    old_* are empty for an insert, new_* for a delete. Written only by the triggers.
+    """
+
+    deal_id = models.BigIntegerField()
+    old_account_id = models.BigIntegerField(null=True)
+    old_campaign_id = models.BigIntegerField(null=True)
+    old_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    old_stage = models.CharField(max_length=20, null=True)
+    old_probability = models.SmallIntegerField(null=True)
+    old_created_on = models.DateField(null=True)
+    old_expected_close_on = models.DateField(null=True)
+    old_closed_on = models.DateField(null=True)
+    new_account_id = models.BigIntegerField(null=True)
+    new_campaign_id = models.BigIntegerField(null=True)
+    new_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    new_stage = models.CharField(max_length=20, null=True)
+    new_probability = models.SmallIntegerField(null=True)
+    new_created_on = models.DateField(null=True)
+    new_expected_close_on = models.DateField(null=True)
+    new_closed_on = models.DateField(null=True)
+    changed_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        verbose_name = "pending deal change"
+
+    def __str__(self):
+        return f"deal {self.deal_id} changed at {self.changed_at:%Y-%m-%d %H:%M:%S}"

@@ -1,12 +1,16 @@
 """Rollup recomputes (full and targeted), dirty marking and flushing, and recompute runs.
 
 A recompute runs the set-based SQL in kpis/rollup_sql.py and swaps the scope's rows in the same
-transaction, so readers see the old rollups or the new ones, never a mix. Concurrent recomputes of
-one scope do not both write: a full recompute of a view takes a try-lock on the view (a second one
-skips) and then a table lock that waits for targeted recomputes; a targeted one takes a try-lock per
-territory and leaves the territories someone else is computing dirty for the next flush.
+transaction, so readers see the old rollups or the new ones, never a mix. Deal changes are captured by
+triggers (kpis_dealchange) and applied to the stored rollups as deltas by the flush; every writer of
+rollups (flush, targeted or full recompute) first takes the pending changes its snapshot sees, so each
+change is counted exactly once. Writers run one at a time (a self-conflicting lock on kpis_dealchange
+taken before the snapshot, which is REPEATABLE READ when the writer owns its transaction); a full
+recompute of a view also takes a try-lock on the view (held elsewhere: it skips), a targeted one a
+try-lock per territory (territories held elsewhere stay dirty for the next flush).
 """
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,13 +20,16 @@ from django.utils import timezone
 
 from kpis import rollup_sql
 from kpis.choices import RollupView
-from kpis.models import RecomputeRun, RollupDirty
+from kpis.models import DealChange, RecomputeRun, RollupDirty
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import TerritoryModel
 
 FULL_LOCK_CLASS = 40401  # pg advisory lock key (class, view) for a full recompute of a view
 TERRITORY_LOCK_CLASS = 40410  # (class + view index, territory id) for a targeted recompute
 VIEW_INDEX = {RollupView.AS_OF: 0, RollupView.RESTATED: 1}
+BOTH_VIEWS = [RollupView.AS_OF, RollupView.RESTATED]
+# More pending changes than this in one flush: a targeted recompute of their territories instead.
+DELTA_MAX_CHANGES = 2000
 
 StepCallback = Callable[[str, str], None]
 
@@ -38,6 +45,8 @@ class RecomputeResult:
     rollup_rows: int = 0
     skipped_views: list[str] = field(default_factory=list)
     busy_territory_ids: list[int] = field(default_factory=list)
+    deal_changes: int = 0  # pending deal changes taken
+    delta: bool = False  # ... and applied as deltas (else reflected by a recompute)
 
     def as_counts(self) -> dict:
         return {
@@ -46,6 +55,8 @@ class RecomputeResult:
             "rollup_rows": self.rollup_rows,
             "skipped_views": self.skipped_views,
             "busy_territories": len(self.busy_territory_ids),
+            "deal_changes": self.deal_changes,
+            "delta": self.delta,
         }
 
 
@@ -123,8 +134,6 @@ def _recompute_in_transaction(
                 if not cursor.fetchone()[0]:
                     result.skipped_views.append(view)
                     continue
-                # Waits for targeted recomputes in flight and holds new ones off; readers are not blocked.
-                cursor.execute("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
                 scope: list[int] = []
             else:
                 scope = _lock_territories(cursor, view=view, territory_ids=territory_ids)
@@ -149,6 +158,20 @@ def _recompute_in_transaction(
     return result
 
 
+def _writer_begin(*, own_transaction: bool, full: bool) -> None:
+    """The first statements of a transaction that writes rollups: one writer at a time (SHARE UPDATE
+    EXCLUSIVE conflicts with itself, not with the deal writers' inserts of changes), and — when this
+    transaction is our own — REPEATABLE READ, so the deals a recompute reads and the pending changes it
+    takes come from one snapshot, taken after the locks (LOCK and SET are not queries)."""
+    with connection.cursor() as cursor:
+        if own_transaction:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("LOCK TABLE kpis_dealchange IN SHARE UPDATE EXCLUSIVE MODE")
+        if full:
+            # Holds off any other write to the rollups (the ORM's included); readers are not blocked.
+            cursor.execute("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
+
+
 def rollups_recompute(
     *,
     view: str | None = None,
@@ -156,11 +179,92 @@ def rollups_recompute(
     on_step: StepCallback | None = None,
 ) -> RecomputeResult:
     """Recompute the rollups of the given views (default both) for the given active-model territories
-    (default all), writing and swapping them in one transaction."""
+    (default all), writing and swapping them in one transaction. Pending deal changes are taken first:
+    a full recompute of both views reflects them; otherwise they are applied as deltas (or their
+    territories recomputed too), so none is counted twice or lost."""
     views = rollup_views_parse(view=view)
     ids = None if territory_ids is None else sorted(set(territory_ids))
+    own = not connection.in_atomic_block
     with transaction.atomic():
-        return _recompute_in_transaction(views=views, territory_ids=ids, on_step=on_step)
+        _writer_begin(own_transaction=own, full=ids is None)
+        full_views: list[str] = []
+        if ids is None:
+            with connection.cursor() as cursor:
+                for name in views:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FULL_LOCK_CLASS, VIEW_INDEX[name]])
+                    if cursor.fetchone()[0]:
+                        full_views.append(name)
+        taken = _deal_changes_take(maintain_views=[name for name in BOTH_VIEWS if name not in full_views])
+        result = _recompute_in_transaction(views=views, territory_ids=ids, on_step=on_step)
+        if taken.fallback_territory_ids:
+            affected = rollup_affected_territories(dirty_territory_ids=taken.fallback_territory_ids)
+            extra = _recompute_in_transaction(views=BOTH_VIEWS, territory_ids=affected) if affected else None
+            if extra and extra.busy_territory_ids:
+                rollups_mark_dirty(territory_ids=extra.busy_territory_ids)
+        result.deal_changes, result.delta = taken.changes, taken.delta
+        return result
+
+
+@dataclass
+class ChangesTaken:
+    changes: int = 0
+    delta: bool = False
+    fallback_territory_ids: list[int] = field(default_factory=list)  # any model; recompute these instead
+
+
+def _deal_changes_take(*, maintain_views: list[str]) -> ChangesTaken:
+    """Take (delete) every pending deal change this transaction sees. maintain_views: the views whose
+    rollups this transaction does not rebuild in full; the changes are applied to them as deltas, or —
+    a big batch, a change of the calendar, no stored rollups — their territories are returned for a
+    targeted recompute in this transaction."""
+    taken = ChangesTaken()
+    with connection.cursor() as cursor:
+        if not maintain_views:
+            cursor.execute("DELETE FROM kpis_dealchange")
+            taken.changes = cursor.rowcount
+            return taken
+        cursor.execute(rollup_sql.DELTA_CLEANUP)
+        cursor.execute(rollup_sql.CHANGES_TAKE)
+        taken.changes, deals = cursor.fetchone()
+        if not taken.changes:
+            return taken
+        model_id = _active_model_id()
+        if model_id is None:
+            return taken
+        today = timezone.localdate()
+        calendar = _stored_calendar(cursor, model_id=model_id, today=today, views=maintain_views)
+        if deals > DELTA_MAX_CHANGES or calendar is None:
+            cursor.execute(rollup_sql.CHANGES_TERRITORIES)
+            taken.fallback_territory_ids = sorted(row[0] for row in cursor.fetchall())
+            return taken
+        params = {
+            "views": maintain_views,
+            "model_id": model_id,
+            "today": today,
+            "cal_first": calendar[0],
+            "cal_last": calendar[1],
+            "computed_at": timezone.now(),
+        }
+        cursor.execute(rollup_sql.DELTA_SQL, params)
+        taken.fallback_territory_ids = sorted(row[0] for row in cursor.fetchall())  # without rows to update
+        taken.delta = True
+        cursor.execute(rollup_sql.DELTA_CLEANUP)
+    return taken
+
+
+def _stored_calendar(cursor, *, model_id: int, today, views: list[str]):
+    """(first month, last month) when the deals' calendar is the one every maintained view has stored;
+    None when it moved (a delta cannot add or drop periods) or nothing is stored."""
+    cursor.execute(rollup_sql.CALENDAR_CHECK, {"model_id": model_id, "today": today})
+    first, last, stored = cursor.fetchone()
+    if first is None:
+        return None
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    by_view = {row[0]: tuple(row[1:]) for row in (json.loads(stored) if isinstance(stored, str) else stored)}
+    expected = (first.isoformat(), last.isoformat(), months)
+    if any(by_view.get(name) != expected for name in views):
+        return None
+    return first, last
 
 
 # --- Incremental: dirty marking and the coalesced flush ---
@@ -200,23 +304,14 @@ def rollups_mark_dirty(*, territory_ids: Iterable[int]) -> int:
 
 
 def deal_changed(*, deal_ids: Iterable[int]) -> int:
-    """Mark dirty every territory a changed deal could be credited to: all territories its account
-    (product territories: the deal) was ever in. Call it after the change is written."""
+    """Enqueue one flush when the caller's transaction commits. The change itself was captured by the
+    triggers on accounts_deal (old and new row, in the writer's transaction), so this only wakes the
+    worker; call it after the change is written."""
     ids = sorted(set(deal_ids))
     if not ids:
         return 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT mb.territory_id FROM territories_accountterritorymembership mb
-            WHERE mb.account_id IN (SELECT account_id FROM accounts_deal WHERE id = ANY(%s))
-            UNION
-            SELECT dm.territory_id FROM territories_dealterritorymembership dm WHERE dm.deal_id = ANY(%s)
-            """,
-            [ids, ids],
-        )
-        territory_ids = [row[0] for row in cursor.fetchall()]
-    return rollups_mark_dirty(territory_ids=territory_ids)
+    _enqueue_flush_on_commit()
+    return len(ids)
 
 
 def memberships_changed(*, account_ids: Iterable[int]) -> int:
@@ -269,30 +364,39 @@ def rollup_affected_territories(*, dirty_territory_ids: list[int]) -> list[int]:
 
 
 def rollups_flush_dirty() -> RecomputeResult:
-    """Take every dirty row no other flush holds, recompute the affected territories (both views) and
-    delete the rows — all in one transaction, so a failure leaves them dirty for the next flush."""
+    """Apply every pending deal change as deltas (or recompute its territories: see _deal_changes_take),
+    recompute the dirty territories (both views), and delete what it took — all in one transaction, so a
+    failure leaves the changes pending and the territories dirty, and a second run finds nothing."""
+    own = not connection.in_atomic_block
     with transaction.atomic():
+        _writer_begin(own_transaction=own, full=False)
         with connection.cursor() as cursor:
             cursor.execute("SELECT territory_id FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED")
             dirty = [row[0] for row in cursor.fetchall()]
-        if not dirty:
-            return RecomputeResult()
-        affected = rollup_affected_territories(dirty_territory_ids=dirty)
+        taken = _deal_changes_take(maintain_views=BOTH_VIEWS)
+        to_recompute = sorted(set(dirty) | set(taken.fallback_territory_ids))
+        affected = rollup_affected_territories(dirty_territory_ids=to_recompute) if to_recompute else []
         result = (
             _recompute_in_transaction(views=rollup_views_parse(view=None), territory_ids=affected)
             if affected
             else RecomputeResult()
         )
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
+        if dirty:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
         if result.busy_territory_ids:
             rollups_mark_dirty(territory_ids=result.busy_territory_ids)
+        result.deal_changes, result.delta = taken.changes, taken.delta
         return result
 
 
 def rollups_dirty_stale_exist(*, older_than_seconds: int) -> bool:
+    """Dirty territories or pending deal changes older than this: their flush was lost or failed."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    return RollupDirty.objects.filter(since__lt=cutoff).exists()
+    return (
+        RollupDirty.objects.filter(since__lt=cutoff).exists()
+        or DealChange.objects.filter(changed_at__lt=cutoff).exists()
+    )
 
 
 # --- Recompute runs (the command and the nightly task record their progress) ---

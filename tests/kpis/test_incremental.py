@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import Deal
 from kpis import rollup_sql, services
-from kpis.models import KpiRollup, RollupDirty
+from kpis.models import DealChange, KpiRollup, RollupDirty
 from territories.models import AccountTerritoryMembership
 from tests import factories
 from tests.conftest import database_url_for_current_connection
@@ -74,15 +74,17 @@ def test_it_enqueues_one_flush_for_ten_thousand_deal_updates_in_one_transaction(
             services.deal_changed(deal_ids=[deal_id])
 
     assert delay.call_count == 1
-    assert set(RollupDirty.objects.values_list("territory_id", flat=True)) == {tree["east"].id}
+    assert DealChange.objects.count() == 20_000  # the inserts and the updates, captured by the triggers
 
     result = services.rollups_flush_dirty()
 
+    assert result.deal_changes == 20_000 and not result.delta  # a big batch: a targeted recompute instead
     assert sorted(result.views) == ["as_of", "restated"]
     assert result.territories == 2  # east and its ancestor region, once
     assert value(tree["east"], "pipeline_value", FEB) == d("20000")
     assert value(tree["region"], "pipeline_value", FEB) == d("20000")
     assert not RollupDirty.objects.exists()
+    assert not DealChange.objects.exists()
 
 
 def test_it_enqueues_again_after_a_rolled_back_transaction(tree, django_capture_on_commit_callbacks):
@@ -104,8 +106,9 @@ def test_it_recomputes_only_the_changed_territory_and_its_ancestors_and_matches_
     with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
         services.deal_changed(deal_ids=[tree["east_deal"].id])
 
-    services.rollups_flush_dirty()
+    result = services.rollups_flush_dirty()
 
+    assert result.delta and result.deal_changes == 1 and result.territories == 0  # no recompute
     after = snapshot()
     assert value(tree["east"], "revenue", FEB) == d("150")
     assert value(tree["region"], "revenue", FEB) == d("350")
@@ -155,18 +158,34 @@ def test_it_keeps_the_previous_rollups_when_a_recompute_fails_midway(tree):
 
 
 def test_it_leaves_territories_dirty_when_a_flush_fails(tree):
-    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+    AccountTerritoryMembership.objects.filter(account=tree["east_account"]).update(territory=tree["west"])
     with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
-        services.deal_changed(deal_ids=[tree["east_deal"].id])
+        services.memberships_changed(account_ids=[tree["east_account"].id])
     before = snapshot()
 
     with mock.patch.object(rollup_sql, "steps", failing_steps()), pytest.raises(Exception, match="division by zero"):
         services.rollups_flush_dirty()
 
     assert snapshot() == before
-    assert RollupDirty.objects.filter(territory=tree["east"]).exists()
+    assert RollupDirty.objects.filter(territory=tree["west"]).exists()
     services.rollups_flush_dirty()
+    assert value(tree["west"], "revenue", FEB) == d("300")
+
+
+def test_it_keeps_the_pending_changes_and_the_rollups_when_a_delta_flush_fails(tree):
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+    before = snapshot()
+
+    campaign_update = "UPDATE kpis_kpicampaignrollup"
+    failing = rollup_sql.DELTA_SQL.replace(campaign_update, "SELECT 1 / 0;\n" + campaign_update)
+    with mock.patch.object(rollup_sql, "DELTA_SQL", failing), pytest.raises(Exception, match="division by zero"):
+        services.rollups_flush_dirty()  # fails after the KPI rows were updated, before the campaign rows
+
+    assert snapshot() == before
+    assert DealChange.objects.filter(deal_id=tree["east_deal"].id).count() == 1
+    assert services.rollups_flush_dirty().delta
     assert value(tree["east"], "revenue", FEB) == d("999")
+    assert value(tree["region"], "revenue", FEB) == d("1199")
 
 
 @pytest.fixture
@@ -193,16 +212,20 @@ def test_it_skips_a_full_recompute_of_a_view_another_recompute_holds(bare_tree, 
 def test_it_leaves_a_territory_another_recompute_holds_dirty_for_the_next_flush(tree, other_session):
     region = tree["region"]
     other_session.execute("SELECT pg_advisory_lock(%s, %s)", [services.TERRITORY_LOCK_CLASS, region.id])
-    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
+    # A targeted recompute (a membership change), not a delta: west's account moves out of region.
+    other = factories.make_territory(region.territory_model, code="other")
+    west_membership = AccountTerritoryMembership.objects.get(territory=tree["west"])
+    AccountTerritoryMembership.objects.filter(pk=west_membership.pk).update(valid_to=date(2020, 6, 1))
+    member(west_membership.account, other, date(2020, 6, 1))
     with mock.patch("kpis.tasks.flush_dirty_rollups.delay"):
-        services.deal_changed(deal_ids=[tree["east_deal"].id])
+        services.memberships_changed(account_ids=[west_membership.account_id])
 
         services.rollups_flush_dirty()
 
-    assert value(tree["east"], "revenue", FEB) == d("999")
+    assert value(tree["west"], "revenue", FEB) == d("0")
     assert value(region, "revenue", FEB) == d("300")  # as-of of region was busy: unchanged...
-    assert value(region, "revenue", FEB, view="restated") == d("1199")
+    assert value(region, "revenue", FEB, view="restated") == d("100")
     assert list(RollupDirty.objects.values_list("territory_id", flat=True)) == [region.id]  # ...and still dirty
     other_session.execute("SELECT pg_advisory_unlock_all()")
     services.rollups_flush_dirty()
-    assert value(region, "revenue", FEB) == d("1199")
+    assert value(region, "revenue", FEB) == d("100")
