@@ -1,10 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from core import dashboard_selectors as dash
 from core.roles import is_manager
+from core.widgets import search_select_options
 from kpis.choices import RollupView
 from kpis.models import RecomputeRun
 from territories.models import AssignmentRun, Territory
@@ -110,6 +111,17 @@ def run_progress(request, kind: str, pk: int):
         raise Http404("Not found")
     run.kind = kind
     return render(request, "core/partials/run.html", {"run": run})
+
+
+@login_required
+def territory_options(request):
+    """htmx, for SearchSelect: the visible territories matching ?q= as <option>s."""
+    options = search_select_options(
+        queryset=Territory.objects.visible_to(request.user),
+        query=request.GET.get("q", ""),
+        search_fields=("code", "name"),
+    )
+    return HttpResponse(options)
 
 
 def health(request):
