@@ -441,7 +441,7 @@ def _compute_parts(max_depth: int, has_products: bool) -> tuple[list[str], list[
     return ctes, outputs
 
 
-def _full_statements(max_depth: int, has_products: bool) -> list[str]:
+def _full_statements(max_depth: int, has_products: bool, prebuilt: bool = False) -> list[str]:
     """The full run: the same level SQL, one statement per level over temporary tables (whose sizes the
     planner reads from their pages, so it hashes the small side). Each level's statement ranks, writes
     overlaps and deep rows to _engine_result and the winners with children to _engine_win, which becomes
@@ -450,7 +450,9 @@ def _full_statements(max_depth: int, has_products: bool) -> list[str]:
         f"CREATE TEMP TABLE _engine_prev ON COMMIT DROP AS {ACCOUNTS_SELECT}",
         f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}",
     ]
-    if has_products:
+    if prebuilt:  # _class_compute made the level-0 accounts, pins and deals
+        statements = []
+    elif has_products:
         statements += [
             f"CREATE TEMP TABLE _engine_deal ON COMMIT DROP AS {DEALS_SELECT}",
             "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
@@ -518,7 +520,7 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
     with connection.cursor() as cursor:
         cursor.execute(
             "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_win, _engine_forced, _engine_deal,"
-            " _engine_dprev, _engine_drank, _engine_dnext;"
+            f" _engine_dprev, _engine_drank, _engine_dnext, {_CLASS_TABLES};"
             "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
             " ON COMMIT DROP"
         )
@@ -545,8 +547,231 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
             return _result_counts(cursor)
         # Hash joins throughout: row estimates for the level tables are rough, and a nested loop over
         # accounts × candidates would be ruinous.
-        cursor.execute("SET LOCAL enable_nestloop = off")
-        for statement in _full_statements(max_depth, bool(has_products)):
-            cursor.execute(statement, params)
+        # (and no JIT: disabled nested loops inflate costs past jit_above_cost, compiling costs seconds)
+        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
+        if not _class_compute(cursor, params=params, max_depth=max_depth, has_products=bool(has_products)):
+            for statement in _full_statements(max_depth, bool(has_products)):
+                cursor.execute(statement, params)
         cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
         return _result_counts(cursor)
+
+
+# --- Full runs over classes of accounts ------------------------------------------------------------------
+#
+# An account's answer depends on its attributes only through which criteria they satisfy: two accounts whose
+# every field satisfies the same criteria get the same territories (pins aside). So a full run sorts the
+# accounts without pins into classes — lower-cased text fields as they are, postal codes by the postal
+# criteria they satisfy (equality, prefixes, ranges), employees / revenue by the elementary interval between
+# the range bounds of the rules — and runs the level statements over one representative per class instead
+# of every account. Classes are taken per root kind, on the fields the rules of that kind's subtrees read
+# (geography does not multiply with industry), and the representatives' answers within each subtree are
+# expanded back to the accounts of the class in one join. Accounts with an override or a named account run
+# as themselves. Deals follow the same way: one representative deal per (class of the account over the
+# fields of the subtrees that hold product territories, product, product line).
+
+_CLASS_FIELDS = {
+    # field of a rule (compiled column test) -> (account columns it reads, key expression over alias {a})
+    "country": ("r.countries IS NOT NULL", ["country"], "coalesce({a}.country, chr(1))"),
+    "region": ("r.regions IS NOT NULL", ["region"], "coalesce({a}.region, chr(1))"),
+    "city": ("r.cities IS NOT NULL", ["city"], "coalesce({a}.city, chr(1))"),
+    "postal": (
+        "(r.postal_in IS NOT NULL OR r.prefixes IS NOT NULL OR r.pr_start IS NOT NULL)",
+        ["postal"],
+        "{a}.pkey",
+    ),
+    "employees": ("r.has_emp", ["employees"], "{a}.ekey"),
+    "revenue": ("r.has_rev", ["revenue"], "{a}.rkey"),
+    "btype": ("r.btypes IS NOT NULL", ["btype"], "coalesce({a}.btype, chr(1))"),
+    "industry": ("r.industries IS NOT NULL", ["industry"], "coalesce({a}.industry, chr(1))"),
+}
+_CLASS_MAX_RANGES = 256  # distinct postal ranges (each distinct postal code is compared with every one)
+
+_ROOTS_SQL = f"""
+CREATE TEMP TABLE _engine_troot ON COMMIT DROP AS
+SELECT cl.descendant_id AS territory_id, rt.kind::text AS root_kind
+FROM territories_territory rt JOIN territories_territoryclosure cl ON cl.ancestor_id = rt.id
+WHERE rt.territory_model_id = %(model)s AND rt.parent_id IS NULL;
+SELECT x.root_kind, {", ".join(f"coalesce(bool_or({test}), false)" for test, _, _ in _CLASS_FIELDS.values())},
+       EXISTS (SELECT 1 FROM _engine_troot y JOIN territories_territory t ON t.id = y.territory_id
+               WHERE y.root_kind = x.root_kind AND t.kind = 'product')
+FROM (SELECT DISTINCT root_kind FROM _engine_troot WHERE root_kind <> 'product') x
+LEFT JOIN _engine_troot y ON y.root_kind = x.root_kind
+LEFT JOIN territories_engine_rule r ON r.model_id = %(model)s AND r.territory_id = y.territory_id AND NOT r.never
+GROUP BY x.root_kind ORDER BY x.root_kind
+"""
+
+_BOUNDS_SQL = """
+SELECT (SELECT count(*) FROM (SELECT DISTINCT pr_start, pr_end FROM territories_engine_rule
+                              WHERE model_id = %(model)s AND NOT never AND pr_start IS NOT NULL) x),
+       (SELECT coalesce(array_agg(DISTINCT b ORDER BY b), '{}') FROM territories_engine_rule r,
+               LATERAL (VALUES (r.emp_min), (r.emp_max)) v(b)
+        WHERE r.model_id = %(model)s AND NOT r.never AND r.has_emp AND b IS NOT NULL),
+       (SELECT coalesce(array_agg(DISTINCT b ORDER BY b), '{}') FROM territories_engine_rule r,
+               LATERAL (VALUES (r.rev_min), (r.rev_max)) v(b)
+        WHERE r.model_id = %(model)s AND NOT r.never AND r.has_rev AND b IS NOT NULL)
+"""
+
+
+def _interval_class(value: str, bounds: str) -> str:
+    """The elementary interval of value among the sorted distinct bounds: 2k for the open interval after
+    the k-th bound (0 = below all), 2k - 1 for the k-th bound itself; -1 without a value."""
+    bucket = f"width_bucket({value}::numeric, {bounds}::numeric[])"
+    return f"""CASE WHEN {value} IS NULL THEN -1
+                    WHEN {bucket} > 0 AND {value} = ({bounds}::numeric[])[{bucket}] THEN 2 * {bucket} - 1
+                    ELSE 2 * {bucket} END"""
+
+
+_CLASS_ACCOUNTS_SQL = f"""
+CREATE TEMP TABLE _engine_pclass ON COMMIT DROP AS
+WITH pv AS (SELECT DISTINCT lower(postal_code) AS postal FROM accounts_account WHERE postal_code IS NOT NULL),
+rules AS (SELECT * FROM territories_engine_rule WHERE model_id = %(model)s AND NOT never),
+ins AS (SELECT DISTINCT unnest(postal_in) AS v FROM rules),
+pre AS (SELECT DISTINCT unnest(prefixes) AS v FROM rules),
+rng AS (SELECT row_number() OVER (ORDER BY s COLLATE "C", e COLLATE "C") AS id, s, e
+        FROM (SELECT DISTINCT pr_start AS s, pr_end AS e FROM rules WHERE pr_start IS NOT NULL) x)
+SELECT postal, array_agg(tag ORDER BY tag COLLATE "C") AS pkey FROM (
+    SELECT pv.postal, 'i:' || pv.postal AS tag FROM pv JOIN ins ON ins.v = pv.postal
+    UNION ALL
+    SELECT pv.postal, 'p:' || pre.v FROM pv CROSS JOIN LATERAL generate_series(0, length(pv.postal)) n
+    JOIN pre ON pre.v = left(pv.postal, n.n)
+    UNION ALL
+    SELECT pv.postal, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
+     AND pv.postal COLLATE "C" >= rng.s COLLATE "C" AND pv.postal COLLATE "C" <= rng.e COLLATE "C"
+) t GROUP BY postal;
+--
+CREATE TEMP TABLE _engine_cls ON COMMIT DROP AS
+SELECT a.*, pf.account_id IS NOT NULL AS pinned,
+       CASE WHEN a.postal IS NULL THEN ARRAY['null'] ELSE coalesce(pc.pkey, '{{}}') END AS pkey,
+       {_interval_class("a.employees", "%(emp_bounds)s")} AS ekey,
+       {_interval_class("a.revenue", "%(rev_bounds)s")} AS rkey
+FROM ({ACCOUNTS_SELECT}) a
+LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id = a.account_id
+LEFT JOIN _engine_pclass pc ON pc.postal = a.postal
+"""
+
+_CLASS_TABLES = "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_dmap, _engine_pdeal, " + ", ".join(
+    f"_engine_rep{i}" for i in range(len(_CLASS_FIELDS) + 2)
+)
+_ATTR_TYPES = {"employees": "integer", "revenue": "numeric"} | dict.fromkeys(
+    ("country", "region", "city", "postal", "btype", "industry"), "text"
+)
+_REP_ID_STRIDE = 10**12  # representatives of class set i get ids -(i * stride + n): never a real account's
+
+
+def _class_sets(cursor, params: dict, has_products: bool) -> list[tuple[tuple[str, ...], list[str], bool]]:
+    """(fields, root kinds, holds the deals) per set of classes: one per distinct field set of the root
+    kinds' subtrees, and the deals' one (the fields of the subtrees holding product territories)."""
+    cursor.execute(_ROOTS_SQL, params)
+    names = list(_CLASS_FIELDS)
+    sets: dict[tuple[str, ...], tuple[list[str], list[bool]]] = {}
+    deal_fields: set[str] = set()
+    for root_kind, *flags in cursor.fetchall():
+        fields = tuple(name for name, used in zip(names, flags[:-1], strict=True) if used)
+        sets.setdefault(fields, ([], [False]))[0].append(root_kind)
+        if flags[-1]:
+            deal_fields |= set(fields)
+    if has_products:
+        sets.setdefault(tuple(name for name in names if name in deal_fields), ([], [False]))[1][0] = True
+    return [(fields, kinds, deals[0]) for fields, (kinds, deals) in sets.items()]
+
+
+def _class_keys(fields: tuple[str, ...], alias: str) -> list[str]:
+    return [_CLASS_FIELDS[field][2].format(a=alias) for field in fields]
+
+
+def _class_match(fields: tuple[str, ...], rep: str, account: str) -> str:
+    """Join condition: the account is in the representative's class (hashable equalities)."""
+    pairs = [f"{rep}.k{i} = {key}" for i, key in enumerate(_class_keys(fields, account))]
+    return " AND ".join(pairs) or "true"
+
+
+def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) -> bool:
+    """The full run over classes of accounts (see above); False (nothing done) when the model's postal
+    ranges are too many to classify postal codes by, and the plain full run should go instead."""
+    cursor.execute(_BOUNDS_SQL, params)
+    ranges, emp_bounds, rev_bounds = cursor.fetchone()
+    if ranges > _CLASS_MAX_RANGES:
+        return False
+    sets = _class_sets(cursor, params, has_products)
+    # Hash joins and hash aggregates on the class keys: sorting a million text keys by collation costs more.
+    cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
+    cursor.execute(f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}", params)
+    for statement in _CLASS_ACCOUNTS_SQL.split("\n--\n"):
+        cursor.execute(statement, {**params, "emp_bounds": list(emp_bounds), "rev_bounds": list(rev_bounds)})
+    cursor.execute(
+        f"CREATE TEMP TABLE _engine_prev ({_PREV_TABLE_COLUMNS}) ON COMMIT DROP;"
+        f"INSERT INTO _engine_prev SELECT {_NEXT_COLUMNS} FROM _engine_cls WHERE pinned"
+    )
+    deal_set = None
+    for index, (fields, _kinds, deals) in enumerate(sets):
+        read = {column for field in fields for column in _CLASS_FIELDS[field][1]}
+        columns = ", ".join(
+            f"min(c.{column}) AS {column}" if column in read else f"NULL::{_ATTR_TYPES[column]} AS {column}"
+            for column in _ATTRS[1:]
+        )
+        keys = _class_keys(fields, "c")
+        grouping = "GROUP BY " + ", ".join(keys) if keys else "HAVING count(*) > 0"
+        cursor.execute(
+            f"""CREATE TEMP TABLE _engine_rep{index} ON COMMIT DROP AS
+                SELECT -({index * _REP_ID_STRIDE} + row_number() OVER ()) AS account_id, {columns}
+                       {"".join(f", {key} AS k{i}" for i, key in enumerate(keys))}
+                FROM _engine_cls c WHERE NOT c.pinned {grouping};
+                INSERT INTO _engine_prev
+                SELECT account_id, {", ".join(_ATTRS[1:])}, 0, 2, true FROM _engine_rep{index}"""
+        )
+        if deals:
+            deal_set = (index, fields)
+    if has_products:
+        index, fields = deal_set
+        statements = [
+            f"""CREATE TEMP TABLE _engine_dmap ON COMMIT DROP AS
+                SELECT d.deal_id, r.account_id AS rep_id, d.sku, d.pline
+                FROM ({DEALS_SELECT}) d JOIN _engine_cls c ON c.account_id = d.account_id AND NOT c.pinned
+                JOIN _engine_rep{index} r ON {_class_match(fields, "r", "c")}""",
+            """CREATE TEMP TABLE _engine_pdeal ON COMMIT DROP AS
+                SELECT -row_number() OVER () AS deal_id, rep_id AS account_id, sku, pline, 0::bigint AS territory_id
+                FROM (SELECT DISTINCT rep_id, sku, pline FROM _engine_dmap) x""",
+            f"""CREATE TEMP TABLE _engine_deal ON COMMIT DROP AS
+                SELECT * FROM _engine_pdeal
+                UNION ALL
+                SELECT d.* FROM ({DEALS_SELECT}) d JOIN _engine_cls c ON c.account_id = d.account_id AND c.pinned""",
+            "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
+        ]
+        for statement in statements:
+            cursor.execute(statement, params)
+    cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
+    for statement in _full_statements(max_depth, has_products, prebuilt=True):
+        cursor.execute(statement, params)
+    # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes.
+    cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
+    cursor.execute(
+        "ALTER TABLE _engine_result RENAME TO _engine_raw;"
+        "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
+        " ON COMMIT DROP;"
+        "INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0"
+    )
+    for index, (fields, kinds, _deals) in enumerate(sets):
+        if not kinds:
+            continue
+        keys = "".join(f", r.k{i}" for i in range(len(fields)))
+        cursor.execute(
+            f"""INSERT INTO _engine_result
+                SELECT x.row_type, c.account_id, x.b, x.c, x.d, x.e
+                FROM (SELECT res.row_type, res.b, res.c, res.d, res.e {keys}
+                      FROM _engine_raw res JOIN _engine_rep{index} r ON r.account_id = res.a
+                      JOIN _engine_troot t ON t.territory_id = res.b
+                      WHERE res.a < 0 AND res.row_type <> 'deal' AND t.root_kind = ANY(%(kinds)s)) x
+                JOIN _engine_cls c ON NOT c.pinned AND {_class_match(fields, "x", "c")}""",
+            {"kinds": kinds},
+        )
+    if has_products:
+        cursor.execute(
+            """INSERT INTO _engine_result
+               SELECT 'deal', m.deal_id, x.b, x.c, x.d, x.e FROM _engine_raw x
+               JOIN _engine_pdeal p ON p.deal_id = x.a
+               JOIN _engine_dmap m ON m.rep_id = p.account_id AND coalesce(m.sku, chr(1)) = coalesce(p.sku, chr(1))
+                AND coalesce(m.pline, chr(1)) = coalesce(p.pline, chr(1))
+               WHERE x.row_type = 'deal' AND x.a < 0"""
+        )
+    cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
+    return True

@@ -71,52 +71,120 @@ def _source_sql(alias: str) -> str:
     return f"CASE {alias}.c WHEN 0 THEN 'override' WHEN 1 THEN 'named' ELSE 'rule' END"
 
 
+# A full write that opens at least this many rows — and at least half as many as the table holds (a first
+# run, an activation) — loads in bulk: the table's secondary indexes and foreign keys are dropped, the rows
+# inserted, and both rebuilt set-based (sorted index builds, one anti-join per foreign key) instead of one
+# index insert per index and one deferred foreign-key check per key for every row. Within the run's
+# transaction: readers never see it half done, but they wait (the drop takes ACCESS EXCLUSIVE locks on the
+# table and, for the foreign keys, on the referenced tables) until the run commits.
+BULK_LOAD_MIN_ROWS = 100_000
+
+_TABLE_DEPENDENTS_SQL = """
+    SELECT 'index', i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    WHERE x.indrelid = %(table)s::regclass AND NOT x.indisprimary AND NOT EXISTS (
+        SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid)
+    UNION ALL
+    SELECT 'fk', c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+    WHERE c.conrelid = %(table)s::regclass AND c.contype = 'f'
+    ORDER BY 1, 2"""
+
+
+def _bulk_load_wanted(cursor, *, table: str, to_open: int) -> bool:
+    if to_open < BULK_LOAD_MIN_ROWS:
+        return False
+    cursor.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [table])
+    return to_open * 2 >= cursor.fetchone()[0]
+
+
+def _bulk_load_begin(cursor, *, table: str) -> list[tuple[str, str, str]]:
+    """Drop the table's secondary indexes and foreign keys; return what _bulk_load_end recreates."""
+    cursor.execute(_TABLE_DEPENDENTS_SQL, {"table": table})
+    dependents = cursor.fetchall()
+    for kind, name, _definition in dependents:
+        if kind == "fk":
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        else:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return dependents
+
+
+def _bulk_load_end(cursor, *, table: str, dependents: list[tuple[str, str, str]]) -> None:
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _kind, _name, definition in (d for d in dependents if d[0] == "index"):
+        cursor.execute(definition)
+    foreign_keys = [f'ADD CONSTRAINT "{name}" {definition}' for kind, name, definition in dependents if kind == "fk"]
+    if foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} " + ", ".join(foreign_keys))  # one validating anti-join per key
+    cursor.execute(f"ANALYZE {table}")
+
+
 def _membership_write(*, kind: str, effective: date, account_ids: list[int] | None) -> dict:
-    """Diff _engine_result against the current rows in scope and write the difference, in one statement.
+    """Diff _engine_result against the current rows in scope and write the difference.
 
     One hash full join of the answer with the current rows keeps only what differs (nothing on an
-    unchanged re-run); the data-modifying CTEs then open, delete (same day), close and re-source those
-    rows. They all see the snapshot from before the statement, so "has any history" (an index probe per
-    opened row) never sees the rows being inserted."""
+    unchanged re-run) in a temporary table, with whether each owner to open has any history yet; one
+    statement of data-modifying CTEs then opens, deletes (same day), closes and re-sources those rows.
+    Big full writes load in bulk (BULK_LOAD_MIN_ROWS)."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
     params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE, "row_type": row_type}
     prefix = "" if kind == "account" else "deals_"
     source_new = _source_sql("d")
-    ctes = [
-        f"""cur AS (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
-                           {"m.source" if has_source else "NULL::text AS source"}
-                    FROM {table} m WHERE m.valid_to IS NULL AND ({scope}))""",
-        f"""diff AS MATERIALIZED (
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""DROP TABLE IF EXISTS _engine_diff, _engine_known;
+            CREATE TEMP TABLE _engine_diff ON COMMIT DROP AS
             SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
             FROM (SELECT a, b, c FROM _engine_result WHERE row_type = %(row_type)s) r
-            FULL JOIN cur x ON x.owner_id = r.a AND x.territory_id = r.b
+            FULL JOIN (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
+                              {"m.source" if has_source else "NULL::text AS source"}
+                       FROM {table} m WHERE m.valid_to IS NULL AND ({scope})) x
+              ON x.owner_id = r.a AND x.territory_id = r.b
             WHERE r.a IS NULL OR x.id IS NULL
-                  {f"OR x.source <> {_source_sql('r')}" if has_source else ""})""",
-        f"""ins AS (
-            INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
-            SELECT d.a, d.b, CASE WHEN EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = d.a)
-                                  THEN %(eff)s::date ELSE %(earliest)s::date END,
-                   NULL{", " + source_new if has_source else ""}
-            FROM diff d WHERE d.id IS NULL ORDER BY d.a
-            RETURNING 1)""",
-        f"""del AS (DELETE FROM {table} m USING diff d
-            WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
-        f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM diff d
-            WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
-    ]
-    names = ["ins", "del", "clo"]
-    keys = [f"{prefix}opened", f"{prefix}deleted_same_day", f"{prefix}closed"]
-    if has_source:
-        ctes.append(
-            f"""src AS (UPDATE {table} m SET source = {source_new} FROM diff d
-                WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND m.id = d.id RETURNING 1)"""
+                  {f"OR x.source <> {_source_sql('r')}" if has_source else ""};
+            SELECT count(*) FILTER (WHERE id IS NULL), count(*) FROM _engine_diff""",
+            params,
         )
-        names.append("src")
-        keys.append("source_changed")
-    counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
-    with connection.cursor() as cursor:
+        to_open, differing = cursor.fetchone()
+        keys = [f"{prefix}opened", f"{prefix}deleted_same_day", f"{prefix}closed"]
+        if has_source:
+            keys.append("source_changed")
+        if not differing:
+            return dict.fromkeys(keys, 0)
+        if differing > 10_000:
+            cursor.execute("ANALYZE _engine_diff")
+        # Owners to open that already have history (open from the effective date, else from the beginning).
+        cursor.execute(
+            f"""CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
+            SELECT DISTINCT n.a FROM (SELECT DISTINCT a FROM _engine_diff WHERE id IS NULL) n
+            WHERE EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = n.a)"""
+        )
+        bulk = account_ids is None and _bulk_load_wanted(cursor, table=table, to_open=to_open)
+        dependents = _bulk_load_begin(cursor, table=table) if bulk else []
+        ctes = [
+            f"""ins AS (
+                INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
+                SELECT d.a, d.b, CASE WHEN k.a IS NOT NULL THEN %(eff)s::date ELSE %(earliest)s::date END,
+                       NULL{", " + source_new if has_source else ""}
+                FROM _engine_diff d LEFT JOIN _engine_known k ON k.a = d.a WHERE d.id IS NULL ORDER BY d.a
+                RETURNING 1)""",
+            f"""del AS (DELETE FROM {table} m USING _engine_diff d
+                WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
+            f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM _engine_diff d
+                WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
+        ]
+        names = ["ins", "del", "clo"]
+        if has_source:
+            ctes.append(
+                f"""src AS (UPDATE {table} m SET source = {source_new} FROM _engine_diff d
+                    WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND m.id = d.id RETURNING 1)"""
+            )
+            names.append("src")
+        counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
         cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}", params)
-        return dict(zip(keys, cursor.fetchone(), strict=True))
+        counts = dict(zip(keys, cursor.fetchone(), strict=True))
+        if bulk:
+            _bulk_load_end(cursor, table=table, dependents=dependents)
+        return counts
 
 
 def _history_write(*, effective: date, account_ids: list[int] | None) -> dict:

@@ -160,3 +160,38 @@ class EngineMatchesReferenceTests(TestCase):
                 self.assertTrue(parent_id is None or parent_id in territory_ids, "in a child but not its parent")
             for group, members in groups.items():
                 self.assertEqual(len(members), 1, f"account {account_id} in siblings {members} of {group}")
+
+
+class FullRunOverClassesTests(TestCase):
+    """A full run sorts accounts into classes (same satisfied criteria, field by field) and computes one
+    representative per class: with many accounts drawn from few values, classes hold several accounts, some
+    of them pinned (named / overridden) — the answer must still be the reference's, account by account."""
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        many=st.lists(
+            st.fixed_dictionaries(
+                {
+                    "country": st.sampled_from(COUNTRIES),
+                    "region": st.sampled_from(REGIONS),
+                    "city": st.sampled_from(CITIES[:3]),
+                    "postal_code": st.sampled_from(POSTALS),
+                    "industry": st.sampled_from(INDUSTRIES[:2]),
+                    "business_type": st.sampled_from(["B2B", "B2C"]),
+                    "employees": st.sampled_from([None, 5, 10, 11, 250, 5000]),
+                    "annual_revenue": st.sampled_from([None, Decimal("0"), Decimal("1000"), Decimal("1000.5")]),
+                }
+            ),
+            min_size=8,
+            max_size=30,
+        ),
+        territories_data=st.lists(territory_strategy, min_size=1, max_size=8),
+        deals_data=st.lists(st.tuples(st.integers(0, 29), st.integers(0, 3)), max_size=12),
+    )
+    def test_it_equals_the_brute_force_reference_with_shared_classes(self, many, territories_data, deals_data):
+        model = build(many, territories_data, deals_data)
+        expected = reference_assign(model)
+        got = engine_answer(model)
+        self.assertEqual(got["deep"], expected["deep"])
+        self.assertEqual(got["overlaps"], expected["overlaps"])
+        self.assertEqual(got["deals"], expected["deals"])
