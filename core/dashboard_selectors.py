@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from core.access import access_scope
 from kpis.choices import KpiCode, PeriodType, RollupView
-from kpis.models import KpiRollup, KpiTarget, RollupDirty
+from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RollupDirty
 from kpis.selectors import ADDITIVE_KPIS, period_shift, period_start_of
 from territories.choices import TerritoryModelState
 from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure, TerritoryModel
@@ -120,6 +121,76 @@ def territories_with_attainment(
     ).annotate(
         attainment=ExpressionWrapper(F("actual") / NullIf(F("target"), Decimal(0)), output_field=MONEY),
     )
+
+
+@dataclass(frozen=True)
+class RankedTerritory:
+    pk: int
+    code: str
+    name: str
+    actual: Decimal
+    target: Decimal
+    attainment: Decimal
+
+
+# Revenue against target of every territory in scope, in one pass: the rollup rows of the period joined to
+# their targets (a quarter or year without its own target sums its month targets, as kpis.selectors does),
+# ranked both ways at once. Per-territory subqueries cost ~10 µs × 5 per territory, 300 ms at 5,000.
+_ATTAINMENT_RANKING_SQL = """
+WITH ranked AS (
+    SELECT t.id, t.code, t.name, a.value AS actual, coalesce(e.value, m.value) AS target,
+           a.value / coalesce(e.value, m.value) AS attainment
+    FROM kpis_kpirollup a
+    JOIN territories_territory t ON t.id = a.territory_id
+    LEFT JOIN kpis_kpitarget e
+           ON e.territory_id = a.territory_id AND e.kpi_id = a.kpi_id
+          AND e.period_type = a.period_type AND e.period_start = a.period_start
+    LEFT JOIN (
+        SELECT territory_id, sum(value) AS value FROM kpis_kpitarget
+        WHERE kpi_id = %(kpi)s AND period_type = 'month' AND period_start >= %(start)s AND period_start < %(end)s
+          AND %(sum_months)s
+        GROUP BY territory_id
+    ) m ON m.territory_id = a.territory_id
+    WHERE a.kpi_id = %(kpi)s AND a.view = %(view)s AND a.period_type = %(period_type)s
+      AND a.period_start = %(start)s AND a.value IS NOT NULL
+      AND coalesce(e.value, m.value) <> 0
+      AND a.territory_id IN ({scope})
+)
+(SELECT 'top', * FROM ranked ORDER BY attainment DESC, code LIMIT %(limit)s)
+UNION ALL
+(SELECT 'bottom', * FROM ranked ORDER BY attainment, code LIMIT %(limit)s)
+"""
+
+
+def territories_ranked_by_attainment(
+    *, territories: QuerySet, period: Period, view: str = RollupView.AS_OF, limit: int = 5
+) -> dict[str, list[RankedTerritory]]:
+    """{"top": [...], "bottom": [...]}: the territories with the highest and lowest revenue attainment among
+    `territories` (those with both revenue and a non-zero target for the period), in one query."""
+    kpi_id = KpiDefinition.objects.filter(code=KpiCode.REVENUE).values_list("id", flat=True).first()
+    ranking = {"top": [], "bottom": []}
+    if kpi_id is None:
+        return ranking
+    scope_sql, scope_params = territories.order_by().values("id").query.sql_with_params()
+    end = period_shift(period_type=period.period_type, start=period.start, periods=1)
+    params = {
+        "kpi": kpi_id,
+        "view": view,
+        "period_type": period.period_type,
+        "start": period.start,
+        "end": end,
+        "sum_months": period.period_type != PeriodType.MONTH,
+        "limit": limit,
+    }
+    # The scope's own SQL (visible_to) is embedded with its parameters renamed into the named style.
+    names = [f"scope_{i}" for i in range(len(scope_params))]
+    scope_sql = scope_sql.replace("%", "%%").replace("%%s", "%s") % tuple(f"%({name})s" for name in names)
+    params.update(zip(names, scope_params, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTAINMENT_RANKING_SQL.format(scope=scope_sql), params)
+        for side, *row in cursor.fetchall():
+            ranking[side].append(RankedTerritory(*row))
+    return ranking
 
 
 def territories_top_of_scope(*, user, model: TerritoryModel | None, parent: Territory | None = None) -> QuerySet:

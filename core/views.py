@@ -36,11 +36,9 @@ def home(request):
         .select_related("parent")
         .order_by("code")[:TOP_TERRITORIES_SHOWN]
     )
-    everything = dash.territories_with_attainment(
+    ranking = dash.territories_ranked_by_attainment(
         territories=Territory.objects.visible_to(request.user).filter(territory_model=model), period=period, view=view
-    ).filter(attainment__isnull=False)
-    top = list(everything.order_by("-attainment", "code")[:5])
-    bottom = list(everything.order_by("attainment", "code")[:5])
+    )
     trend_rows = sorted(rows, key=lambda r: r.actual or 0, reverse=True)[:TREND_SERIES]
     trend = dash.revenue_trend_by_territory(territory_ids=[r.pk for r in trend_rows], view=view)
     chart = {
@@ -64,8 +62,8 @@ def home(request):
         "view": view,
         "views": RollupView.choices,
         "rows": rows,
-        "top": top,
-        "bottom": bottom,
+        "top": ranking["top"],
+        "bottom": ranking["bottom"],
         "chart": chart,
         "staleness": staleness,
         "totals": {
