@@ -100,6 +100,9 @@ def _bulk_load_begin(cursor, *, table: str) -> list[tuple[str, str, str]]:
     """Drop the table's secondary indexes and foreign keys; return what _bulk_load_end recreates."""
     cursor.execute(_TABLE_DEPENDENTS_SQL, {"table": table})
     dependents = cursor.fetchall()
+    # Deferred checks already queued in this transaction run now (they would at commit): a table with pending
+    # trigger events cannot be altered.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
     for kind, name, _definition in dependents:
         if kind == "fk":
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')

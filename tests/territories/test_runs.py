@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -94,6 +94,57 @@ def test_it_deletes_a_row_that_started_the_same_day(alignment):
     full_run(alignment)  # first's NY row started today and is gone again
     rows = [row for row in history_rows() if row[0] == first.pk]
     assert rows == [(first.pk, "west", EARLIEST, today), (first.pk, "west", today, None)]
+
+
+def _indexes_and_foreign_keys() -> list:
+    with connection.cursor() as cursor:
+        rows = []
+        for table in ("territories_accountterritorymembership", "territories_dealterritorymembership"):
+            cursor.execute(services._TABLE_DEPENDENTS_SQL, {"table": table})
+            rows += cursor.fetchall()
+    return rows
+
+
+def test_a_big_write_loads_in_bulk_with_the_same_history_and_restores_indexes_and_foreign_keys(alignment, monkeypatch):
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_ROWS", 1)
+    bulk_loads = []
+    begin = services._bulk_load_begin
+    monkeypatch.setattr(
+        services, "_bulk_load_begin", lambda cursor, table: bulk_loads.append(table) or begin(cursor, table=table)
+    )
+    dependents = _indexes_and_foreign_keys()
+    assert {kind for kind, _name, _definition in dependents} == {"index", "fk"}
+    mover = factories.make_account(region="CA")
+    stayer = factories.make_account(region="NY")
+    product = factories.make_product(sku="S1")
+    deal = factories.make_deal(account=stayer, product=product)
+    line = factories.make_territory(alignment, code="line", kind="product")
+    factories.make_rule(line, {"field": "product", "values": ["s1"]})
+    run = full_run(alignment)
+    assert run.counts["opened"] == 2 and run.counts["deals_opened"] == 1
+    assert bulk_loads == ["territories_accountterritorymembership", "territories_dealterritorymembership"]
+    assert _indexes_and_foreign_keys() == dependents
+    mover.region = "NY"
+    mover.save()
+    newcomer = factories.make_account(region="CA")
+    run = full_run(alignment)
+    today = timezone.localdate()
+    assert run.counts["opened"] == 2 and run.counts["closed"] == 1
+    assert len(bulk_loads) == 3  # the account table again (2 to open against 3 rows); the deals did not change
+    assert history_rows() == sorted(
+        [
+            (mover.pk, "east", today, None),
+            (mover.pk, "west", EARLIEST, today),
+            (stayer.pk, "east", EARLIEST, None),
+            (newcomer.pk, "west", EARLIEST, None),
+        ]
+    )
+    assert current_deal_memberships() == {(deal.pk, line.pk)}
+    assert _indexes_and_foreign_keys() == dependents
+    with pytest.raises(IntegrityError), transaction.atomic():  # the foreign keys hold again
+        AccountTerritoryMembership.objects.create(account_id=10**9, territory=line, valid_from=today)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def test_it_leaves_the_previous_assignment_when_a_run_fails_midway(alignment, monkeypatch):
