@@ -136,30 +136,55 @@ class RankedTerritory:
 # Revenue against target of every territory in scope, in one pass: the rollup rows of the period joined to
 # their targets (a quarter or year without its own target sums its month targets, as kpis.selectors does),
 # ranked both ways at once. Per-territory subqueries cost ~10 µs × 5 per territory, 300 ms at 5,000.
-_ATTAINMENT_RANKING_SQL = """
-WITH ranked AS (
-    SELECT t.id, t.code, t.name, a.value AS actual, coalesce(e.value, m.value) AS target,
-           a.value / coalesce(e.value, m.value) AS attainment
-    FROM kpis_kpirollup a
-    JOIN territories_territory t ON t.id = a.territory_id
-    LEFT JOIN kpis_kpitarget e
-           ON e.territory_id = a.territory_id AND e.kpi_id = a.kpi_id
-          AND e.period_type = a.period_type AND e.period_start = a.period_start
-    LEFT JOIN (
-        SELECT territory_id, sum(value) AS value FROM kpis_kpitarget
-        WHERE kpi_id = %(kpi)s AND period_type = 'month' AND period_start >= %(start)s AND period_start < %(end)s
-          AND %(sum_months)s
-        GROUP BY territory_id
-    ) m ON m.territory_id = a.territory_id
-    WHERE a.kpi_id = %(kpi)s AND a.view = %(view)s AND a.period_type = %(period_type)s
-      AND a.period_start = %(start)s AND a.value IS NOT NULL
-      AND coalesce(e.value, m.value) <> 0
-      AND a.territory_id IN ({scope})
-)
+_ATTAINMENT_SQL = """
+SELECT t.id, t.code, t.name, a.value AS actual, coalesce(e.value, m.value) AS target,
+       a.value / coalesce(e.value, m.value) AS attainment
+FROM kpis_kpirollup a
+JOIN territories_territory t ON t.id = a.territory_id
+LEFT JOIN kpis_kpitarget e
+       ON e.territory_id = a.territory_id AND e.kpi_id = a.kpi_id
+      AND e.period_type = a.period_type AND e.period_start = a.period_start
+LEFT JOIN (
+    SELECT territory_id, sum(value) AS value FROM kpis_kpitarget
+    WHERE kpi_id = %(kpi)s AND period_type = 'month' AND period_start >= %(start)s AND period_start < %(end)s
+      AND %(sum_months)s
+    GROUP BY territory_id
+) m ON m.territory_id = a.territory_id
+WHERE a.kpi_id = %(kpi)s AND a.view = %(view)s AND a.period_type = %(period_type)s
+  AND a.period_start = %(start)s AND a.value IS NOT NULL
+  AND coalesce(e.value, m.value) <> 0
+  AND a.territory_id IN ({scope})
+"""
+_ATTAINMENT_RANKING_SQL = f"""
+WITH ranked AS ({_ATTAINMENT_SQL})
 (SELECT 'top', * FROM ranked ORDER BY attainment DESC, code LIMIT %(limit)s)
 UNION ALL
 (SELECT 'bottom', * FROM ranked ORDER BY attainment, code LIMIT %(limit)s)
 """
+
+
+def _attainment_rows(*, sql: str, territories: QuerySet, period: Period, view: str, **extra) -> list[tuple]:
+    """Runs one of the statements above for the territories of a queryset (its own SQL, embedded)."""
+    kpi_id = KpiDefinition.objects.filter(code=KpiCode.REVENUE).values_list("id", flat=True).first()
+    if kpi_id is None:
+        return []
+    scope_sql, scope_params = territories.order_by().values("id").query.sql_with_params()
+    params = {
+        "kpi": kpi_id,
+        "view": view,
+        "period_type": period.period_type,
+        "start": period.start,
+        "end": period_shift(period_type=period.period_type, start=period.start, periods=1),
+        "sum_months": period.period_type != PeriodType.MONTH,
+        **extra,
+    }
+    # The scope's %s placeholders become named ones, so its parameters join the named set.
+    names = [f"scope_{i}" for i in range(len(scope_params))]
+    scope_sql = scope_sql.replace("%", "%%").replace("%%s", "%s") % tuple(f"%({name})s" for name in names)
+    params.update(zip(names, scope_params, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(scope=scope_sql), params)
+        return cursor.fetchall()
 
 
 def territories_ranked_by_attainment(
@@ -167,30 +192,17 @@ def territories_ranked_by_attainment(
 ) -> dict[str, list[RankedTerritory]]:
     """{"top": [...], "bottom": [...]}: the territories with the highest and lowest revenue attainment among
     `territories` (those with both revenue and a non-zero target for the period), in one query."""
-    kpi_id = KpiDefinition.objects.filter(code=KpiCode.REVENUE).values_list("id", flat=True).first()
     ranking = {"top": [], "bottom": []}
-    if kpi_id is None:
-        return ranking
-    scope_sql, scope_params = territories.order_by().values("id").query.sql_with_params()
-    end = period_shift(period_type=period.period_type, start=period.start, periods=1)
-    params = {
-        "kpi": kpi_id,
-        "view": view,
-        "period_type": period.period_type,
-        "start": period.start,
-        "end": end,
-        "sum_months": period.period_type != PeriodType.MONTH,
-        "limit": limit,
-    }
-    # The scope's own SQL (visible_to) is embedded with its parameters renamed into the named style.
-    names = [f"scope_{i}" for i in range(len(scope_params))]
-    scope_sql = scope_sql.replace("%", "%%").replace("%%s", "%s") % tuple(f"%({name})s" for name in names)
-    params.update(zip(names, scope_params, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(_ATTAINMENT_RANKING_SQL.format(scope=scope_sql), params)
-        for side, *row in cursor.fetchall():
-            ranking[side].append(RankedTerritory(*row))
+    rows = _attainment_rows(sql=_ATTAINMENT_RANKING_SQL, territories=territories, period=period, view=view, limit=limit)
+    for side, *row in rows:
+        ranking[side].append(RankedTerritory(*row))
     return ranking
+
+
+def attainment_by_territory(*, territories: QuerySet, period: Period, view: str = RollupView.AS_OF) -> dict:
+    """{territory id: revenue attainment} for the territories that have both revenue and a target."""
+    rows = _attainment_rows(sql=_ATTAINMENT_SQL, territories=territories, period=period, view=view)
+    return {row[0]: row[5] for row in rows}
 
 
 def territories_top_of_scope(*, user, model: TerritoryModel | None, parent: Territory | None = None) -> QuerySet:
@@ -256,8 +268,7 @@ def map_accounts(*, user, territories: QuerySet, period: Period, limit: int = MA
 
     One query, capped: the map clusters what it gets.
     """
-    annotated = territories_with_attainment(territories=territories, period=period).values("pk", "attainment")
-    attainment = {row["pk"]: row["attainment"] for row in annotated}
+    attainment = attainment_by_territory(territories=territories, period=period)
     rows = (
         AccountTerritoryMembership.objects.visible_to(user)
         .filter(valid_to__isnull=True, territory_id__in=territories.values("id"), account__latitude__isnull=False)
