@@ -584,8 +584,8 @@ CLEANUP = VIEW_CLEANUP + ";\nDROP TABLE IF EXISTS kpi_calendar"
 # --- Delta maintenance: pending deal changes applied to the stored rollups (docs/KPIS.md) ---
 #
 # Parameters: views (text[]: the views to maintain), model_id, today, cal_first / cal_last (the stored
-# calendar's first and last month), computed_at. The changes are in kpi_change (taken from kpis_dealchange
-# by CHANGES_TAKE). Every statement is set-based over the changed deals, their accounts' memberships and
+# calendar's first and last month), computed_at. The changes are taken (deleted) from kpis_dealchange
+# by the statement itself. Every step is set-based over the changed deals, their accounts' memberships and
 # the accounts' won deals; nothing scans the deals or the rollups at large.
 
 DEAL_COLUMNS = ("account_id", "campaign_id", "amount", "stage", "probability", "created_on", "expected_close_on",
@@ -596,16 +596,10 @@ def _columns(prefix: str, alias: str = "") -> str:
     return ", ".join(f"{alias}{prefix}{c}" for c in DEAL_COLUMNS)
 
 
-# Takes (and deletes) every change this transaction sees; returns how many and for how many deals.
-CHANGES_TAKE = """
-CREATE TEMP TABLE kpi_change ON COMMIT DROP AS SELECT * FROM kpis_dealchange WITH NO DATA;
-WITH taken AS (DELETE FROM kpis_dealchange RETURNING *) INSERT INTO kpi_change SELECT * FROM taken;
-SELECT count(*), count(DISTINCT deal_id) FROM kpi_change
-"""
-
 # The territories (any model) whose rollups the taken changes touch, for the fallback to a targeted
 # recompute: every territory the deals' old and new accounts were ever in, and the deals' product territories.
 CHANGES_TERRITORIES = """
+WITH kpi_change AS (DELETE FROM kpis_dealchange RETURNING deal_id, old_account_id, new_account_id)
 SELECT mb.territory_id FROM territories_accountterritorymembership mb
 WHERE mb.account_id IN (SELECT old_account_id FROM kpi_change UNION SELECT new_account_id FROM kpi_change)
 UNION
@@ -613,336 +607,392 @@ SELECT dm.territory_id FROM territories_dealterritorymembership dm
 WHERE dm.deal_id IN (SELECT deal_id FROM kpi_change)
 """
 
-# The calendar the deals give now (index scans: min/max per indexed column) and the one stored, per view,
-# read from the month rows of one territory of the active model.
-CALENDAR_CHECK = """
-WITH b AS (
+# Before a delta, in one statement: how many changes are pending (and for how many deals: nothing else
+# takes them while this writer runs), the active model, the calendar the deals give now (index scans:
+# min/max per indexed column), the one stored per view (the month rows of one territory of the active
+# model), and whether this session has the delta statement prepared.
+DELTA_CHECK = """
+WITH counts AS (SELECT count(*) AS changes, count(DISTINCT deal_id) AS deals FROM kpis_dealchange),
+model AS (SELECT (SELECT id FROM territories_territorymodel WHERE state = 'active' ORDER BY id LIMIT 1) AS id),
+b AS (
     SELECT least((SELECT min(created_on) FROM accounts_deal),
                  (SELECT min(expected_close_on) FROM accounts_deal WHERE closed_on IS NULL)) AS lo,
            greatest((SELECT max(created_on) FROM accounts_deal), (SELECT max(closed_on) FROM accounts_deal),
                     (SELECT max(expected_close_on) FROM accounts_deal WHERE closed_on IS NULL),
                     %(today)s::date) AS hi
+    FROM counts WHERE counts.changes > 0
 )
-SELECT date_trunc('month', b.lo::timestamp)::date, date_trunc('month', b.hi::timestamp)::date,
+SELECT counts.changes, counts.deals, model.id,
+       date_trunc('month', b.lo::timestamp)::date, date_trunc('month', b.hi::timestamp)::date,
        (SELECT coalesce(json_agg(json_build_array(s.view, s.first_month, s.last_month, s.months)), '[]')
         FROM (
             SELECT r.view, min(r.period_start)::text AS first_month, max(r.period_start)::text AS last_month,
                    count(*) AS months
             FROM kpis_kpirollup r
-            WHERE r.territory_id = (SELECT min(id) FROM territories_territory WHERE territory_model_id = %(model_id)s)
+            WHERE r.territory_id = (SELECT min(id) FROM territories_territory WHERE territory_model_id = model.id)
               AND r.kpi_id = (SELECT id FROM kpis_kpidefinition WHERE code = 'revenue')
-              AND r.period_type = 'month'
+              AND r.period_type = 'month' AND counts.changes > 0
             GROUP BY r.view
-        ) s)
-FROM b
+        ) s),
+       EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = %(prepared)s)
+FROM counts CROSS JOIN model LEFT JOIN b ON true
 """
 
-DELTA_SQL = (
-    """
+# The delta reads a handful of rows through indexes; its temporary tables have no statistics, and a
+# hash join guessed from their default size scans a whole rollup partition. JIT only compiles.
+# Prepared once per session with a generic plan: planning the statement took as long as running it.
+DELTA_SETTINGS = (
+    "SET LOCAL jit = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
+    "SET LOCAL enable_mergejoin = off; SET LOCAL plan_cache_mode = force_generic_plan"
+)
+DELTA_SETTINGS_RESET = (
+    "SET LOCAL enable_seqscan = on; SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; "
+    "SET LOCAL plan_cache_mode = auto"
+)
+DELTA_PARAMETERS = [  # (name, type) in the order of $1, $2, … of the prepared statement
+    ("views", "text[]"),
+    ("model_id", "bigint"),
+    ("today", "date"),
+    ("cal_first", "date"),
+    ("cal_last", "date"),
+    ("computed_at", "timestamptz"),
+]
+
+
+def delta_prepared(sql: str) -> tuple[str, str]:
+    """(name, PREPARE statement) for a delta statement written with %(name)s parameters; the name follows
+    the text, so a changed statement is prepared anew."""
+    import zlib
+
+    name = f"kpi_delta_{zlib.crc32(sql.encode()):08x}"
+    body = sql
+    for position, (parameter, _) in enumerate(DELTA_PARAMETERS, start=1):
+        body = body.replace(f"%({parameter})s", f"${position}")
+    types = ", ".join(kind for _, kind in DELTA_PARAMETERS)
+    return name, f"PREPARE {name} ({types}) AS {body}"
+
+
+# One statement (a temporary table per step cost more in catalog writes than the step itself): the pending
+# changes are deleted and returned by the first CTE, the KPI and campaign rows updated by data-modifying
+# CTEs (disjoint rows: a campaign key is updated, inserted or deleted, never two of these), and the result is
+# the territories of the delta without the rows it updates (created since their last recompute), which the
+# caller recomputes instead.
+DELTA_SQL = """
+WITH kpi_change AS (DELETE FROM kpis_dealchange RETURNING *),
 -- Each changed deal once: its row before the first pending change (side -1) and after the last (+1); a
 -- chain that ends where it began changes nothing.
-CREATE TEMP TABLE kpi_delta_deal ON COMMIT DROP AS
-WITH chain AS (SELECT deal_id, min(id) AS first_id, max(id) AS last_id FROM kpi_change GROUP BY deal_id),
-ends AS (
-    SELECT ch.deal_id, """
-    + _columns("old_", "f.")
-    + ", "
-    + _columns("new_", "l.")
-    + """
-    FROM chain ch JOIN kpi_change f ON f.id = ch.first_id JOIN kpi_change l ON l.id = ch.last_id
-    WHERE ("""
-    + _columns("old_", "f.")
-    + ") IS DISTINCT FROM ("
-    + _columns("new_", "l.")
-    + """)
-)
-SELECT -1 AS side, deal_id, """
-    + ", ".join(f"old_{c} AS {c}" for c in DEAL_COLUMNS)
-    + """ FROM ends WHERE old_account_id IS NOT NULL
-UNION ALL
-SELECT 1, deal_id, """
-    + _columns("new_")
-    + """ FROM ends WHERE new_account_id IS NOT NULL;
-
+kpi_delta_deal AS (
+    WITH chain AS (SELECT deal_id, min(id) AS first_id, max(id) AS last_id FROM kpi_change GROUP BY deal_id),
+    ends AS (
+        SELECT ch.deal_id, f.old_account_id, f.old_campaign_id, f.old_amount, f.old_stage, f.old_probability,
+            f.old_created_on, f.old_expected_close_on, f.old_closed_on, l.new_account_id, l.new_campaign_id,
+            l.new_amount, l.new_stage, l.new_probability, l.new_created_on, l.new_expected_close_on, l.new_closed_on
+        FROM chain ch JOIN kpi_change f ON f.id = ch.first_id JOIN kpi_change l ON l.id = ch.last_id
+        WHERE (f.old_account_id, f.old_campaign_id, f.old_amount, f.old_stage, f.old_probability,
+            f.old_created_on, f.old_expected_close_on, f.old_closed_on) IS DISTINCT FROM (l.new_account_id,
+            l.new_campaign_id, l.new_amount, l.new_stage, l.new_probability, l.new_created_on,
+            l.new_expected_close_on, l.new_closed_on)
+    )
+    SELECT -1 AS side, deal_id, old_account_id AS account_id, old_campaign_id AS campaign_id, old_amount AS
+        amount, old_stage AS stage, old_probability AS probability, old_created_on AS created_on,
+        old_expected_close_on AS expected_close_on, old_closed_on AS closed_on FROM ends WHERE old_account_id IS NOT
+        NULL
+    UNION ALL
+    SELECT 1, deal_id, new_account_id, new_campaign_id, new_amount, new_stage, new_probability, new_created_on,
+        new_expected_close_on, new_closed_on FROM ends WHERE new_account_id IS NOT NULL
+),
 -- What to credit: the changed rows, and (side 0, for first-won) the other won deals of their accounts.
-CREATE TEMP TABLE kpi_delta_input ON COMMIT DROP AS
-SELECT * FROM kpi_delta_deal
-UNION ALL
-SELECT 0, d.id, """
-    + _columns("", "d.")
-    + """
-FROM accounts_deal d
-WHERE d.account_id IN (SELECT account_id FROM kpi_delta_deal) AND d.stage = 'won'
-  AND d.id NOT IN (SELECT deal_id FROM kpi_delta_deal);
-
+kpi_delta_input AS (
+    SELECT * FROM kpi_delta_deal
+    UNION ALL
+    SELECT 0, d.id, d.account_id, d.campaign_id, d.amount, d.stage, d.probability, d.created_on,
+        d.expected_close_on, d.closed_on
+    FROM accounts_deal d
+    WHERE d.account_id = ANY(ARRAY(SELECT account_id FROM kpi_delta_deal)) AND d.stage = 'won'
+      AND d.id <> ALL(ARRAY(SELECT deal_id FROM kpi_delta_deal))
+),
 -- The accounts' ranges per measured (active, non-product) territory and view: as-of, every non-planning
 -- membership whose territory or an ancestor has the measured territory's code (each account's earliest
 -- membership reaching back to -infinity); restated, the current memberships of the active model.
-CREATE TEMP TABLE kpi_delta_account_range ON COMMIT DROP AS
-WITH ms AS (
-    SELECT mb.account_id, mb.territory_id, mb.valid_from, mb.valid_to, ht.territory_model_id
-    FROM territories_accountterritorymembership mb
-    JOIN territories_territory ht ON ht.id = mb.territory_id
-    JOIN territories_territorymodel hm ON hm.id = ht.territory_model_id
-    WHERE mb.account_id IN (SELECT account_id FROM kpi_delta_input) AND hm.state <> 'planning'
+kpi_delta_account_range AS (
+    WITH ms AS (
+        SELECT mb.account_id, mb.territory_id, mb.valid_from, mb.valid_to, ht.territory_model_id
+        FROM territories_accountterritorymembership mb
+        JOIN territories_territory ht ON ht.id = mb.territory_id
+        JOIN territories_territorymodel hm ON hm.id = ht.territory_model_id
+        WHERE mb.account_id = ANY(ARRAY(SELECT account_id FROM kpi_delta_input)) AND hm.state <> 'planning'
+    ),
+    as_of AS (
+        SELECT account_id, territory_id,
+               CASE WHEN valid_from <= min(valid_from) OVER (PARTITION BY account_id) THEN '-infinity'::date
+                    ELSE valid_from END AS lo,
+               coalesce(valid_to, 'infinity'::date) AS hi
+        FROM ms WHERE 'as_of' = ANY(%(views)s)
+    )
+    SELECT DISTINCT 'as_of'::text AS view, t.id AS territory_id, r.account_id, r.lo, r.hi
+    FROM as_of r
+    JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
+    JOIN territories_territory a ON a.id = c.ancestor_id
+    JOIN territories_territory t ON t.territory_model_id = %(model_id)s AND t.code = a.code AND t.kind <> 'product'
+    UNION ALL
+    SELECT DISTINCT 'restated', c.ancestor_id, r.account_id, '-infinity'::date, 'infinity'::date
+    FROM ms r
+    JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
+    JOIN territories_territory t ON t.id = c.ancestor_id AND t.kind <> 'product'
+    WHERE 'restated' = ANY(%(views)s) AND r.territory_model_id = %(model_id)s AND r.valid_to IS NULL
 ),
-as_of AS (
-    SELECT account_id, territory_id,
-           CASE WHEN valid_from <= min(valid_from) OVER (PARTITION BY account_id) THEN '-infinity'::date
-                ELSE valid_from END AS lo,
-           coalesce(valid_to, 'infinity'::date) AS hi
-    FROM ms WHERE 'as_of' = ANY(%(views)s)
-)
-SELECT DISTINCT 'as_of'::text AS view, t.id AS territory_id, r.account_id, r.lo, r.hi
-FROM as_of r
-JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
-JOIN territories_territory a ON a.id = c.ancestor_id
-JOIN territories_territory t ON t.territory_model_id = %(model_id)s AND t.code = a.code AND t.kind <> 'product'
-UNION ALL
-SELECT DISTINCT 'restated', c.ancestor_id, r.account_id, '-infinity'::date, 'infinity'::date
-FROM ms r
-JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
-JOIN territories_territory t ON t.id = c.ancestor_id AND t.kind <> 'product'
-WHERE 'restated' = ANY(%(views)s) AND r.territory_model_id = %(model_id)s AND r.valid_to IS NULL;
-
 -- The same for the deals' product territories (deal memberships).
-CREATE TEMP TABLE kpi_delta_deal_range ON COMMIT DROP AS
-WITH ms AS (
-    SELECT dm.deal_id, dm.territory_id, dm.valid_from, dm.valid_to, ht.territory_model_id
-    FROM territories_dealterritorymembership dm
-    JOIN territories_territory ht ON ht.id = dm.territory_id
-    JOIN territories_territorymodel hm ON hm.id = ht.territory_model_id
-    WHERE dm.deal_id IN (SELECT deal_id FROM kpi_delta_input) AND hm.state <> 'planning'
+kpi_delta_deal_range AS (
+    WITH ms AS (
+        SELECT dm.deal_id, dm.territory_id, dm.valid_from, dm.valid_to, ht.territory_model_id
+        FROM territories_dealterritorymembership dm
+        JOIN territories_territory ht ON ht.id = dm.territory_id
+        JOIN territories_territorymodel hm ON hm.id = ht.territory_model_id
+        WHERE dm.deal_id = ANY(ARRAY(SELECT deal_id FROM kpi_delta_input)) AND hm.state <> 'planning'
+    ),
+    as_of AS (
+        SELECT deal_id, territory_id,
+               CASE WHEN valid_from <= min(valid_from) OVER (PARTITION BY deal_id) THEN '-infinity'::date
+                    ELSE valid_from END AS lo,
+               coalesce(valid_to, 'infinity'::date) AS hi
+        FROM ms WHERE 'as_of' = ANY(%(views)s)
+    )
+    SELECT DISTINCT 'as_of'::text AS view, t.id AS territory_id, r.deal_id, r.lo, r.hi
+    FROM as_of r
+    JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
+    JOIN territories_territory a ON a.id = c.ancestor_id
+    JOIN territories_territory t ON t.territory_model_id = %(model_id)s AND t.code = a.code AND t.kind = 'product'
+    UNION ALL
+    SELECT DISTINCT 'restated', c.ancestor_id, r.deal_id, '-infinity'::date, 'infinity'::date
+    FROM ms r
+    JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
+    JOIN territories_territory t ON t.id = c.ancestor_id AND t.kind = 'product'
+    WHERE 'restated' = ANY(%(views)s) AND r.territory_model_id = %(model_id)s AND r.valid_to IS NULL
 ),
-as_of AS (
-    SELECT deal_id, territory_id,
-           CASE WHEN valid_from <= min(valid_from) OVER (PARTITION BY deal_id) THEN '-infinity'::date
-                ELSE valid_from END AS lo,
-           coalesce(valid_to, 'infinity'::date) AS hi
-    FROM ms WHERE 'as_of' = ANY(%(views)s)
-)
-SELECT DISTINCT 'as_of'::text AS view, t.id AS territory_id, r.deal_id, r.lo, r.hi
-FROM as_of r
-JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
-JOIN territories_territory a ON a.id = c.ancestor_id
-JOIN territories_territory t ON t.territory_model_id = %(model_id)s AND t.code = a.code AND t.kind = 'product'
-UNION ALL
-SELECT DISTINCT 'restated', c.ancestor_id, r.deal_id, '-infinity'::date, 'infinity'::date
-FROM ms r
-JOIN territories_territoryclosure c ON c.descendant_id = r.territory_id
-JOIN territories_territory t ON t.id = c.ancestor_id AND t.kind = 'product'
-WHERE 'restated' = ANY(%(views)s) AND r.territory_model_id = %(model_id)s AND r.valid_to IS NULL;
-
 -- Credits: (view, territory, input row) once each — the range holding the deal's date (closed_on, else today).
-CREATE TEMP TABLE kpi_delta_credit ON COMMIT DROP AS
-SELECT ar.view, ar.territory_id, i.*
-FROM kpi_delta_input i
-JOIN kpi_delta_account_range ar ON ar.account_id = i.account_id
- AND coalesce(i.closed_on, %(today)s::date) >= ar.lo AND coalesce(i.closed_on, %(today)s::date) < ar.hi
-UNION
-SELECT dr.view, dr.territory_id, i.*
-FROM kpi_delta_input i
-JOIN kpi_delta_deal_range dr ON dr.deal_id = i.deal_id
- AND coalesce(i.closed_on, %(today)s::date) >= dr.lo AND coalesce(i.closed_on, %(today)s::date) < dr.hi;
-
+kpi_delta_credit AS (
+    SELECT ar.view, ar.territory_id, i.*
+    FROM kpi_delta_input i
+    JOIN kpi_delta_account_range ar ON ar.account_id = i.account_id
+     AND coalesce(i.closed_on, %(today)s::date) >= ar.lo AND coalesce(i.closed_on, %(today)s::date) < ar.hi
+    UNION
+    SELECT dr.view, dr.territory_id, i.*
+    FROM kpi_delta_input i
+    JOIN kpi_delta_deal_range dr ON dr.deal_id = i.deal_id
+     AND coalesce(i.closed_on, %(today)s::date) >= dr.lo AND coalesce(i.closed_on, %(today)s::date) < dr.hi
+),
 -- First won deal of the territory per account, before and after, where it moved.
-CREATE TEMP TABLE kpi_delta_first_won ON COMMIT DROP AS
-SELECT view, territory_id, account_id,
-       min(closed_on) FILTER (WHERE side <= 0) AS before, min(closed_on) FILTER (WHERE side >= 0) AS after
-FROM kpi_delta_credit WHERE stage = 'won'
-GROUP BY 1, 2, 3
-HAVING min(closed_on) FILTER (WHERE side <= 0) IS DISTINCT FROM min(closed_on) FILTER (WHERE side >= 0);
-
+kpi_delta_first_won AS (
+    SELECT view, territory_id, account_id,
+           min(closed_on) FILTER (WHERE side <= 0) AS before, min(closed_on) FILTER (WHERE side >= 0) AS after
+    FROM kpi_delta_credit WHERE stage = 'won'
+    GROUP BY 1, 2, 3
+    HAVING min(closed_on) FILTER (WHERE side <= 0) IS DISTINCT FROM min(closed_on) FILTER (WHERE side >= 0)
+),
 -- Penetrated accounts at each month end, after minus before, for those accounts: the account's merged
 -- ranges in the territory whose accounts are measured (a product territory: its nearest non-product
 -- ancestor; none: all accounts, always), penetrated from the later of the range start and the first won
 -- deal to the range end (month granularity, clamped to the calendar).
-CREATE TEMP TABLE kpi_delta_penetrated ON COMMIT DROP AS
-WITH src AS (
-    SELECT fw.*, CASE WHEN t.kind <> 'product' THEN t.id ELSE (
-               SELECT c.ancestor_id
-               FROM territories_territoryclosure c JOIN territories_territory a ON a.id = c.ancestor_id
-               WHERE c.descendant_id = t.id AND c.depth > 0 AND a.kind <> 'product'
-               ORDER BY c.depth LIMIT 1
-           ) END AS source_id
-    FROM kpi_delta_first_won fw JOIN territories_territory t ON t.id = fw.territory_id
+kpi_delta_penetrated AS (
+    WITH src AS (
+        SELECT fw.*, CASE WHEN t.kind <> 'product' THEN t.id ELSE (
+                   SELECT c.ancestor_id
+                   FROM territories_territoryclosure c JOIN territories_territory a ON a.id = c.ancestor_id
+                   WHERE c.descendant_id = t.id AND c.depth > 0 AND a.kind <> 'product'
+                   ORDER BY c.depth LIMIT 1
+               ) END AS source_id
+        FROM kpi_delta_first_won fw JOIN territories_territory t ON t.id = fw.territory_id
+    ),
+    ranges AS (
+        SELECT s.view, s.territory_id, s.before, s.after, lower(span) AS lo, upper(span) AS hi
+        FROM src s
+        CROSS JOIN LATERAL unnest((
+            SELECT range_agg(daterange(ar.lo, ar.hi)) FROM kpi_delta_account_range ar
+            WHERE ar.view = s.view AND ar.territory_id = s.source_id AND ar.account_id = s.account_id
+        )) span
+        WHERE s.source_id IS NOT NULL
+        UNION ALL
+        SELECT view, territory_id, before, after, '-infinity'::date, 'infinity'::date FROM src WHERE source_id
+            IS NULL
+    )
+    SELECT r.view, r.territory_id, m.month::date AS month, sum(e.sign) AS penetrated
+    FROM ranges r
+    CROSS JOIN LATERAL (VALUES (r.before, -1), (r.after, 1)) e(at, sign)
+    CROSS JOIN LATERAL generate_series(
+        greatest(date_trunc('month', greatest(r.lo, e.at)::timestamp), %(cal_first)s::timestamp),
+        least(date_trunc('month', r.hi::timestamp) - interval '1 month', %(cal_last)s::timestamp),
+        interval '1 month'
+    ) m(month)
+    WHERE e.at IS NOT NULL AND greatest(r.lo, e.at) < r.hi
+    GROUP BY 1, 2, 3
+    HAVING sum(e.sign) <> 0
 ),
-ranges AS (
-    SELECT s.view, s.territory_id, s.before, s.after, lower(span) AS lo, upper(span) AS hi
-    FROM src s
-    CROSS JOIN LATERAL unnest((
-        SELECT range_agg(daterange(ar.lo, ar.hi)) FROM kpi_delta_account_range ar
-        WHERE ar.view = s.view AND ar.territory_id = s.source_id AND ar.account_id = s.account_id
-    )) span
-    WHERE s.source_id IS NOT NULL
-    UNION ALL
-    SELECT view, territory_id, before, after, '-infinity'::date, 'infinity'::date FROM src WHERE source_id IS NULL
-)
-SELECT r.view, r.territory_id, m.month::date AS month, sum(e.sign) AS penetrated
-FROM ranges r
-CROSS JOIN LATERAL (VALUES (r.before, -1), (r.after, 1)) e(at, sign)
-CROSS JOIN LATERAL generate_series(
-    greatest(date_trunc('month', greatest(r.lo, e.at)::timestamp), %(cal_first)s::timestamp),
-    least(date_trunc('month', r.hi::timestamp) - interval '1 month', %(cal_last)s::timestamp),
-    interval '1 month'
-) m(month)
-WHERE e.at IS NOT NULL AND greatest(r.lo, e.at) < r.hi
-GROUP BY 1, 2, 3
-HAVING sum(e.sign) <> 0;
-
 -- Additive figures per (view, territory, month): by closing (expected) month, by creation month, and the
 -- first-won moves.
-CREATE TEMP TABLE kpi_delta_month ON COMMIT DROP AS
-SELECT view, territory_id, month, sum(revenue) AS revenue, sum(won) AS won, sum(lost) AS lost,
-       sum(pipeline) AS pipeline, sum(weighted) AS weighted, sum(created) AS created,
-       sum(created_won) AS created_won, sum(new_customers) AS new_customers
-FROM (
-    SELECT view, territory_id, date_trunc('month', coalesce(closed_on, expected_close_on)::timestamp)::date AS month,
-           CASE WHEN stage = 'won' AND closed_on IS NOT NULL THEN side * amount ELSE 0 END AS revenue,
-           CASE WHEN stage = 'won' AND closed_on IS NOT NULL THEN side ELSE 0 END AS won,
-           CASE WHEN stage = 'lost' AND closed_on IS NOT NULL THEN side ELSE 0 END AS lost,
-           CASE WHEN closed_on IS NULL THEN side * amount ELSE 0 END AS pipeline,
-           CASE WHEN closed_on IS NULL THEN side * amount * probability / 100 ELSE 0 END AS weighted,
-           0 AS created, 0 AS created_won, 0 AS new_customers
-    FROM kpi_delta_credit WHERE side <> 0 AND coalesce(closed_on, expected_close_on) IS NOT NULL
-    UNION ALL
-    SELECT view, territory_id, date_trunc('month', created_on::timestamp)::date, 0, 0, 0, 0, 0, side,
-           CASE WHEN stage = 'won' THEN side ELSE 0 END, 0
-    FROM kpi_delta_credit WHERE side <> 0
-    UNION ALL
-    SELECT fw.view, fw.territory_id, date_trunc('month', f.at::timestamp)::date, 0, 0, 0, 0, 0, 0, 0, f.sign
-    FROM kpi_delta_first_won fw CROSS JOIN LATERAL (VALUES (fw.before, -1), (fw.after, 1)) f(at, sign)
-    WHERE f.at IS NOT NULL
-) x
-GROUP BY 1, 2, 3;
-
+kpi_delta_month AS (
+    SELECT view, territory_id, month, sum(revenue) AS revenue, sum(won) AS won, sum(lost) AS lost,
+           sum(pipeline) AS pipeline, sum(weighted) AS weighted, sum(created) AS created,
+           sum(created_won) AS created_won, sum(new_customers) AS new_customers
+    FROM (
+        SELECT view, territory_id, date_trunc('month', coalesce(closed_on, expected_close_on)::timestamp)::date
+            AS month,
+               CASE WHEN stage = 'won' AND closed_on IS NOT NULL THEN side * amount ELSE 0 END AS revenue,
+               CASE WHEN stage = 'won' AND closed_on IS NOT NULL THEN side ELSE 0 END AS won,
+               CASE WHEN stage = 'lost' AND closed_on IS NOT NULL THEN side ELSE 0 END AS lost,
+               CASE WHEN closed_on IS NULL THEN side * amount ELSE 0 END AS pipeline,
+               CASE WHEN closed_on IS NULL THEN side * amount * probability / 100 ELSE 0 END AS weighted,
+               0 AS created, 0 AS created_won, 0 AS new_customers
+        FROM kpi_delta_credit WHERE side <> 0 AND coalesce(closed_on, expected_close_on) IS NOT NULL
+        UNION ALL
+        SELECT view, territory_id, date_trunc('month', created_on::timestamp)::date, 0, 0, 0, 0, 0, side,
+               CASE WHEN stage = 'won' THEN side ELSE 0 END, 0
+        FROM kpi_delta_credit WHERE side <> 0
+        UNION ALL
+        SELECT fw.view, fw.territory_id, date_trunc('month', f.at::timestamp)::date, 0, 0, 0, 0, 0, 0, 0, f.sign
+        FROM kpi_delta_first_won fw CROSS JOIN LATERAL (VALUES (fw.before, -1), (fw.after, 1)) f(at, sign)
+        WHERE f.at IS NOT NULL
+    ) x
+    GROUP BY 1, 2, 3
+),
 -- Per period: months, quarters and years sum the months; the next period's growth gets the revenue change
 -- as its previous revenue; penetration counts at the period's last month (at most the calendar's last).
-CREATE TEMP TABLE kpi_delta_period ON COMMIT DROP AS
-WITH additive AS (
-    SELECT view, territory_id, p.period_type, date_trunc(p.period_type, month::timestamp)::date AS period_start,
-           sum(revenue) AS revenue, sum(won) AS won, sum(lost) AS lost, sum(pipeline) AS pipeline,
-           sum(weighted) AS weighted, sum(created) AS created, sum(created_won) AS created_won,
-           sum(new_customers) AS new_customers
-    FROM kpi_delta_month CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
+kpi_delta_period AS (
+    WITH additive AS (
+        SELECT view, territory_id, p.period_type, date_trunc(p.period_type, month::timestamp)::date AS period_start,
+               sum(revenue) AS revenue, sum(won) AS won, sum(lost) AS lost, sum(pipeline) AS pipeline,
+               sum(weighted) AS weighted, sum(created) AS created, sum(created_won) AS created_won,
+               sum(new_customers) AS new_customers
+        FROM kpi_delta_month CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
+        GROUP BY 1, 2, 3, 4
+    ),
+    figures AS (
+        SELECT view, territory_id, period_type, period_start, revenue, won, lost, pipeline, weighted, created,
+               created_won, new_customers, 0 AS previous, 0 AS penetrated
+        FROM additive
+        UNION ALL
+        SELECT view, territory_id, period_type,
+               (period_start + CASE period_type WHEN 'month' THEN interval '1 month'
+                                                WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year'
+                                                    END)::date,
+               0, 0, 0, 0, 0, 0, 0, 0, revenue, 0
+        FROM additive WHERE revenue <> 0
+        UNION ALL
+        SELECT pn.view, pn.territory_id, p.period_type, date_trunc(p.period_type, pn.month::timestamp)::date,
+               0, 0, 0, 0, 0, 0, 0, 0, 0, pn.penetrated
+        FROM kpi_delta_penetrated pn CROSS JOIN (VALUES ('month', 0), ('quarter', 2), ('year', 11))
+            p(period_type, extra)
+        WHERE pn.month = least((date_trunc(p.period_type, pn.month::timestamp)
+                                + make_interval(months => p.extra))::date, %(cal_last)s::date)
+    )
+    SELECT view, territory_id, period_type, period_start, sum(revenue) AS revenue, sum(won) AS won,
+           sum(lost) AS lost, sum(pipeline) AS pipeline, sum(weighted) AS weighted, sum(created) AS created,
+           sum(created_won) AS created_won, sum(new_customers) AS new_customers, sum(previous) AS previous,
+           sum(penetrated) AS penetrated
+    FROM figures
+    WHERE period_start <= %(cal_last)s::date
     GROUP BY 1, 2, 3, 4
 ),
-figures AS (
-    SELECT view, territory_id, period_type, period_start, revenue, won, lost, pipeline, weighted, created,
-           created_won, new_customers, 0 AS previous, 0 AS penetrated
-    FROM additive
-    UNION ALL
-    SELECT view, territory_id, period_type,
-           (period_start + CASE period_type WHEN 'month' THEN interval '1 month'
-                                            WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END)::date,
-           0, 0, 0, 0, 0, 0, 0, 0, revenue, 0
-    FROM additive WHERE revenue <> 0
-    UNION ALL
-    SELECT pn.view, pn.territory_id, p.period_type, date_trunc(p.period_type, pn.month::timestamp)::date,
-           0, 0, 0, 0, 0, 0, 0, 0, 0, pn.penetrated
-    FROM kpi_delta_penetrated pn CROSS JOIN (VALUES ('month', 0), ('quarter', 2), ('year', 11)) p(period_type, extra)
-    WHERE pn.month = least((date_trunc(p.period_type, pn.month::timestamp)
-                            + make_interval(months => p.extra))::date, %(cal_last)s::date)
-)
-SELECT view, territory_id, period_type, period_start, sum(revenue) AS revenue, sum(won) AS won,
-       sum(lost) AS lost, sum(pipeline) AS pipeline, sum(weighted) AS weighted, sum(created) AS created,
-       sum(created_won) AS created_won, sum(new_customers) AS new_customers, sum(previous) AS previous,
-       sum(penetrated) AS penetrated
-FROM figures
-WHERE period_start <= %(cal_last)s::date
-GROUP BY 1, 2, 3, 4;
-
 -- Which KPI rows of a period a delta touches, with their new value, numerator and denominator from the
 -- stored ones (every ratio keeps its components in numerator / denominator).
-CREATE TEMP TABLE kpi_delta_kpi ON COMMIT DROP AS
-SELECT x.*, k.id AS kpi_id, k.code
-FROM kpi_delta_period x
-JOIN kpis_kpidefinition k ON CASE k.code
-    WHEN 'revenue' THEN x.revenue <> 0
-    WHEN 'deals_won' THEN x.won <> 0
-    WHEN 'average_deal_size' THEN x.revenue <> 0 OR x.won <> 0
-    WHEN 'win_rate' THEN x.won <> 0 OR x.lost <> 0
-    WHEN 'revenue_growth' THEN x.revenue <> 0 OR x.previous <> 0
-    WHEN 'new_customers' THEN x.new_customers <> 0
-    WHEN 'market_penetration' THEN x.penetrated <> 0
-    WHEN 'pipeline_value' THEN x.pipeline <> 0
-    WHEN 'weighted_pipeline' THEN x.weighted <> 0
-    WHEN 'lead_conversion' THEN x.created <> 0 OR x.created_won <> 0
-    WHEN 'quota_attainment' THEN x.revenue <> 0
-    ELSE false END;
-
-UPDATE kpis_kpirollup r
-SET value = CASE x.code
-        WHEN 'revenue' THEN r.value + x.revenue
-        WHEN 'deals_won' THEN r.value + x.won
-        WHEN 'new_customers' THEN r.value + x.new_customers
-        WHEN 'pipeline_value' THEN r.value + x.pipeline
-        WHEN 'weighted_pipeline' THEN r.value + x.weighted
-        ELSE round((CASE x.code
-            WHEN 'average_deal_size' THEN r.numerator + x.revenue
-            WHEN 'win_rate' THEN r.numerator + x.won
-            WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
-            WHEN 'market_penetration' THEN r.numerator + x.penetrated
-            WHEN 'lead_conversion' THEN r.numerator + x.created_won
-            WHEN 'quota_attainment' THEN r.numerator + x.revenue
-            ELSE r.numerator END) / nullif(CASE x.code
-            WHEN 'average_deal_size' THEN r.denominator + x.won
-            WHEN 'win_rate' THEN r.denominator + x.won + x.lost
-            WHEN 'revenue_growth' THEN r.denominator + x.previous
-            WHEN 'lead_conversion' THEN r.denominator + x.created
-            ELSE r.denominator END, 0), 6) END,
-    numerator = CASE x.code
-            WHEN 'average_deal_size' THEN r.numerator + x.revenue
-            WHEN 'win_rate' THEN r.numerator + x.won
-            WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
-            WHEN 'market_penetration' THEN r.numerator + x.penetrated
-            WHEN 'lead_conversion' THEN r.numerator + x.created_won
-            WHEN 'quota_attainment' THEN r.numerator + x.revenue
-            ELSE r.numerator END,
-    denominator = CASE x.code
-            WHEN 'average_deal_size' THEN r.denominator + x.won
-            WHEN 'win_rate' THEN r.denominator + x.won + x.lost
-            WHEN 'revenue_growth' THEN r.denominator + x.previous
-            WHEN 'lead_conversion' THEN r.denominator + x.created
-            ELSE r.denominator END,
-    computed_at = %(computed_at)s
-FROM kpi_delta_kpi x
-WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.kpi_id = x.kpi_id
-  AND r.period_type = x.period_type AND r.period_start = x.period_start;
-
+kpi_delta_kpi AS (
+    SELECT x.*, k.id AS kpi_id, k.code
+    FROM kpi_delta_period x
+    JOIN kpis_kpidefinition k ON CASE k.code
+        WHEN 'revenue' THEN x.revenue <> 0
+        WHEN 'deals_won' THEN x.won <> 0
+        WHEN 'average_deal_size' THEN x.revenue <> 0 OR x.won <> 0
+        WHEN 'win_rate' THEN x.won <> 0 OR x.lost <> 0
+        WHEN 'revenue_growth' THEN x.revenue <> 0 OR x.previous <> 0
+        WHEN 'new_customers' THEN x.new_customers <> 0
+        WHEN 'market_penetration' THEN x.penetrated <> 0
+        WHEN 'pipeline_value' THEN x.pipeline <> 0
+        WHEN 'weighted_pipeline' THEN x.weighted <> 0
+        WHEN 'lead_conversion' THEN x.created <> 0 OR x.created_won <> 0
+        WHEN 'quota_attainment' THEN x.revenue <> 0
+        ELSE false END
+),
+kpi_delta_update AS (
+    UPDATE kpis_kpirollup r
+    SET value = CASE x.code
+            WHEN 'revenue' THEN r.value + x.revenue
+            WHEN 'deals_won' THEN r.value + x.won
+            WHEN 'new_customers' THEN r.value + x.new_customers
+            WHEN 'pipeline_value' THEN r.value + x.pipeline
+            WHEN 'weighted_pipeline' THEN r.value + x.weighted
+            ELSE round((CASE x.code
+                WHEN 'average_deal_size' THEN r.numerator + x.revenue
+                WHEN 'win_rate' THEN r.numerator + x.won
+                WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
+                WHEN 'market_penetration' THEN r.numerator + x.penetrated
+                WHEN 'lead_conversion' THEN r.numerator + x.created_won
+                WHEN 'quota_attainment' THEN r.numerator + x.revenue
+                ELSE r.numerator END) / nullif(CASE x.code
+                WHEN 'average_deal_size' THEN r.denominator + x.won
+                WHEN 'win_rate' THEN r.denominator + x.won + x.lost
+                WHEN 'revenue_growth' THEN r.denominator + x.previous
+                WHEN 'lead_conversion' THEN r.denominator + x.created
+                ELSE r.denominator END, 0), 6) END,
+        numerator = CASE x.code
+                WHEN 'average_deal_size' THEN r.numerator + x.revenue
+                WHEN 'win_rate' THEN r.numerator + x.won
+                WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
+                WHEN 'market_penetration' THEN r.numerator + x.penetrated
+                WHEN 'lead_conversion' THEN r.numerator + x.created_won
+                WHEN 'quota_attainment' THEN r.numerator + x.revenue
+                ELSE r.numerator END,
+        denominator = CASE x.code
+                WHEN 'average_deal_size' THEN r.denominator + x.won
+                WHEN 'win_rate' THEN r.denominator + x.won + x.lost
+                WHEN 'revenue_growth' THEN r.denominator + x.previous
+                WHEN 'lead_conversion' THEN r.denominator + x.created
+                ELSE r.denominator END,
+        computed_at = %(computed_at)s
+    FROM kpi_delta_kpi x
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.kpi_id = x.kpi_id
+      AND r.period_type = x.period_type AND r.period_start = x.period_start
+    RETURNING 1
+),
 -- Campaign rollups: won revenue and count per (view, territory, campaign, period); keys appear and vanish
 -- with their won deals.
-CREATE TEMP TABLE kpi_delta_campaign ON COMMIT DROP AS
-SELECT view, territory_id, campaign_id, p.period_type, date_trunc(p.period_type, closed_on::timestamp)::date
-           AS period_start,
-       sum(side * amount) AS revenue, sum(side) AS deals_won
-FROM kpi_delta_credit CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
-WHERE side <> 0 AND stage = 'won' AND closed_on IS NOT NULL
-GROUP BY 1, 2, 3, 4, 5
-HAVING sum(side) <> 0 OR sum(side * amount) <> 0;
-
-UPDATE kpis_kpicampaignrollup r
-SET revenue = r.revenue + x.revenue, deals_won = r.deals_won + x.deals_won, computed_at = %(computed_at)s
-FROM kpi_delta_campaign x
-WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
-  AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0);
-
-INSERT INTO kpis_kpicampaignrollup
-    (territory_id, campaign_id, view, period_type, period_start, revenue, deals_won, computed_at)
-SELECT x.territory_id, x.campaign_id, x.view, x.period_type, x.period_start, x.revenue, x.deals_won, %(computed_at)s
-FROM kpi_delta_campaign x
-WHERE x.deals_won > 0 AND NOT EXISTS (
-    SELECT FROM kpis_kpicampaignrollup r
+kpi_delta_campaign AS (
+    SELECT view, territory_id, campaign_id, p.period_type, date_trunc(p.period_type, closed_on::timestamp)::date
+               AS period_start,
+           sum(side * amount) AS revenue, sum(side) AS deals_won
+    FROM kpi_delta_credit CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
+    WHERE side <> 0 AND stage = 'won' AND closed_on IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+    HAVING sum(side) <> 0 OR sum(side * amount) <> 0
+),
+kpi_delta_campaign_update AS (
+    UPDATE kpis_kpicampaignrollup r
+    SET revenue = r.revenue + x.revenue, deals_won = r.deals_won + x.deals_won, computed_at = %(computed_at)s
+    FROM kpi_delta_campaign x
     WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
       AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0)
-);
-
-DELETE FROM kpis_kpicampaignrollup r
-USING kpi_delta_campaign x
-WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
-  AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0)
-  AND r.deals_won = 0;
-
+      AND r.deals_won + x.deals_won <> 0
+    RETURNING 1
+),
+kpi_delta_campaign_insert AS (
+    INSERT INTO kpis_kpicampaignrollup
+        (territory_id, campaign_id, view, period_type, period_start, revenue, deals_won, computed_at)
+    SELECT x.territory_id, x.campaign_id, x.view, x.period_type, x.period_start, x.revenue, x.deals_won,
+        %(computed_at)s
+    FROM kpi_delta_campaign x
+    WHERE x.deals_won > 0 AND NOT EXISTS (
+        SELECT FROM kpis_kpicampaignrollup r
+        WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+          AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0)
+    )
+    RETURNING 1
+),
+kpi_delta_campaign_delete AS (
+    DELETE FROM kpis_kpicampaignrollup r
+    USING kpi_delta_campaign x
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+      AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0)
+      AND r.deals_won + x.deals_won = 0
+    RETURNING 1
+)
 -- Territories of the delta without the rows it updates (created since their last recompute): the caller
 -- recomputes them.
 SELECT DISTINCT x.territory_id
@@ -952,11 +1002,4 @@ WHERE NOT EXISTS (
     WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.kpi_id = x.kpi_id
       AND r.period_type = x.period_type AND r.period_start = x.period_start
 )
-"""
-)
-
-DELTA_CLEANUP = """
-DROP TABLE IF EXISTS kpi_change, kpi_delta_deal, kpi_delta_input, kpi_delta_account_range, kpi_delta_deal_range,
-    kpi_delta_credit, kpi_delta_first_won, kpi_delta_penetrated, kpi_delta_month, kpi_delta_period, kpi_delta_kpi,
-    kpi_delta_campaign
 """

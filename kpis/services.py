@@ -124,7 +124,7 @@ def _recompute_in_transaction(
         # JIT compiles for a second per statement; memoizing the LATERAL VALUES unpivots only costs.
         cursor.execute(
             "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off; "
-            "SET LOCAL enable_memoize = off"
+            "SET LOCAL enable_memoize = off; " + rollup_sql.DELTA_SETTINGS_RESET  # after a delta
         )
         _temp_buffers_raise(cursor)
         cursor.execute(rollup_sql.CLEANUP)
@@ -163,13 +163,13 @@ def _writer_begin(*, own_transaction: bool, full: bool) -> None:
     EXCLUSIVE conflicts with itself, not with the deal writers' inserts of changes), and — when this
     transaction is our own — REPEATABLE READ, so the deals a recompute reads and the pending changes it
     takes come from one snapshot, taken after the locks (LOCK and SET are not queries)."""
+    statements = ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"] if own_transaction else []
+    statements.append("LOCK TABLE kpis_dealchange IN SHARE UPDATE EXCLUSIVE MODE")
+    if full:
+        # Holds off any other write to the rollups (the ORM's included); readers are not blocked.
+        statements.append("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
     with connection.cursor() as cursor:
-        if own_transaction:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("LOCK TABLE kpis_dealchange IN SHARE UPDATE EXCLUSIVE MODE")
-        if full:
-            # Holds off any other write to the rollups (the ORM's included); readers are not blocked.
-            cursor.execute("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute("; ".join(statements))
 
 
 def rollups_recompute(
@@ -223,16 +223,13 @@ def _deal_changes_take(*, maintain_views: list[str]) -> ChangesTaken:
             cursor.execute("DELETE FROM kpis_dealchange")
             taken.changes = cursor.rowcount
             return taken
-        cursor.execute(rollup_sql.DELTA_CLEANUP)
-        cursor.execute(rollup_sql.CHANGES_TAKE)
-        taken.changes, deals = cursor.fetchone()
-        if not taken.changes:
-            return taken
-        model_id = _active_model_id()
-        if model_id is None:
-            return taken
         today = timezone.localdate()
-        calendar = _stored_calendar(cursor, model_id=model_id, today=today, views=maintain_views)
+        name, prepare = rollup_sql.delta_prepared(rollup_sql.DELTA_SQL)
+        cursor.execute(rollup_sql.DELTA_CHECK, {"today": today, "prepared": name})
+        taken.changes, deals, model_id, first, last, stored, prepared = cursor.fetchone()
+        if not taken.changes or model_id is None:
+            return taken
+        calendar = _calendar_unchanged(first=first, last=last, stored=stored, views=maintain_views)
         if deals > DELTA_MAX_CHANGES or calendar is None:
             cursor.execute(rollup_sql.CHANGES_TERRITORIES)
             taken.fallback_territory_ids = sorted(row[0] for row in cursor.fetchall())
@@ -241,22 +238,22 @@ def _deal_changes_take(*, maintain_views: list[str]) -> ChangesTaken:
             "views": maintain_views,
             "model_id": model_id,
             "today": today,
-            "cal_first": calendar[0],
-            "cal_last": calendar[1],
+            "cal_first": first,
+            "cal_last": last,
             "computed_at": timezone.now(),
         }
-        cursor.execute(rollup_sql.DELTA_SQL, params)
+        if not prepared:
+            cursor.execute(prepare)
+        arguments = ", ".join(f"%({parameter})s" for parameter, _ in rollup_sql.DELTA_PARAMETERS)
+        cursor.execute(f"{rollup_sql.DELTA_SETTINGS}; EXECUTE {name} ({arguments})", params)
         taken.fallback_territory_ids = sorted(row[0] for row in cursor.fetchall())  # without rows to update
         taken.delta = True
-        cursor.execute(rollup_sql.DELTA_CLEANUP)
     return taken
 
 
-def _stored_calendar(cursor, *, model_id: int, today, views: list[str]):
+def _calendar_unchanged(*, first, last, stored, views: list[str]):
     """(first month, last month) when the deals' calendar is the one every maintained view has stored;
     None when it moved (a delta cannot add or drop periods) or nothing is stored."""
-    cursor.execute(rollup_sql.CALENDAR_CHECK, {"model_id": model_id, "today": today})
-    first, last, stored = cursor.fetchone()
     if first is None:
         return None
     months = (last.year - first.year) * 12 + last.month - first.month + 1

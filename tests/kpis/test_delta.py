@@ -292,7 +292,25 @@ def test_one_delta_flush_runs_a_bounded_number_of_statements(tree):
         result = services.rollups_flush_dirty()
 
     assert result.delta and result.deal_changes == 3  # east_deal twice, the west deal once
-    assert len(queries) <= 12, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 7, [q["sql"][:80] for q in queries]  # lock, dirty, check, (prepare), delta
     # however many changes, territories or periods: one statement per step, none per row
     assert value(tree["west"], "revenue", date(2025, 3, 1)) == d("350")
     assert value(tree["east"], "revenue", FEB) == d("0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_in_its_own_transaction_takes_the_changes_from_one_snapshot():
+    seen = []
+    real = services._deal_changes_take
+
+    def spy(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_isolation")
+            seen.append(cursor.fetchone()[0])
+        return real(**kwargs)
+
+    with mock.patch.object(services, "_deal_changes_take", spy):
+        services.rollups_flush_dirty()
+        services.rollups_recompute()
+
+    assert seen == ["repeatable read", "repeatable read"]

@@ -176,10 +176,11 @@ def test_it_keeps_the_pending_changes_and_the_rollups_when_a_delta_flush_fails(t
     Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
     before = snapshot()
 
-    campaign_update = "UPDATE kpis_kpicampaignrollup"
-    failing = rollup_sql.DELTA_SQL.replace(campaign_update, "SELECT 1 / 0;\n" + campaign_update)
+    last = "SELECT DISTINCT x.territory_id\nFROM kpi_delta_kpi x\nWHERE "
+    failing = rollup_sql.DELTA_SQL.replace(last, last + "(SELECT count(*) FROM kpi_delta_update) / 0 = 0 AND ")
+    assert failing != rollup_sql.DELTA_SQL
     with mock.patch.object(rollup_sql, "DELTA_SQL", failing), pytest.raises(Exception, match="division by zero"):
-        services.rollups_flush_dirty()  # fails after the KPI rows were updated, before the campaign rows
+        services.rollups_flush_dirty()  # fails once the KPI rows were updated
 
     assert snapshot() == before
     assert DealChange.objects.filter(deal_id=tree["east_deal"].id).count() == 1

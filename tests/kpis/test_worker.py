@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts.models import Deal
 from kpis import services
-from kpis.models import KpiRollup, RollupDirty
+from kpis.models import DealChange, KpiRollup, RollupDirty
 from tests import factories
 from tests.kpis.helpers import member
 
@@ -42,4 +42,5 @@ def test_it_rolls_a_deal_change_up_through_a_real_worker(celery_worker_process):
     assert revenue(region) == Decimal("250")
     assert revenue(east) == Decimal("250")
     assert not RollupDirty.objects.exists()
+    assert not DealChange.objects.exists()  # applied as a delta by the worker's flush
     assert celery_worker_process.poll() is None
