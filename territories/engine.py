@@ -623,28 +623,30 @@ def _interval_class(value: str, bounds: str) -> str:
 
 _CLASS_ACCOUNTS_SQL = f"""
 CREATE TEMP TABLE _engine_pclass ON COMMIT DROP AS
-WITH pv AS (SELECT DISTINCT lower(postal_code) AS postal FROM accounts_account WHERE postal_code IS NOT NULL),
+WITH pv AS (SELECT DISTINCT lower(postal_code) AS postal FROM accounts_account
+            WHERE %(postal_read)s AND postal_code IS NOT NULL),
 rules AS (SELECT * FROM territories_engine_rule WHERE model_id = %(model)s AND NOT never),
 ins AS (SELECT DISTINCT unnest(postal_in) AS v FROM rules),
 pre AS (SELECT DISTINCT unnest(prefixes) AS v FROM rules),
 rng AS (SELECT row_number() OVER (ORDER BY s COLLATE "C", e COLLATE "C") AS id, s, e
         FROM (SELECT DISTINCT pr_start AS s, pr_end AS e FROM rules WHERE pr_start IS NOT NULL) x)
-SELECT postal, array_agg(tag ORDER BY tag COLLATE "C") AS pkey FROM (
+SELECT postal, dense_rank() OVER (ORDER BY tags) AS pkey FROM (
+SELECT postal, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
     SELECT pv.postal, 'i:' || pv.postal AS tag FROM pv JOIN ins ON ins.v = pv.postal
     UNION ALL
-    SELECT pv.postal, 'p:' || pre.v FROM pv CROSS JOIN LATERAL generate_series(0, length(pv.postal)) n
+    SELECT pv.postal, 'p:' || pre.v FROM pv CROSS JOIN (SELECT DISTINCT length(v) AS n FROM pre) n
     JOIN pre ON pre.v = left(pv.postal, n.n)
     UNION ALL
     SELECT pv.postal, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
      AND pv.postal COLLATE "C" >= rng.s COLLATE "C" AND pv.postal COLLATE "C" <= rng.e COLLATE "C"
-) t GROUP BY postal;
+) t GROUP BY postal) c;
 --
 CREATE TEMP TABLE _engine_cls ON COMMIT DROP AS
 SELECT a.*, pf.account_id IS NOT NULL AS pinned,
-       CASE WHEN a.postal IS NULL THEN ARRAY['null'] ELSE coalesce(pc.pkey, '{{}}') END AS pkey,
+       CASE WHEN a.postal IS NULL THEN -1 ELSE coalesce(pc.pkey, 0) END AS pkey,
        {_interval_class("a.employees", "%(emp_bounds)s")} AS ekey,
        {_interval_class("a.revenue", "%(rev_bounds)s")} AS rkey
-FROM ({ACCOUNTS_SELECT}) a
+FROM ({{accounts}}) a
 LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id = a.account_id
 LEFT JOIN _engine_pclass pc ON pc.postal = a.postal
 """
@@ -655,6 +657,10 @@ _CLASS_TABLES = "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engin
 _ATTR_TYPES = {"employees": "integer", "revenue": "numeric"} | dict.fromkeys(
     ("country", "region", "city", "postal", "btype", "industry"), "text"
 )
+_LOWERED = {
+    "country": "country", "region": "region", "city": "city", "postal": "postal_code", "btype": "business_type",
+    "industry": "industry",
+}  # fmt: skip
 _REP_ID_STRIDE = 10**12  # representatives of class set i get ids -(i * stride + n): never a real account's
 
 
@@ -696,8 +702,17 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
     # Hash joins and hash aggregates on the class keys: sorting a million text keys by collation costs more.
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
     cursor.execute(f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}", params)
-    for statement in _CLASS_ACCOUNTS_SQL.split("\n--\n"):
-        cursor.execute(statement, {**params, "emp_bounds": list(emp_bounds), "rev_bounds": list(rev_bounds)})
+    # Text fields no rule reads stay NULL (lower() is most of the cost of reading the accounts).
+    read = {column for fields, _kinds, _deals in sets for field in fields for column in _CLASS_FIELDS[field][1]}
+    accounts = ACCOUNTS_SELECT
+    for column, source in _LOWERED.items():
+        if column not in read:
+            accounts = accounts.replace(f"lower(a.{source}) AS {column}", f"NULL::text AS {column}")
+    for statement in _CLASS_ACCOUNTS_SQL.replace("{accounts}", accounts).split("\n--\n"):
+        cursor.execute(
+            statement,
+            {**params, "emp_bounds": list(emp_bounds), "rev_bounds": list(rev_bounds), "postal_read": "postal" in read},
+        )
     cursor.execute(
         f"CREATE TEMP TABLE _engine_prev ({_PREV_TABLE_COLUMNS}) ON COMMIT DROP;"
         f"INSERT INTO _engine_prev SELECT {_NEXT_COLUMNS} FROM _engine_cls WHERE pinned"
