@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -331,18 +331,41 @@ def coverage_gaps_count(*, user, model: TerritoryModel) -> int | None:
     return coverage_gaps(model=model, kind="geographic")[:COVERAGE_COUNT_CAP].count()
 
 
-def tree_flatten(*, rows: list[dict]) -> list[dict]:
-    """Territory rows (id, parent_id, …) in depth-first order, each with its depth. A row whose parent is
-    not among the rows (outside the caller's scope) is a root."""
-    ids = {row["id"] for row in rows}
+TREE_LEVEL_CAP = 500
+
+
+def tree_level(*, user, model: TerritoryModel, parent_id: int | None = None) -> list[dict]:
+    """One level of the territory tree: the highest territories the user sees (parent_id None) or the
+    visible children of parent_id, by code, each with has_children; at most TREE_LEVEL_CAP rows."""
+    if parent_id is None:
+        level = territories_top_of_scope(user=user, model=model)
+    else:
+        level = Territory.objects.visible_to(user).filter(territory_model=model, parent_id=parent_id)
+    has_children = Exists(Territory.objects.filter(parent_id=OuterRef("pk")).order_by())
+    return list(
+        level.annotate(has_children=has_children)
+        .order_by("code")
+        .values("id", "code", "name", "kind", "has_children")[:TREE_LEVEL_CAP]
+    )
+
+
+def tree_top_levels(*, user, model: TerritoryModel) -> list[dict]:
+    """The tree's first view: the highest visible territories, each with its children (two queries);
+    deeper levels are loaded when a node is opened (tree_level)."""
+    roots = tree_level(user=user, model=model)
+    opened = [row["id"] for row in roots if row["has_children"]]
     children: dict = {}
-    for row in rows:
-        parent = row["parent_id"] if row["parent_id"] in ids else None
-        children.setdefault(parent, []).append(row)
-    flat = []
-    stack = [(row, 0) for row in reversed(children.get(None, []))]
-    while stack:
-        row, depth = stack.pop()
-        flat.append({**row, "depth": depth, "has_children": row["id"] in children})
-        stack.extend((child, depth + 1) for child in reversed(children.get(row["id"], [])))
-    return flat
+    if opened:
+        has_children = Exists(Territory.objects.filter(parent_id=OuterRef("pk")).order_by())
+        rows = (
+            Territory.objects.visible_to(user)
+            .filter(territory_model=model, parent_id__in=opened)
+            .annotate(has_children=has_children)
+            .order_by("code")
+            .values("id", "code", "name", "kind", "has_children", "parent_id")
+        )
+        for row in rows:
+            children.setdefault(row["parent_id"], []).append(row)
+    for root in roots:
+        root["children"] = children.get(root["id"], [])[:TREE_LEVEL_CAP]
+    return roots

@@ -174,25 +174,28 @@ def _chosen_model(request) -> TerritoryModel | None:
 
 @login_required
 def territory_tree(request):
-    """The hierarchy of the chosen model (default: the active one), as one indented list, one query."""
+    """The hierarchy of the chosen model (default: the active one): the highest visible territories and
+    their children; ?parent= answers one deeper level, which the page loads (htmx) when a node opens."""
     model = _chosen_model(request)
-    nodes = []
-    if model is not None:
-        rows = list(
-            Territory.objects.visible_to(request.user)
-            .filter(territory_model=model)
-            .order_by("code")
-            .values("id", "code", "name", "kind", "parent_id")
-        )
-        nodes = dash.tree_flatten(rows=rows)
+    kinds = dict(TerritoryKind.choices)
+    # One reverse() for every link: the detail URL is this prefix plus the id.
+    detail_prefix = reverse("territories:list")
+    if request.GET.get("parent", "").isdigit():
+        parent = Territory.objects.visible_to(request.user).filter(pk=request.GET["parent"]).first()
+        if parent is None:
+            raise Http404("Not found")
+        model = parent.territory_model
+        nodes = dash.tree_level(user=request.user, model=model, parent_id=parent.pk)
+        context = {"nodes": nodes, "model": model, "kinds": kinds, "detail_prefix": detail_prefix}
+        return render(request, "territories/partials/tree_nodes.html", context)
     context = {
         "nav": "tree",
         "model": model,
         "models": TerritoryModel.objects.visible_to(request.user).order_by("-state", "name"),
-        "nodes": nodes,
-        "kinds": dict(TerritoryKind.choices),
-        # One reverse() for thousands of links: the detail URL is this prefix plus the id.
-        "detail_prefix": reverse("territories:list"),
+        "nodes": dash.tree_top_levels(user=request.user, model=model) if model is not None else [],
+        "total": Territory.objects.visible_to(request.user).filter(territory_model=model).count() if model else 0,
+        "kinds": kinds,
+        "detail_prefix": detail_prefix,
     }
     return render(request, "territories/tree.html", context)
 

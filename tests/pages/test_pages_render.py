@@ -68,14 +68,12 @@ def test_it_shows_restated_next_to_as_of_when_they_differ(client, world):
     assert len(response.context["chart"]["datasets"]) == 2
 
 
-def test_it_renders_the_tree_in_depth_first_order(client, world):
+def test_it_renders_the_tree_roots_with_their_children(client, world):
     client.force_login(world.manager_user)
     response = client.get(reverse("territories:tree"))
-    assert [(n["code"], n["depth"]) for n in response.context["nodes"]] == [
-        ("west", 0),
-        ("west-ca", 1),
-        ("west-or", 1),
-    ]
+    nodes = response.context["nodes"]
+    assert [n["code"] for n in nodes] == ["west"]
+    assert [n["code"] for n in nodes[0]["children"]] == ["west-ca", "west-or"]
     assert f'href="{reverse("territories:detail", args=[world.west_or.pk])}"' in response.content.decode()
 
 

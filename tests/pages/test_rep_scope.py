@@ -85,7 +85,7 @@ def test_it_maps_only_the_reps_accounts(rep_client):
 
 def test_it_limits_the_tree_to_the_reps_subtree(rep_client):
     nodes = rep_client.get(reverse("territories:tree")).context["nodes"]
-    assert [(n["code"], n["depth"]) for n in nodes] == [("west-ca", 0)]
+    assert [(n["code"], n["children"]) for n in nodes] == [("west-ca", [])]
 
 
 def test_it_refuses_a_hidden_territory_as_a_filter_value(rep_client, world):
