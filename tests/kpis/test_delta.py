@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -314,3 +315,21 @@ def test_a_flush_in_its_own_transaction_takes_the_changes_from_one_snapshot():
         services.rollups_recompute()
 
     assert seen == ["repeatable read", "repeatable read"]
+
+
+def test_the_sweep_sees_pending_changes_a_lost_message_left(tree):
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("150"))
+    assert not services.rollups_dirty_stale_exist(older_than_seconds=120)  # just written
+
+    DealChange.objects.update(changed_at=timezone.now() - timedelta(minutes=5))
+
+    assert services.rollups_dirty_stale_exist(older_than_seconds=120)
+    services.rollups_flush_dirty()
+    assert not services.rollups_dirty_stale_exist(older_than_seconds=120)
+
+
+def test_an_update_that_changes_nothing_the_rollups_read_is_not_captured(tree):
+    Deal.objects.filter(id=tree["east_deal"].id).update(name="renamed")
+    Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("100"))  # the same amount
+
+    assert not DealChange.objects.exists()
