@@ -20,6 +20,11 @@ BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 5 * 60},
     },
+    "core.prune-data-changes": {
+        "task": "core.tasks.data_changes_prune",
+        "schedule": 10 * 60,
+        "options": {"expires": 10 * 60},
+    },
     "territories.sweep-reassign-queue": {
         "task": "territories.tasks.reassign_pending_sweep",
         "schedule": 5 * 60,

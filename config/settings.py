@@ -183,6 +183,14 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---
 REDIS_URL = env("REDIS_URL")
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+# Shared by every web process when Redis is there (cached page figures, per-token throttling); else per process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "tm"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "territory-manager"}
+    )
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"

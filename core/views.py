@@ -2,8 +2,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from core import dashboard_selectors as dash
+from core.data_version import cached_figures, data_version
 from core.roles import is_manager
 from core.widgets import search_select_options
 from kpis.choices import RollupView
@@ -22,22 +25,54 @@ def _view_parse(value: str | None) -> str:
 
 @login_required
 def home(request):
-    """Managers get the dashboard; reps the same page limited to their territories ("My territories")."""
+    """Managers get the dashboard; reps the same page limited to their territories ("My territories").
+
+    The figures only change when the data behind them does, so their HTML is cached per user, model,
+    drill-down, period and view under the data version (core.data_version); the runs stay live."""
     manager = is_manager(request.user)
     period = dash.period_parse(value=request.GET.get("period"))
     view = _view_parse(request.GET.get("view"))
+    version = data_version()
     model = dash.active_territory_model()
     parent = None
     if request.GET.get("parent", "").isdigit():
         parent = Territory.objects.visible_to(request.user).filter(pk=request.GET["parent"]).first()
-    scope = dash.territories_top_of_scope(user=request.user, model=model, parent=parent)
+    scope = f"{request.user.pk}:{model.pk if model else 0}:{parent.pk if parent else 0}:{period.value}:{view}"
+
+    def figures() -> str:
+        context = _dashboard_figures(user=request.user, model=model, parent=parent, period=period, view=view)
+        return render_to_string("core/partials/dashboard_figures.html", {**context, "manager": manager})
+
+    context = {
+        "nav": "home",
+        "manager": manager,
+        "model": model,
+        "parent": parent,
+        "period": period,
+        "periods": dash.period_choices(),
+        "view": view,
+        "views": RollupView.choices,
+        "figures_html": mark_safe(cached_figures(key=f"home:{scope}", version=version, build=figures)),  # noqa: S308 (rendered by our template)
+    }
+    if manager:
+        context["coverage"] = cached_figures(
+            key=f"coverage:{scope}",
+            version=version,
+            build=lambda: dash.coverage_warnings(user=request.user, model=model),
+        )
+        context["runs"] = _latest_runs(request.user)
+    return render(request, "core/home.html", context)
+
+
+def _dashboard_figures(*, user, model, parent, period, view) -> dict:
+    scope = dash.territories_top_of_scope(user=user, model=model, parent=parent)
     rows = list(
         dash.territories_with_attainment(territories=scope, period=period, view=view)
         .select_related("parent")
         .order_by("code")[:TOP_TERRITORIES_SHOWN]
     )
     ranking = dash.territories_ranked_by_attainment(
-        territories=Territory.objects.visible_to(request.user).filter(territory_model=model), period=period, view=view
+        territories=Territory.objects.visible_to(user).filter(territory_model=model), period=period, view=view
     )
     trend_rows = sorted(rows, key=lambda r: r.actual or 0, reverse=True)[:TREND_SERIES]
     trend = dash.revenue_trend_by_territory(territory_ids=[r.pk for r in trend_rows], view=view)
@@ -52,15 +87,10 @@ def home(request):
     staleness = dash.figures_staleness(
         computed_at_values=[r.computed_at for r in rows], territory_ids=scope.values("id")
     )
-    context = {
-        "nav": "home",
-        "manager": manager,
+    return {
         "model": model,
-        "parent": parent,
         "period": period,
-        "periods": dash.period_choices(),
         "view": view,
-        "views": RollupView.choices,
         "rows": rows,
         "top": ranking["top"],
         "bottom": ranking["bottom"],
@@ -72,10 +102,6 @@ def home(request):
             "weighted_pipeline": sum((r.weighted_pipeline or 0) for r in rows),
         },
     }
-    if manager:
-        context["coverage"] = dash.coverage_warnings(user=request.user, model=model)
-        context["runs"] = _latest_runs(request.user)
-    return render(request, "core/home.html", context)
 
 
 def _latest_runs(user) -> list:

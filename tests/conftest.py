@@ -45,6 +45,15 @@ def _reference_data_after_flush(request):
         reference_data_ensure()
 
 
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Each test starts with an empty cache: the change log's version restarts when a test rolls back."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def admin_user_(db):
     return factories.make_user(roles.ADMIN, is_staff=True, is_superuser=True)
