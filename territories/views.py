@@ -1,3 +1,4 @@
+import json
 import logging
 import re
 
@@ -6,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,6 +16,7 @@ from django_tables2.paginators import LazyPaginator
 
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
+from core.data_version import cached_figures, data_version
 from core.editor_selectors import criterion_accounts_count
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
@@ -220,16 +222,22 @@ def territory_map(request):
 
 @login_required
 def territory_map_data(request):
-    """Located accounts of the visible geographic territories of the active model, coloured by attainment."""
+    """Located accounts of the visible geographic territories of the active model, coloured by attainment.
+    The JSON is cached per user and period under the data version (core.data_version)."""
     period = dash.period_parse(value=request.GET.get("period"))
-    model = dash.active_territory_model()
-    territories = Territory.objects.visible_to(request.user).filter(kind=TerritoryKind.GEOGRAPHIC)
-    territories = territories.filter(territory_model=model) if model else territories.none()
-    limit = dash.MAP_MARKER_LIMIT
-    accounts = dash.map_accounts(user=request.user, territories=territories, period=period, limit=limit + 1)
-    return JsonResponse(
-        {"period": period.label, "accounts": accounts[:limit], "truncated": len(accounts) > limit, "limit": limit}
-    )
+    version = data_version()
+
+    def body() -> bytes:
+        model = dash.active_territory_model()
+        territories = Territory.objects.visible_to(request.user).filter(kind=TerritoryKind.GEOGRAPHIC)
+        territories = territories.filter(territory_model=model) if model else territories.none()
+        limit = dash.MAP_MARKER_LIMIT
+        accounts = dash.map_accounts(user=request.user, territories=territories, period=period, limit=limit + 1)
+        payload = {"period": period.label, "accounts": accounts[:limit], "truncated": len(accounts) > limit}
+        return json.dumps({**payload, "limit": limit}, separators=(",", ":")).encode()
+
+    content = cached_figures(key=f"map:{request.user.pk}:{period.value}", version=version, build=body)
+    return HttpResponse(content, content_type="application/json")
 
 
 # --- Planning and editing (managers) -------------------------------------------------------------

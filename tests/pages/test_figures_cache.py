@@ -89,3 +89,14 @@ def test_a_prune_keeps_versions_unique(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM core_datachange")
         assert cursor.fetchone()[0] == 1
+
+
+def test_the_map_data_follows_the_memberships(client, world):
+    from territories.models import AccountTerritoryMembership
+
+    client.force_login(world.manager_user)
+    names = {a["name"] for a in client.get(reverse("territories:map-data")).json()["accounts"]}
+    assert names == {"Alpha Pacific Inc", "Beaver Timber LLC"}
+    AccountTerritoryMembership.objects.filter(account=world.account_b).delete()
+    names = {a["name"] for a in client.get(reverse("territories:map-data")).json()["accounts"]}
+    assert names == {"Alpha Pacific Inc"}
