@@ -11,12 +11,13 @@ See docs/ASSIGNMENT.md for the semantics. In short, level by level from the root
 
 Rules are compiled once per model into territories_engine_rule / territories_engine_key (one
 flattened row per rule, criteria as columns), kept until the version counter that triggers bump on
-any territory, rule or criterion change moves. The whole computation is one SQL statement (one CTE
-chain per depth level) writing into the temporary table _engine_result; a full run and one
-account's incremental run differ only in the account scope.
+any territory, rule or criterion change moves. The computation writes the temporary table
+_engine_result: a full run with one statement per depth level over temporary tables — over one
+representative per class of accounts (_class_compute) — and a few accounts' incremental run as one
+prepared statement of the same level SQL as CTEs.
 """
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from psycopg2.extras import execute_values
 
 from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD
@@ -507,6 +508,20 @@ def _result_counts(cursor) -> dict:
     return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
 
 
+# A full run's temporary tables (a million accounts' classes, three million result rows) stay in memory
+# instead of going through the 8 MB of local buffers to files. Allocated as used, per session.
+TEMP_BUFFERS = "1GB"
+
+
+def _temp_buffers_raise() -> None:
+    """temp_buffers can only be set before the session's first temporary table: try, in a savepoint."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except DatabaseError:
+        pass
+
+
 def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -> dict:
     """Fill the temporary table _engine_result(row_type, a, b, c, d, e) for a model within the transaction.
 
@@ -517,6 +532,8 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
     params = {"model": model_id, "all": full, "ids": list(account_ids or [])}
+    if full:
+        _temp_buffers_raise()
     with connection.cursor() as cursor:
         cursor.execute(
             "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_win, _engine_forced, _engine_deal,"

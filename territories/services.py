@@ -226,16 +226,24 @@ def _planned_write(*, model_id: int, account_ids: list[int] | None) -> dict:
 
 
 def _overlaps_write(*, model_id: int, account_ids: list[int] | None) -> None:
+    """Replace the overlaps in scope by the answer's, touching only the rows that differ (a re-run writes
+    none, so commits no deferred foreign-key checks)."""
     params = {**_scope_params(account_ids), "model": model_id}
     with connection.cursor() as cursor:
         cursor.execute(
-            "DELETE FROM territories_assignmentoverlap WHERE territory_model_id = %(model)s"
-            " AND (%(all)s OR account_id = ANY(%(ids)s))",
-            params,
-        )
-        cursor.execute(
-            """INSERT INTO territories_assignmentoverlap (territory_model_id, account_id, winner_id, loser_id, reason)
-               SELECT %(model)s, r.a, r.b, r.d, r.e FROM _engine_result r WHERE r.row_type = 'overlap'""",
+            """WITH new AS (SELECT r.a, r.b, r.d, r.e FROM _engine_result r WHERE r.row_type = 'overlap'),
+               cur AS (SELECT o.id, o.account_id, o.winner_id, o.loser_id, o.reason
+                       FROM territories_assignmentoverlap o
+                       WHERE o.territory_model_id = %(model)s AND (%(all)s OR o.account_id = ANY(%(ids)s))),
+               gone AS (DELETE FROM territories_assignmentoverlap o USING cur c
+                        WHERE o.id = c.id AND NOT EXISTS (
+                            SELECT 1 FROM new n WHERE n.a = c.account_id AND n.b = c.winner_id AND n.d = c.loser_id
+                            AND n.e = c.reason)
+                        RETURNING 1)
+               INSERT INTO territories_assignmentoverlap (territory_model_id, account_id, winner_id, loser_id, reason)
+               SELECT %(model)s, n.a, n.b, n.d, n.e FROM new n WHERE NOT EXISTS (
+                   SELECT 1 FROM cur c WHERE c.account_id = n.a AND c.winner_id = n.b AND c.loser_id = n.d
+                   AND c.reason = n.e)""",
             params,
         )
 
