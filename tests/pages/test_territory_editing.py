@@ -6,6 +6,7 @@ and saved whole or not at all.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -238,6 +239,9 @@ def test_it_names_the_field_of_a_bad_criterion_and_saves_nothing(manager, rule, 
     errors = response.context["formset"].forms[2].errors
     assert field in errors
     assert message in " ".join(errors[field])
+    content = response.content.decode()
+    assert f'id="id_criteria-2-{field}-errors"' in content  # shown under the field it is about
+    assert "is-invalid" in content
     rule.refresh_from_db()
     assert rule.name == ""  # the valid change to the rule was not saved either
     assert sorted(rule.criteria.values_list("field", flat=True)) == ["city", "country"]
@@ -532,6 +536,7 @@ def test_a_planning_model_is_edited_like_the_active_one(manager, world):
 
 
 def _count(client, url) -> int:
+    cache.clear()  # a page built from the database, not from the figures cache
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200
