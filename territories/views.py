@@ -89,8 +89,31 @@ def _kpi_rows(*, territory: Territory, period: dash.Period) -> list[dict]:
     return rows
 
 
+def _territory_figures(territory: Territory, period: dash.Period) -> dict:
+    """The territory page's figures, all from rollups and targets: cached under the data version. They are
+    the same for everyone who may see the territory, so the key is the territory and period."""
+    trend_as_of = kpi_trend(territory=territory, kpi_code=KpiCode.REVENUE, view=RollupView.AS_OF)
+    trend_restated = kpi_trend(territory=territory, kpi_code=KpiCode.REVENUE, view=RollupView.RESTATED)
+    datasets = [{"label": "Revenue (as of)", "data": [float(v or 0) for _, v in trend_as_of]}]
+    if any(a != r for (_, a), (_, r) in zip(trend_as_of, trend_restated, strict=True)):
+        datasets.append(
+            {"label": "Revenue (restated)", "data": [float(v or 0) for _, v in trend_restated], "dashed": True}
+        )
+    kpi_rows = _kpi_rows(territory=territory, period=period)
+    campaigns = campaign_revenue(territory=territory, period_type=period.period_type, period_start=period.start)
+    return {
+        "kpi_rows": kpi_rows,
+        "any_restated_difference": any(row["differs"] for row in kpi_rows),
+        "forecast": kpi_forecast(territory=territory, period_type=PeriodType.MONTH),
+        "campaigns": list(campaigns[:10]),
+        "staleness": rollups_staleness(territory=territory),
+        "chart": {"labels": [start.strftime("%b %Y") for start, _ in trend_as_of], "datasets": datasets},
+    }
+
+
 @login_required
 def territory_detail(request, pk: int):
+    version = data_version()  # first: the cached figures are then at least as new as it
     territory = object_visible_or_404(
         Territory.objects.select_related("territory_model", "parent"), request.user, pk=pk
     )
@@ -107,14 +130,11 @@ def territory_detail(request, pk: int):
         RepAssignment.objects.visible_to(request.user).filter(territory=territory).select_related("rep"),
         orderable=False,
     )
-    trend_as_of = kpi_trend(territory=territory, kpi_code=KpiCode.REVENUE, view=RollupView.AS_OF)
-    trend_restated = kpi_trend(territory=territory, kpi_code=KpiCode.REVENUE, view=RollupView.RESTATED)
-    datasets = [{"label": "Revenue (as of)", "data": [float(v or 0) for _, v in trend_as_of]}]
-    if any(a != r for (_, a), (_, r) in zip(trend_as_of, trend_restated, strict=True)):
-        datasets.append(
-            {"label": "Revenue (restated)", "data": [float(v or 0) for _, v in trend_restated], "dashed": True}
-        )
-    kpi_rows = _kpi_rows(territory=territory, period=period)
+    figures = cached_figures(
+        key=f"territory:{territory.pk}:{period.value}",
+        version=version,
+        build=lambda: _territory_figures(territory, period),
+    )
     manager = is_manager(request.user)
     overrides = list(
         TerritoryOverride.objects.visible_to(request.user)
@@ -139,16 +159,10 @@ def territory_detail(request, pk: int):
         "accounts": accounts,
         "assignments": assignments,
         "children": Territory.objects.visible_to(request.user).filter(parent=territory).order_by("code"),
-        "kpi_rows": kpi_rows,
-        "any_restated_difference": any(row["differs"] for row in kpi_rows),
-        "forecast": kpi_forecast(territory=territory, period_type=PeriodType.MONTH),
-        "campaigns": campaign_revenue(territory=territory, period_type=period.period_type, period_start=period.start)[
-            :10
-        ],
-        "staleness": rollups_staleness(territory=territory),
         "history": AuditEntry.objects.visible_to(request.user)
         .filter(territory_code=territory.code)
         .select_related("user")[:HISTORY_SHOWN],
+        **figures,
         "show_history": manager,
         "can_edit": manager and territory.territory_model.state != TerritoryModelState.ARCHIVED,
         "overrides": overrides[:PINS_SHOWN],
@@ -159,7 +173,6 @@ def territory_detail(request, pk: int):
         "named_account_form": NamedAccountForm(user=request.user, prefix="named") if manager else None,
         "target_form": KpiTargetForm(initial={"period_type": period.period_type, "period_start": period.start}),
         "assignment_form": RepAssignmentForm(user=request.user),
-        "chart": {"labels": [start.strftime("%b %Y") for start, _ in trend_as_of], "datasets": datasets},
     }
     return render(request, "territories/detail.html", context)
 
