@@ -769,8 +769,11 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
                 SELECT d.* FROM ({DEALS_SELECT}) d JOIN _engine_cls c ON c.account_id = d.account_id AND c.pinned""",
             "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
         ]
+        # Deals first: a fifth as many rows probe the classes' keys as when every account would.
+        cursor.execute("SET LOCAL join_collapse_limit = 1; SET LOCAL from_collapse_limit = 1")
         for statement in statements:
             cursor.execute(statement, params)
+        cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT; SET LOCAL from_collapse_limit TO DEFAULT")
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
     for statement in _full_statements(max_depth, has_products, prebuilt=True):
         cursor.execute(statement, params)
