@@ -64,6 +64,10 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+# Form widgets rendered with Django's own Jinja2 widget templates: the same HTML, several times faster than
+# the Django template engine per widget (filter forms have a dozen or more).
+FORM_RENDERER = "django.forms.renderers.Jinja2"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

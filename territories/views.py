@@ -7,9 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
@@ -89,6 +92,9 @@ def _kpi_rows(*, territory: Territory, period: dash.Period) -> list[dict]:
     return rows
 
 
+CHILDREN_SHOWN = 30
+
+
 def _territory_figures(territory: Territory, period: dash.Period) -> dict:
     """The territory page's figures, all from rollups and targets: cached under the data version. They are
     the same for everyone who may see the territory, so the key is the territory and period."""
@@ -101,9 +107,15 @@ def _territory_figures(territory: Territory, period: dash.Period) -> dict:
         )
     kpi_rows = _kpi_rows(territory=territory, period=period)
     campaigns = campaign_revenue(territory=territory, period_type=period.period_type, period_start=period.start)
+    any_restated_difference = any(row["differs"] for row in kpi_rows)
+    kpi_table = render_to_string(
+        "territories/partials/kpi_table.html",
+        {"kpi_rows": kpi_rows, "any_restated_difference": any_restated_difference},
+    )
     return {
         "kpi_rows": kpi_rows,
-        "any_restated_difference": any(row["differs"] for row in kpi_rows),
+        "kpi_table_html": mark_safe(kpi_table),  # noqa: S308 (rendered by our template, escaped there)
+        "any_restated_difference": any_restated_difference,
         "forecast": kpi_forecast(territory=territory, period_type=PeriodType.MONTH),
         "campaigns": list(campaigns[:10]),
         "staleness": rollups_staleness(territory=territory),
@@ -135,6 +147,14 @@ def territory_detail(request, pk: int):
         version=version,
         build=lambda: _territory_figures(territory, period),
     )
+    # The first children and, in the same query (a window counts before the LIMIT), how many there are.
+    children = list(
+        Territory.objects.visible_to(request.user)
+        .filter(parent=territory)
+        .order_by("code")
+        .only("id", "code", "name")
+        .annotate(total=Window(Count("id")))[:CHILDREN_SHOWN]
+    )
     manager = is_manager(request.user)
     overrides = list(
         TerritoryOverride.objects.visible_to(request.user)
@@ -158,7 +178,10 @@ def territory_detail(request, pk: int):
         "rules": rules,
         "accounts": accounts,
         "assignments": assignments,
-        "children": Territory.objects.visible_to(request.user).filter(parent=territory).order_by("code"),
+        "children": children,
+        "more_children": bool(children) and children[0].total > len(children),
+        "children_count": children[0].total if children else 0,
+        "detail_prefix": reverse("territories:list"),
         "history": AuditEntry.objects.visible_to(request.user)
         .filter(territory_code=territory.code)
         .select_related("user")[:HISTORY_SHOWN],

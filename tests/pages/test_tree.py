@@ -55,3 +55,14 @@ def test_its_query_count_does_not_grow_with_the_tree(world, django_assert_max_nu
         factories.make_territory(world.model, parent=world.west_or, code=f"or-{i}", name=f"Oregon {i}")
     with django_assert_max_num_queries(10):
         assert client.get("/territories/tree/").status_code == 200
+
+
+def test_the_territory_page_lists_the_first_children_and_links_to_all(world):
+    from territories.views import CHILDREN_SHOWN
+
+    for i in range(CHILDREN_SHOWN + 5):
+        factories.make_territory(world.model, parent=world.west_or, code=f"or-{i:02d}", name=f"Oregon {i}")
+    page = _client(world.manager_user).get(f"/territories/{world.west_or.pk}/").content.decode()
+    assert page.count('<li><a href="/territories/') == CHILDREN_SHOWN
+    assert f"{CHILDREN_SHOWN + 5} in all" in page
+    assert f"/territories/?parent={world.west_or.pk}" in page
