@@ -15,7 +15,6 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.validation import territory_kind_validate
 
 
 class BootstrapBoundField(BoundField):
@@ -107,15 +106,6 @@ class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
         self.fields["parent"].help_text = "Empty for a top-level territory. Figures of a parent include its subtree."
-
-    def clean_kind(self):
-        kind = self.cleaned_data["kind"]
-        if self.instance.pk and kind != self.instance.kind:
-            try:
-                territory_kind_validate(territory_id=self.instance.pk, kind=kind)
-            except ValidationError as error:
-                raise ValidationError(error.message_dict["kind"]) from None
-        return kind
 
 
 class CriterionForm(BootstrapFormMixin, forms.ModelForm):

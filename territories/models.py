@@ -111,7 +111,19 @@ class Territory(models.Model):
     def __str__(self):
         return f"{self.name} [{self.code}]"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The kind as stored, so clean() checks the criteria only when the kind changes.
+        instance._stored_kind = dict(zip(field_names, values, strict=True)).get("kind")
+        return instance
+
     def clean(self):
+        from territories.validation import territory_kind_validate
+
+        # One rule for the page, the API and the admin: a kind change must keep every criterion usable.
+        if self.pk is not None and self.kind != getattr(self, "_stored_kind", None):
+            territory_kind_validate(territory_id=self.pk, kind=self.kind)
         if self.parent_id is None:
             return
         parent = self.parent
