@@ -25,7 +25,9 @@
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        scales: { y: { beginAtZero: true, ticks: { callback: function (v) { return money.format(v); } } } },
+        // precision 0: whole-number ticks only, so a chart of zeros (axis 0…1) does not label 0.1…0.9 as
+        // "0 0 0 0 0 1 1 1 1 1" once formatted without decimals; suggestedMax keeps that axis 0…1.
+        scales: { y: { beginAtZero: true, suggestedMax: 1, ticks: { precision: 0, callback: function (v) { return money.format(v); } } } },
         plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } }
       }
     });
@@ -46,7 +48,7 @@
       },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, indexAxis: "y",
-        scales: { x: { beginAtZero: true, ticks: { callback: function (v) { return v + " %"; } } } },
+        scales: { x: { beginAtZero: true, suggestedMax: 1, ticks: { precision: 0, callback: function (v) { return v + " %"; } } } },
         plugins: { legend: { display: false } }
       }
     });
