@@ -11,7 +11,7 @@ Every model that shows data has a manager built from a QuerySet here, so any rea
 - a user without any role sees nothing.
 
 Hidden objects are filtered out, so a detail lookup answers 404, never 403.
-The visible territory set is a subquery, so applying it costs no extra round trip.
+The visible territory ids are read once per request (one query) and passed to every filter as a list.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _SCOPE_CACHE_ATTR = "_access_scope"
 
 @dataclass(frozen=True)
 class AccessScope:
-    """everything: no filter; nothing: empty; else territory_ids is a subquery of visible territory ids."""
+    """everything: no filter; nothing: empty; else territory_ids lists the visible territory ids."""
 
     everything: bool = False
     nothing: bool = False
@@ -53,6 +53,19 @@ def current_assignments(*, on=None):
     )
 
 
+def _ids(queryset: models.QuerySet) -> list[int]:
+    """The visible territory ids as a list (one query, once per request): filters then carry the ids
+    themselves, so PostgreSQL plans with the real count — as a subquery, a rep over 250 sub-territories
+    was estimated at 5 and their deal list planned as a scan of every membership."""
+    return _nonempty(sorted(set(queryset.values_list("descendant_id", flat=True))))
+
+
+def _nonempty(ids: list[int]) -> list[int]:
+    # `id__in=[]` makes Django drop the whole query (EmptyResultSet), also where it is only one branch of
+    # an OR (a rep with no territory still sees the deals they are the rep of): 0 is no territory's id.
+    return ids or [0]
+
+
 def _descendants_of(ancestor_ids) -> models.QuerySet:
     return _model("territories.TerritoryClosure").objects.filter(ancestor_id__in=ancestor_ids).values("descendant_id")
 
@@ -68,12 +81,22 @@ def access_scope(user) -> AccessScope:
     return scope
 
 
-def access_facts_attach(user, *, role_names: set[str], scope_codes: list[str], rep_id: int | None) -> None:
+def access_facts_attach(
+    user,
+    *,
+    role_names: set[str],
+    scope_codes: list[str],
+    rep_id: int | None,
+    rep_territory_ids: list[int],
+    scope_territory_ids: list[int],
+) -> None:
     """Set the user's roles and scope from facts loaded with the user (API token authentication loads
-    them in its one query), so neither needs a query of its own."""
+    them in its one query: the descendants of the rep's current assignments and of the manager's scope
+    codes, as current_assignments and _descendants_of define them), so neither needs a query of its own."""
     roles.user_roles_attach(user, {name for name in role_names if name})
     codes = [code for code in scope_codes if code]
-    setattr(user, _SCOPE_CACHE_ATTR, _access_scope_from(user, roles.user_roles(user), codes, rep_id))
+    known = {"rep": _nonempty(sorted(set(rep_territory_ids))), "manager": _nonempty(sorted(set(scope_territory_ids)))}
+    setattr(user, _SCOPE_CACHE_ATTR, _access_scope_from(user, roles.user_roles(user), codes, rep_id, known=known))
 
 
 def _access_scope_compute(user) -> AccessScope:
@@ -88,8 +111,12 @@ def _access_scope_compute(user) -> AccessScope:
     return _access_scope_from(user, names, codes or [], rep_id)
 
 
-def _access_scope_from(user, names: set[str], codes: list[str], rep_id: int | None) -> AccessScope:
-    """The scope rules, given the user's role names, manager scope codes and rep id."""
+def _access_scope_from(
+    user, names: set[str], codes: list[str], rep_id: int | None, *, known: dict | None = None
+) -> AccessScope:
+    """The scope rules, given the user's role names, manager scope codes and rep id (and, when already
+    loaded, the territory ids each would see: known["rep"], known["manager"])."""
+    known = known or {}
     if not user.is_active:
         return AccessScope(nothing=True)
     if roles.ADMIN in names or roles.INTEGRATION in names:
@@ -97,13 +124,17 @@ def _access_scope_from(user, names: set[str], codes: list[str], rep_id: int | No
     if roles.SALES_MANAGER in names:
         if not codes:
             return AccessScope(everything=True)
+        if "manager" in known:
+            return AccessScope(territory_ids=known["manager"])
         roots = _model("territories.Territory").objects.filter(code__in=codes).values("id")
-        return AccessScope(territory_ids=_descendants_of(roots))
+        return AccessScope(territory_ids=_ids(_descendants_of(roots)))
     if roles.SALES_REP in names:
         if rep_id is None:
             return AccessScope(nothing=True)
+        if "rep" in known:
+            return AccessScope(territory_ids=known["rep"], rep_id=rep_id)
         assigned = current_assignments().filter(rep_id=rep_id).values("territory_id")
-        return AccessScope(territory_ids=_descendants_of(assigned), rep_id=rep_id)
+        return AccessScope(territory_ids=_ids(_descendants_of(assigned)), rep_id=rep_id)
     return AccessScope(nothing=True)
 
 

@@ -28,9 +28,21 @@ def _token_sql() -> tuple[str, list[str], list[str]]:
             ARRAY(SELECT g.name FROM {groups} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id
                   WHERE ug.user_id = u.id),
             ARRAY(SELECT s.territory_code FROM {ManagerScope._meta.db_table} s WHERE s.user_id = u.id),
-            (SELECT r.id FROM {Rep._meta.db_table} r WHERE r.user_id = u.id)
+            (SELECT r.id FROM {Rep._meta.db_table} r WHERE r.user_id = u.id),
+            -- core.access: descendants of the rep's assignments in force today, and of the scope codes
+            ARRAY(SELECT c.descendant_id FROM territories_territoryclosure c
+                  WHERE c.ancestor_id IN (
+                      SELECT a.territory_id FROM territories_repassignment a
+                      JOIN {Rep._meta.db_table} r ON r.id = a.rep_id
+                      WHERE r.user_id = u.id AND a.start_date <= %(today)s
+                        AND (a.end_date IS NULL OR a.end_date >= %(today)s))),
+            ARRAY(SELECT c.descendant_id FROM territories_territoryclosure c
+                  WHERE c.ancestor_id IN (
+                      SELECT x.id FROM territories_territory x
+                      WHERE x.code IN (SELECT s.territory_code FROM {ManagerScope._meta.db_table} s
+                                       WHERE s.user_id = u.id)))
         FROM {ApiToken._meta.db_table} t JOIN {user_model._meta.db_table} u ON u.id = t.user_id
-        WHERE t.key_hash = %s
+        WHERE t.key_hash = %(key_hash)s
     """
     return (
         sql,
@@ -42,16 +54,24 @@ def _token_sql() -> tuple[str, list[str], list[str]]:
 def _token_with_user(key: str) -> ApiToken | None:
     sql, token_names, user_names = _token_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ApiToken.hash_key(key)])
+        cursor.execute(sql, {"key_hash": ApiToken.hash_key(key), "today": timezone.localdate()})
         row = cursor.fetchone()
     if row is None:
         return None
     token_values, rest = row[: len(token_names)], row[len(token_names) :]
-    user_values, (role_names, scope_codes, rep_id) = rest[: len(user_names)], rest[len(user_names) :]
+    user_values, facts = rest[: len(user_names)], rest[len(user_names) :]
+    role_names, scope_codes, rep_id, rep_territory_ids, scope_territory_ids = facts
     token = ApiToken.from_db(connection.alias, token_names, token_values)
     user = get_user_model().from_db(connection.alias, user_names, user_values)
     token.user = user
-    access_facts_attach(user, role_names=set(role_names), scope_codes=list(scope_codes), rep_id=rep_id)
+    access_facts_attach(
+        user,
+        role_names=set(role_names),
+        scope_codes=list(scope_codes),
+        rep_id=rep_id,
+        rep_territory_ids=rep_territory_ids,
+        scope_territory_ids=scope_territory_ids,
+    )
     return token
 
 
