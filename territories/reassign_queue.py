@@ -71,10 +71,24 @@ def reassign_pending_drain(*, batch_size: int = DRAIN_BATCH_SIZE) -> int:
                 account_ids = [row[0] for row in cursor.fetchall()]
             if not account_ids:
                 return drained
-            account_reassign(account_ids=account_ids)
-            # Their old and new territories' rollups (the flush runs after this batch commits).
-            hook_call("kpis.services", "memberships_changed", account_ids=account_ids)
+            counts = account_reassign(account_ids=account_ids)
+            if _memberships_moved(counts):
+                # Their old and new territories' rollups (the flush runs after this batch commits). When no
+                # membership opened or closed (a new deal of an account that stays put), the deal's own
+                # change is already rolled up as a delta: no territory needs recomputing.
+                hook_call("kpis.services", "memberships_changed", account_ids=account_ids)
         drained += len(account_ids)
+
+
+_MOVE_COUNTS = ("opened", "closed", "deleted_same_day", "deals_opened", "deals_closed", "deals_deleted_same_day")
+
+
+def _memberships_moved(counts: dict) -> bool:
+    """Whether a reassignment opened or closed any membership. Without its counts (the general path
+    returns others), assume it did."""
+    if not counts or not all(key in counts for key in _MOVE_COUNTS):
+        return True
+    return any(counts[key] for key in _MOVE_COUNTS)
 
 
 def reassign_pending_stale_exist(*, older_than_seconds: int) -> bool:
