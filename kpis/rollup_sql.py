@@ -550,7 +550,10 @@ ALTER TABLE kpis_kpicampaignrollup ATTACH PARTITION {campaign}_build FOR VALUES 
 ALTER TABLE {campaign}_build RENAME TO {campaign};
 ALTER INDEX {campaign}_build_pkey RENAME TO {campaign}_pkey;
 ALTER INDEX {campaign}_build_unique RENAME TO {campaign}_unique;
-ALTER TABLE {campaign} RENAME CONSTRAINT {campaign}_build_view TO {campaign}_view
+ALTER TABLE {campaign} RENAME CONSTRAINT {campaign}_build_view TO {campaign}_view;
+
+-- A partition swapped in by DDL fires no trigger: tell the cached page figures (core.data_version).
+INSERT INTO core_datachange DEFAULT VALUES
 """
 
 # The partitions (migration kpis/0005) per view.

@@ -100,3 +100,11 @@ def test_the_map_data_follows_the_memberships(client, world):
     AccountTerritoryMembership.objects.filter(account=world.account_b).delete()
     names = {a["name"] for a in client.get(reverse("territories:map-data")).json()["accounts"]}
     assert names == {"Alpha Pacific Inc"}
+
+
+def test_a_full_recompute_gives_a_new_version(world):
+    from kpis.services import rollups_recompute
+
+    version = data_version()
+    rollups_recompute()
+    assert data_version() != version
