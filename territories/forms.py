@@ -1,3 +1,5 @@
+import functools
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.boundfield import BoundField
@@ -124,6 +126,18 @@ class CriterionForm(BootstrapFormMixin, forms.ModelForm):
 
     def clean_values(self):
         return [v.strip() for v in self.cleaned_data["values"].split(",") if v.strip()]
+
+
+class CriterionPreviewForm(CriterionForm):
+    """A criterion as the live previews read it: the same checks (RuleCriterion.clean, i.e.
+    rule_criterion_validate, which also checks min ≤ max and the range order) without the query per
+    check constraint, so a preview of a whole rule costs no query per criterion."""
+
+    def _post_clean(self):
+        self.instance.full_clean = functools.partial(
+            RuleCriterion.full_clean, self.instance, validate_constraints=False
+        )
+        super()._post_clean()
 
 
 class RuleForm(BootstrapFormMixin, forms.ModelForm):

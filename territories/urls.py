@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/", views.territory_detail, name="detail"),
     path("<int:pk>/assignments/", views.assignment_add, name="assignment-add"),
     path("rules/<int:pk>/edit/", views.rule_edit, name="rule-edit"),
+    path("rules/<int:pk>/preview/", views.rule_whole_preview, name="rule-preview-all"),
     path("rules/<int:pk>/delete/", views.rule_delete, name="rule-delete"),
     path("criteria/<int:pk>/delete/", views.criterion_delete, name="criterion-delete"),
     path("<int:pk>/overrides/new/", views.override_add, name="override-add"),

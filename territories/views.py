@@ -20,7 +20,7 @@ from django_tables2.paginators import LazyPaginator
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.data_version import cached_figures, data_version
-from core.editor_selectors import criterion_accounts_count
+from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
 from core.roles import is_manager
@@ -33,6 +33,7 @@ from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
 from territories.forms import (
     CriterionForm,
     CriterionFormSet,
+    CriterionPreviewForm,
     NamedAccountForm,
     RepAssignmentForm,
     RuleForm,
@@ -477,7 +478,7 @@ def rule_preview(request):
     prefix = request.GET.get("prefix", "rule")
     if not PREVIEW_PREFIX.fullmatch(prefix):
         prefix = "rule"
-    form = CriterionForm(request.POST, prefix=prefix)
+    form = CriterionPreviewForm(request.POST, prefix=prefix)
     count = None
     if form.is_valid():
         data = form.cleaned_data
@@ -496,6 +497,44 @@ def rule_preview(request):
 
 
 PREVIEW_PREFIX = re.compile(r"rule|criteria-\d{1,3}")
+PREVIEW_MAX_CRITERIA = 50  # rows read from a posted rule form (a rule has at most one per field)
+
+
+@login_required
+@require_POST
+def rule_whole_preview(request, pk: int):
+    """htmx: how many accounts the whole rule being edited matches — all its posted criteria together,
+    within the territory's parent; the answer replaces #rule-preview-all. Rows without a field are skipped;
+    a row with errors shows them instead of a count (its own preview says which)."""
+    rule = _editable_rule_or_404(request, pk)
+    territory = rule.territory
+    try:
+        total = min(int(request.POST.get("criteria-TOTAL_FORMS", 0)), PREVIEW_MAX_CRITERIA)
+    except ValueError:
+        total = 0
+    criteria, invalid = [], False
+    for i in range(max(total, 0)):
+        if not request.POST.get(f"criteria-{i}-field"):
+            continue
+        form = CriterionPreviewForm(request.POST, prefix=f"criteria-{i}")
+        if not form.is_valid():
+            invalid = True
+            continue
+        data = form.cleaned_data
+        criteria.append(
+            PreviewCriterion(
+                field=data["field"],
+                operator=data["operator"],
+                values=data["values"],
+                min_value=data["min_value"],
+                max_value=data["max_value"],
+                range_start=data["range_start"],
+                range_end=data["range_end"],
+            )
+        )
+    count = None if invalid else rule_accounts_count(user=request.user, territory=territory, criteria=criteria)
+    context = {"count": count, "invalid": invalid, "territory": territory, "criteria": criteria, "posted": True}
+    return render(request, "territories/partials/rule_preview_all.html", context)
 
 
 def _preview_id(prefix: str) -> str:
