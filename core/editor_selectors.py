@@ -122,8 +122,8 @@ def _condition(criterion: PreviewCriterion, spellings: dict[str, dict[str, set[s
         elif criterion.operator == CriterionOperator.PREFIX:
             if not lowered:
                 return nothing
-            sql = " OR ".join([f"starts_with({column}, %s)"] * len(lowered))
-            sql, params = f"({sql})", lowered
+            patterns = [value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for value in lowered]
+            sql, params = f"lower({_TABLE}.postal_code) LIKE ANY(%s)", [patterns]
         else:
             start, end = criterion.range_start.lower(), criterion.range_end.lower()
             if not start or not end or len(start) != len(end):
@@ -173,13 +173,14 @@ def accounts_in_territory(*, territory_id: int, territory_model):
     """Accounts in the territory as its model's last assignment run left them (the active model's current
     memberships, a planning model's plan), its subtree included: a subquery on OuterRef("pk")."""
     from territories.choices import TerritoryModelState
-    from territories.models import AccountTerritoryMembership, PlannedAccountTerritory
+    from territories.models import AccountTerritoryMembership, PlannedAccountTerritory, TerritoryClosure
 
     if territory_model.state == TerritoryModelState.ACTIVE:
         rows = AccountTerritoryMembership.objects.filter(valid_to__isnull=True)
     else:
         rows = PlannedAccountTerritory.objects.filter(territory_model_id=territory_model.pk)
-    return rows.filter(account_id=OuterRef("pk"), territory__ancestor_links__ancestor_id=territory_id)
+    subtree = TerritoryClosure.objects.filter(ancestor_id=territory_id).values("descendant_id")
+    return rows.filter(account_id=OuterRef("pk"), territory_id__in=subtree)
 
 
 def rule_accounts_count(*, user, territory, criteria: list[PreviewCriterion | dict]) -> int | None:

@@ -157,3 +157,9 @@ class PreviewEdgeCaseTests(TestCase):
             ),
             1,
         )
+
+    def test_a_prefix_is_matched_literally(self):
+        factories.make_account(postal_code="9_1")
+        for prefix, expected in (("9_", 1), ("%", 0), ("94", 2)):
+            count = criterion_accounts_count(user=self.manager, field="postal_code", operator="prefix", values=[prefix])
+            self.assertEqual(count, expected, prefix)
