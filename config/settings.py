@@ -65,8 +65,9 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # Form widgets rendered with Django's own Jinja2 widget templates: the same HTML, several times faster than
-# the Django template engine per widget (filter forms have a dozen or more).
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# the Django template engine per widget (filter forms have a dozen or more); the admin's own widgets still
+# render with the Django engine.
+FORM_RENDERER = "core.form_renderer.FastFormRenderer"
 
 TEMPLATES = [
     {
