@@ -2,9 +2,10 @@
 
 Dataset: seed_demo's accounts, deals and alignment, assigned. Measured on a geographic leaf territory of the
 active model that has a rule: the territory page, its edit page, the rule page, one live preview (a country
-criterion counted over every visible account), a rule save that changes a criterion (validation, save,
-audit), pinning an account then removing the pin (two requests; each queues the account for the worker),
-and the reassignment of that account after each (what the worker's drain runs first).
+criterion counted over every visible account), the whole rule's preview (its criteria together, within its
+parent), a rule save that changes a criterion (validation, save, audit), pinning an account then removing
+the pin (two requests; each queues the account for the worker), and the reassignment of that account after
+each (what the worker's drain runs first).
 Baseline: /health/ in the same process. Not the gunicorn / 20-user figure of bench_pages: this is the
 cost of one request.
 """
@@ -123,6 +124,9 @@ def worker(samples: int) -> dict:
         "rule page": _median_ms(lambda: ok(client.get(reverse("territories:rule-edit", args=[rule.pk]))), samples),
         "live preview (country, all accounts)": _median_ms(
             lambda: ok(client.post(reverse("territories:rule-preview"), preview)), samples
+        ),
+        "whole-rule preview (all the rule's criteria, within its parent)": _median_ms(
+            lambda: ok(client.post(reverse("territories:rule-preview-all", args=[rule.pk]), rule_data)), samples
         ),
         "rule save": _median_ms(save_rule, samples),
     }
