@@ -1,6 +1,7 @@
 import json
 import logging
 import re
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -481,21 +482,17 @@ def rule_preview(request):
     form = CriterionPreviewForm(request.POST, prefix=prefix)
     count = None
     if form.is_valid():
-        data = form.cleaned_data
-        count = criterion_accounts_count(
-            user=request.user,
-            field=data["field"],
-            operator=data["operator"],
-            values=data["values"],
-            min_value=data["min_value"],
-            max_value=data["max_value"],
-            range_start=data["range_start"],
-            range_end=data["range_end"],
-        )
+        count = criterion_accounts_count(user=request.user, **asdict(_preview_criterion(form.cleaned_data)))
     context = {"form": form, "count": count, "preview_id": _preview_id(prefix)}
     return render(request, "territories/partials/rule_preview.html", context)
 
 
+def _preview_criterion(data: dict) -> PreviewCriterion:
+    """A CriterionPreviewForm's cleaned data as the criterion the preview selectors count."""
+    return PreviewCriterion(**{name: data[name] for name in PREVIEW_FIELDS})
+
+
+PREVIEW_FIELDS = ("field", "operator", "values", "min_value", "max_value", "range_start", "range_end")
 PREVIEW_PREFIX = re.compile(r"rule|criteria-\d{1,3}")
 PREVIEW_MAX_CRITERIA = 50  # rows read from a posted rule form (a rule has at most one per field)
 
@@ -520,18 +517,7 @@ def rule_whole_preview(request, pk: int):
         if not form.is_valid():
             invalid = True
             continue
-        data = form.cleaned_data
-        criteria.append(
-            PreviewCriterion(
-                field=data["field"],
-                operator=data["operator"],
-                values=data["values"],
-                min_value=data["min_value"],
-                max_value=data["max_value"],
-                range_start=data["range_start"],
-                range_end=data["range_end"],
-            )
-        )
+        criteria.append(_preview_criterion(form.cleaned_data))
     count = None if invalid else rule_accounts_count(user=request.user, territory=territory, criteria=criteria)
     context = {"count": count, "invalid": invalid, "territory": territory, "criteria": criteria, "posted": True}
     return render(request, "territories/partials/rule_preview_all.html", context)
