@@ -658,6 +658,20 @@ def _pin_form_page(request, *, form, territory, title: str, action_url: str):
     return render(request, "territories/pin_edit.html", context, status=400 if request.method == "POST" else 200)
 
 
+def _pin_create(request, form):
+    """Save a new pin (override or named account), audit it and queue its account, in one transaction."""
+    with transaction.atomic():
+        saved = form.save()
+        audit_record(
+            user=request.user,
+            action=AuditEntry.Action.CREATE,
+            instance=saved,
+            changes=audit_changes({}, audit_snapshot(saved)),
+        )
+        accounts_changed_on_commit([saved.account_id])
+    return saved
+
+
 @login_required
 def override_add(request, pk: int):
     """Pin an account to this territory (it beats the rules), with a reason; the account is reassigned."""
@@ -665,15 +679,7 @@ def override_add(request, pk: int):
     override = TerritoryOverride(territory=territory, created_by=request.user)
     form = TerritoryOverrideForm(request.POST or None, instance=override, user=request.user, prefix="override")
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            saved = form.save()
-            audit_record(
-                user=request.user,
-                action=AuditEntry.Action.CREATE,
-                instance=saved,
-                changes=audit_changes({}, audit_snapshot(saved)),
-            )
-            accounts_changed_on_commit([saved.account_id])
+        saved = _pin_create(request, form)
         messages.success(request, f"{saved.account} is pinned to {territory.name}.")
         return redirect("territories:detail", pk=territory.pk)
     return _pin_form_page(
@@ -740,15 +746,7 @@ def named_account_add(request, pk: int):
         request.POST or None, instance=NamedAccount(territory=territory), user=request.user, prefix="named"
     )
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            saved = form.save()
-            audit_record(
-                user=request.user,
-                action=AuditEntry.Action.CREATE,
-                instance=saved,
-                changes=audit_changes({}, audit_snapshot(saved)),
-            )
-            accounts_changed_on_commit([saved.account_id])
+        saved = _pin_create(request, form)
         messages.success(request, f"{saved.account} is named in {territory.name}.")
         return redirect("territories:detail", pk=territory.pk)
     return _pin_form_page(
