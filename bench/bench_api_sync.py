@@ -10,13 +10,11 @@ No territory model is active in this database, so the engine hook after the upse
 """
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
-from bench.common import ROOT, bench_database, result_row
+from bench.common import bench_database, result_row, worker_figures
 
 SIZES = {"full": 10_000, "small": 2_000}
 BULK_GOAL_SECONDS = 3.0
@@ -123,20 +121,7 @@ def worker(deals: int) -> dict:
 
 
 def _measure(url: str, deals: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    env.pop("REDIS_URL", None)
-    env.setdefault("API_THROTTLE_RATE", "1000000/min")
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_api_sync", "worker", str(deals)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"api sync worker failed:\n{completed.stdout}\n{completed.stderr}")
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures = worker_figures(url, "bench.bench_api_sync", str(deals), extra_env={"API_THROTTLE_RATE": "1000000/min"})
     print(json.dumps(figures, indent=1), file=sys.stderr)
     return figures
 

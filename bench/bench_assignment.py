@@ -16,13 +16,11 @@ is the benchmark's own database.
 """
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
-from bench.common import ROOT, bench_database, result_row
+from bench.common import bench_database, result_row, worker_figures
 
 SIZES = {"full": [1_000_000, 100_000], "small": [100_000]}
 FULL_GOAL_SECONDS = 10.0
@@ -229,19 +227,7 @@ def worker(accounts: int) -> dict:
 
 
 def _measure(url: str, accounts: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    env.pop("REDIS_URL", None)
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_assignment", "worker", str(accounts)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"assignment worker failed:\n{completed.stdout}\n{completed.stderr}")
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures = worker_figures(url, "bench.bench_assignment", str(accounts))
     print(json.dumps(figures, indent=1), file=sys.stderr)
     return figures
 

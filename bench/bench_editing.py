@@ -13,11 +13,10 @@ cost of one request.
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
-from bench.common import ROOT, bench_database, manage, result_row
+from bench.common import bench_database, manage, result_row, worker_figures
 
 SIZES = {"full": (100_000, 1_000_000), "small": (5_000, 50_000)}
 SAMPLES = {"full": 15, "small": 10}
@@ -151,19 +150,8 @@ def run(scale: str) -> list[dict]:
         print("[bench editing] seeding and assigning …", file=sys.stderr, flush=True)
         manage(url, "seed_demo", "--accounts", str(accounts), "--deals", str(deals))
         manage(url, "assign_territories")
-        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        env.pop("REDIS_URL", None)  # Celery eager: the reassignment after a pin runs in the request
-        completed = subprocess.run(
-            [sys.executable, "-m", "bench.bench_editing", "worker", str(SAMPLES[scale])],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"editing worker failed:\n{completed.stdout}\n{completed.stderr}")
-        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        # Celery eager: the reassignment after a pin runs in the request.
+        figures = worker_figures(url, "bench.bench_editing", str(SAMPLES[scale]))
     print(json.dumps(figures, indent=1), file=sys.stderr)
     baseline = figures.pop("health")
     where = figures.pop("territory")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, bench_database, connect, result_row
+from bench.common import ROOT, bench_database, connect, result_row, worker_figures
 
 SIZES = {
     "full": {"deals": 1_000_000, "accounts": 100_000, "territories": 5_000},
@@ -303,15 +303,7 @@ def run(scale: str) -> list[dict]:
                 )
         finally:
             connection.close()
-        env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        env.pop("REDIS_URL", None)
-        completed = subprocess.run(
-            [sys.executable, "-m", "bench.bench_kpis", "worker", url, scale],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200,
-        )  # fmt: skip
-        if completed.returncode != 0:
-            raise RuntimeError(f"bench_kpis worker failed:\n{completed.stdout}\n{completed.stderr}")
-        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        figures = worker_figures(url, "bench.bench_kpis", url, scale, timeout=7200)
         end_to_end = _end_to_end(url)
     print(json.dumps({**figures, "end_to_end": end_to_end, "load": os.getloadavg()}), file=sys.stderr)
     baseline = min(figures["baseline"])

@@ -5,6 +5,7 @@ DATABASE_URL, else on 127.0.0.1:5432, else on the embedded server under .pgdata/
 the app's data.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -101,6 +102,22 @@ def manage(url: str, *args: str, timeout: float = 3600) -> subprocess.CompletedP
     if completed.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
     return completed
+
+
+def worker_figures(url: str, module: str, *args: str, extra_env: dict | None = None, timeout: float = 3600) -> dict:
+    """Run `python -m MODULE worker ARGS` (a benchmark's measuring half, in its own process, tasks eager)
+    against the database at url; returns the JSON figures it prints last."""
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("REDIS_URL", None)
+    for key, value in (extra_env or {}).items():
+        env.setdefault(key, value)
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "worker", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        raise RuntimeError(f"{module} worker failed:\n{completed.stdout}\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def connect(url: str):
