@@ -640,23 +640,23 @@ def _interval_class(value: str, bounds: str) -> str:
 
 _CLASS_ACCOUNTS_SQL = f"""
 CREATE TEMP TABLE _engine_pclass ON COMMIT DROP AS
-WITH pv AS (SELECT DISTINCT lower(postal_code) AS postal FROM accounts_account
-            WHERE %(postal_read)s AND postal_code IS NOT NULL),
+WITH pv AS (SELECT raw, lower(raw) AS postal FROM (SELECT DISTINCT postal_code AS raw FROM accounts_account
+            WHERE %(postal_read)s AND postal_code IS NOT NULL) d),
 rules AS (SELECT * FROM territories_engine_rule WHERE model_id = %(model)s AND NOT never),
 ins AS (SELECT DISTINCT unnest(postal_in) AS v FROM rules),
 pre AS (SELECT DISTINCT unnest(prefixes) AS v FROM rules),
 rng AS (SELECT row_number() OVER (ORDER BY s COLLATE "C", e COLLATE "C") AS id, s, e
         FROM (SELECT DISTINCT pr_start AS s, pr_end AS e FROM rules WHERE pr_start IS NOT NULL) x)
-SELECT postal, dense_rank() OVER (ORDER BY tags) AS pkey FROM (
-SELECT postal, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
-    SELECT pv.postal, 'i:' || pv.postal AS tag FROM pv JOIN ins ON ins.v = pv.postal
+SELECT raw, dense_rank() OVER (ORDER BY tags) AS pkey FROM (
+SELECT raw, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
+    SELECT pv.raw, 'i:' || pv.postal AS tag FROM pv JOIN ins ON ins.v = pv.postal
     UNION ALL
-    SELECT pv.postal, 'p:' || pre.v FROM pv CROSS JOIN (SELECT DISTINCT length(v) AS n FROM pre) n
+    SELECT pv.raw, 'p:' || pre.v FROM pv CROSS JOIN (SELECT DISTINCT length(v) AS n FROM pre) n
     JOIN pre ON pre.v = left(pv.postal, n.n)
     UNION ALL
-    SELECT pv.postal, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
+    SELECT pv.raw, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
      AND pv.postal COLLATE "C" >= rng.s COLLATE "C" AND pv.postal COLLATE "C" <= rng.e COLLATE "C"
-) t GROUP BY postal) c;
+) t GROUP BY raw) c;
 --
 CREATE TEMP TABLE _engine_cls ON COMMIT DROP AS
 SELECT a.*, pf.account_id IS NOT NULL AS pinned,
@@ -665,7 +665,7 @@ SELECT a.*, pf.account_id IS NOT NULL AS pinned,
        {_interval_class("a.revenue", "%(rev_bounds)s")} AS rkey
 FROM ({{accounts}}) a
 LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id = a.account_id
-LEFT JOIN _engine_pclass pc ON pc.postal = a.postal
+LEFT JOIN _engine_pclass pc ON pc.raw = a.postal
 """
 
 _CLASS_TABLES = "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_dmap, _engine_pdeal, " + ", ".join(
@@ -679,6 +679,11 @@ _LOWERED = {
     "industry": "industry",
 }  # fmt: skip
 _REP_ID_STRIDE = 10**12  # representatives of class set i get ids -(i * stride + n): never a real account's
+
+
+def _lowered_columns() -> str:
+    """The account columns of _engine_cls with the text fields lower-cased (as the level statements compare)."""
+    return ", ".join(f"lower({column}) AS {column}" if column in _LOWERED else column for column in _ATTRS)
 
 
 def _class_sets(cursor, params: dict, has_products: bool) -> list[tuple[tuple[str, ...], list[str], bool]]:
@@ -719,12 +724,14 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
     # Hash joins and hash aggregates on the class keys: sorting a million text keys by collation costs more.
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
     cursor.execute(f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}", params)
-    # Text fields no rule reads stay NULL (lower() is most of the cost of reading the accounts).
+    # Text fields no rule reads stay NULL; the others are classed as stored (spellings that differ only in
+    # case make separate classes with the same answer) and lower-cased once per representative: lower() on
+    # every account was most of the cost of reading them.
     read = {column for fields, _kinds, _deals in sets for field in fields for column in _CLASS_FIELDS[field][1]}
     accounts = ACCOUNTS_SELECT
     for column, source in _LOWERED.items():
-        if column not in read:
-            accounts = accounts.replace(f"lower(a.{source}) AS {column}", f"NULL::text AS {column}")
+        stored = f"a.{source}::text" if column in read else "NULL::text"
+        accounts = accounts.replace(f"lower(a.{source}) AS {column}", f"{stored} AS {column}")
     for statement in _CLASS_ACCOUNTS_SQL.replace("{accounts}", accounts).split("\n--\n"):
         cursor.execute(
             statement,
@@ -732,13 +739,16 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
         )
     cursor.execute(
         f"CREATE TEMP TABLE _engine_prev ({_PREV_TABLE_COLUMNS}) ON COMMIT DROP;"
-        f"INSERT INTO _engine_prev SELECT {_NEXT_COLUMNS} FROM _engine_cls WHERE pinned"
+        f"INSERT INTO _engine_prev SELECT {_lowered_columns()}, territory_id, src, has_children"
+        " FROM _engine_cls WHERE pinned"
     )
     deal_set = None
     for index, (fields, _kinds, deals) in enumerate(sets):
         read = {column for field in fields for column in _CLASS_FIELDS[field][1]}
         columns = ", ".join(
-            f"min(c.{column}) AS {column}" if column in read else f"NULL::{_ATTR_TYPES[column]} AS {column}"
+            (f"lower(min(c.{column})) AS {column}" if column in _LOWERED else f"min(c.{column}) AS {column}")
+            if column in read
+            else f"NULL::{_ATTR_TYPES[column]} AS {column}"
             for column in _ATTRS[1:]
         )
         keys = _class_keys(fields, "c")

@@ -72,11 +72,12 @@ def _source_sql(alias: str) -> str:
 
 
 # A full write that opens at least this many rows — and at least half as many as the table holds (a first
-# run, an activation) — loads in bulk: the table's secondary indexes and foreign keys are dropped, the rows
-# inserted, and both rebuilt set-based (sorted index builds, one anti-join per foreign key) instead of one
-# index insert per index and one deferred foreign-key check per key for every row. Within the run's
-# transaction: readers never see it half done, but they wait (the drop takes ACCESS EXCLUSIVE locks on the
-# table and, for the foreign keys, on the referenced tables) until the run commits.
+# run, an activation) — loads in bulk: the table's indexes (primary key included) and foreign keys are
+# dropped, the rows inserted in no particular order, and all rebuilt set-based (sorted, parallel index
+# builds, one anti-join per foreign key) instead of one index insert per index and one deferred
+# foreign-key check per key for every row. Within the run's transaction: readers never see it half done,
+# but they wait (the drop takes ACCESS EXCLUSIVE locks on the table and, for the foreign keys, on the
+# referenced tables) until the run commits.
 BULK_LOAD_MIN_ROWS = 100_000
 
 _TABLE_DEPENDENTS_SQL = """
@@ -86,6 +87,10 @@ _TABLE_DEPENDENTS_SQL = """
     UNION ALL
     SELECT 'fk', c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
     WHERE c.conrelid = %(table)s::regclass AND c.contype = 'f'
+    UNION ALL
+    SELECT 'pk', c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+    WHERE c.conrelid = %(table)s::regclass AND c.contype = 'p'
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint r WHERE r.confrelid = c.conrelid)
     ORDER BY 1, 2"""
 
 
@@ -97,14 +102,15 @@ def _bulk_load_wanted(cursor, *, table: str, to_open: int) -> bool:
 
 
 def _bulk_load_begin(cursor, *, table: str) -> list[tuple[str, str, str]]:
-    """Drop the table's secondary indexes and foreign keys; return what _bulk_load_end recreates."""
+    """Drop the table's secondary indexes, foreign keys and primary key (unless another table references it);
+    return what _bulk_load_end recreates."""
     cursor.execute(_TABLE_DEPENDENTS_SQL, {"table": table})
     dependents = cursor.fetchall()
     # Deferred checks already queued in this transaction run now (they would at commit): a table with pending
     # trigger events cannot be altered.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
     for kind, name, _definition in dependents:
-        if kind == "fk":
+        if kind in ("fk", "pk"):
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         else:
             cursor.execute(f'DROP INDEX "{name}"')
@@ -112,7 +118,11 @@ def _bulk_load_begin(cursor, *, table: str) -> list[tuple[str, str, str]]:
 
 
 def _bulk_load_end(cursor, *, table: str, dependents: list[tuple[str, str, str]]) -> None:
+    # Sorted builds in memory, with the parallel workers the server allows.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for kind, name, definition in dependents:
+        if kind == "pk":
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for _kind, _name, definition in (d for d in dependents if d[0] == "index"):
         cursor.execute(definition)
     foreign_keys = [f'ADD CONSTRAINT "{name}" {definition}' for kind, name, definition in dependents if kind == "fk"]
@@ -126,65 +136,85 @@ def _membership_write(*, kind: str, effective: date, account_ids: list[int] | No
 
     One hash full join of the answer with the current rows keeps only what differs (nothing on an
     unchanged re-run) in a temporary table, with whether each owner to open has any history yet; one
-    statement of data-modifying CTEs then opens, deletes (same day), closes and re-sources those rows.
+    statement of data-modifying CTEs then deletes (same day), closes and re-sources those rows, and one
+    insert opens the new ones. Into an empty table (the first run ever) the answer goes straight in.
     Big full writes load in bulk (BULK_LOAD_MIN_ROWS)."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
     params = {**_scope_params(account_ids), "eff": effective, "earliest": EARLIEST_DATE, "row_type": row_type}
     prefix = "" if kind == "account" else "deals_"
     source_new = _source_sql("d")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""DROP TABLE IF EXISTS _engine_diff, _engine_known;
-            CREATE TEMP TABLE _engine_diff ON COMMIT DROP AS
-            SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
-            FROM (SELECT a, b, c FROM _engine_result WHERE row_type = %(row_type)s) r
-            FULL JOIN (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
-                              {"m.source" if has_source else "NULL::text AS source"}
-                       FROM {table} m WHERE m.valid_to IS NULL AND ({scope})) x
-              ON x.owner_id = r.a AND x.territory_id = r.b
-            WHERE r.a IS NULL OR x.id IS NULL
-                  {f"OR x.source <> {_source_sql('r')}" if has_source else ""};
-            SELECT count(*) FILTER (WHERE id IS NULL), count(*) FROM _engine_diff""",
-            params,
-        )
-        to_open, differing = cursor.fetchone()
         keys = [f"{prefix}opened", f"{prefix}deleted_same_day", f"{prefix}closed"]
         if has_source:
             keys.append("source_changed")
-        if not differing:
-            return dict.fromkeys(keys, 0)
-        if differing > 10_000:
-            cursor.execute("ANALYZE _engine_diff")
-        # Owners to open that already have history (open from the effective date, else from the beginning).
-        cursor.execute(
-            f"""CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
-            SELECT DISTINCT n.a FROM (SELECT DISTINCT a FROM _engine_diff WHERE id IS NULL) n
-            WHERE EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = n.a)"""
-        )
+        cursor.execute(f"DROP TABLE IF EXISTS _engine_diff, _engine_known; SELECT NOT EXISTS (SELECT 1 FROM {table})")
+        if account_ids is None and cursor.fetchone()[0]:
+            # The very first write: the whole answer opens from the beginning of the data, nothing to diff.
+            cursor.execute("SELECT count(*) FROM _engine_result WHERE row_type = %(row_type)s", params)
+            to_open, to_change = cursor.fetchone()[0], 0
+            opening = f"""SELECT a, b, {_source_sql("r") if has_source else "NULL"} AS source
+                          FROM _engine_result r WHERE row_type = %(row_type)s"""
+            valid_from = "%(earliest)s::date"
+        else:
+            cursor.execute(
+                f"""CREATE TEMP TABLE _engine_diff ON COMMIT DROP AS
+                SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
+                FROM (SELECT a, b, c FROM _engine_result WHERE row_type = %(row_type)s) r
+                FULL JOIN (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
+                                  {"m.source" if has_source else "NULL::text AS source"}
+                           FROM {table} m WHERE m.valid_to IS NULL AND ({scope})) x
+                  ON x.owner_id = r.a AND x.territory_id = r.b
+                WHERE r.a IS NULL OR x.id IS NULL
+                      {f"OR x.source <> {_source_sql('r')}" if has_source else ""};
+                SELECT count(*) FILTER (WHERE id IS NULL), count(*) FILTER (WHERE id IS NOT NULL) FROM _engine_diff""",
+                params,
+            )
+            to_open, to_change = cursor.fetchone()
+            if not to_open and not to_change:
+                return dict.fromkeys(keys, 0)
+            if to_open + to_change > 10_000:
+                cursor.execute("ANALYZE _engine_diff")
+            # Owners to open that already have history (open from the effective date, else from the beginning).
+            cursor.execute(
+                f"""CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
+                SELECT DISTINCT n.a FROM (SELECT DISTINCT a FROM _engine_diff WHERE id IS NULL) n
+                WHERE EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = n.a);
+                ANALYZE _engine_known"""  # without statistics the planner hashes the rows to open instead
+            )
+            opening = f"""SELECT d.a, d.b, {source_new if has_source else "NULL"} AS source,
+                                 k.a IS NOT NULL AS known
+                          FROM _engine_diff d LEFT JOIN _engine_known k ON k.a = d.a WHERE d.id IS NULL"""
+            valid_from = "CASE WHEN d.known THEN %(eff)s::date ELSE %(earliest)s::date END"
         bulk = account_ids is None and _bulk_load_wanted(cursor, table=table, to_open=to_open)
         dependents = _bulk_load_begin(cursor, table=table) if bulk else []
-        ctes = [
-            f"""ins AS (
-                INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
-                SELECT d.a, d.b, CASE WHEN k.a IS NOT NULL THEN %(eff)s::date ELSE %(earliest)s::date END,
-                       NULL{", " + source_new if has_source else ""}
-                FROM _engine_diff d LEFT JOIN _engine_known k ON k.a = d.a WHERE d.id IS NULL ORDER BY d.a
-                RETURNING 1)""",
-            f"""del AS (DELETE FROM {table} m USING _engine_diff d
-                WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
-            f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM _engine_diff d
-                WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
-        ]
-        names = ["ins", "del", "clo"]
-        if has_source:
-            ctes.append(
-                f"""src AS (UPDATE {table} m SET source = {source_new} FROM _engine_diff d
-                    WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND m.id = d.id RETURNING 1)"""
-            )
-            names.append("src")
-        counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
-        cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}", params)
-        counts = dict(zip(keys, cursor.fetchone(), strict=True))
+        changed = [0] * (len(keys) - 1)
+        if to_change:
+            ctes = [
+                f"""del AS (DELETE FROM {table} m USING _engine_diff d
+                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
+                f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM _engine_diff d
+                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
+            ]
+            names = ["del", "clo"]
+            if has_source:
+                ctes.append(
+                    f"""src AS (UPDATE {table} m SET source = {source_new} FROM _engine_diff d
+                        WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND m.id = d.id RETURNING 1)"""
+                )
+                names.append("src")
+            counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
+            cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}", params)
+            changed = cursor.fetchone()
+        # The opening rows in a statement of their own, counted by rowcount (no RETURNING rows kept); sorted by
+        # owner unless loading in bulk, where sorting millions of rows costs more than sorted input saves the
+        # index builds.
+        cursor.execute(
+            f"""INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
+                SELECT d.a, d.b, {valid_from}, NULL{", d.source" if has_source else ""}
+                FROM ({opening}) d {"" if bulk else "ORDER BY d.a"}""",
+            params,
+        )
+        counts = dict(zip(keys, [cursor.rowcount, *changed], strict=True))
         if bulk:
             _bulk_load_end(cursor, table=table, dependents=dependents)
         return counts

@@ -113,7 +113,7 @@ def test_a_big_write_loads_in_bulk_with_the_same_history_and_restores_indexes_an
         services, "_bulk_load_begin", lambda cursor, table: bulk_loads.append(table) or begin(cursor, table=table)
     )
     dependents = _indexes_and_foreign_keys()
-    assert {kind for kind, _name, _definition in dependents} == {"index", "fk"}
+    assert {kind for kind, _name, _definition in dependents} == {"index", "fk", "pk"}
     mover = factories.make_account(region="CA")
     stayer = factories.make_account(region="NY")
     product = factories.make_product(sku="S1")
