@@ -1,6 +1,9 @@
 """Shared list views (NetBox style): a view declares its queryset, FilterSet (the app's filtersets.py,
 shared with the API) and django-tables2 table; this module does scoping, filtering, sorting,
 pagination and CSV/XLSX export the same way on every list page.
+
+A list's body (filter form and table) only changes when the data behind it does, so its HTML is cached
+per view, user and query string under the data version (core.data_version), like the dashboard figures.
 """
 
 from django import forms
@@ -8,10 +11,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views import View
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from core.data_version import cached_figures
 from core.exports import EXPORT_ROW_LIMIT, csv_response, xlsx_response
 from core.widgets import fast_selects
 
@@ -31,6 +37,7 @@ class ObjectListView(LoginRequiredMixin, View):
     filterset_class = None
     table_class = None
     template_name = "generic/object_list.html"
+    body_template_name = "generic/object_list_body.html"
     title = ""
     nav = ""  # which navigation item is active
     export_name = "export"
@@ -68,32 +75,44 @@ class ObjectListView(LoginRequiredMixin, View):
         return filterset
 
     def get(self, request, *args, **kwargs):
-        filterset = self.get_filterset(request, self.get_queryset(request))
-        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-        if filterset.is_bound and not filterset.is_valid():
-            queryset = queryset.none()
-        export = request.GET.get("export")
-        table = self.table_class(queryset)
-        if export in EXPORT_FORMATS:
-            return self.export(request, table, export)
-        RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": LazyPaginator}).configure(table)
-        filtered = any(v for k, v in request.GET.items() if k not in ("page", "sort", "per_page"))
+        if request.GET.get("export") in EXPORT_FORMATS:
+            table = self.table_class(self.filtered_queryset(request))
+            return self.export(request, table, request.GET["export"])
         query = request.GET.copy()
         query.pop("page", None)
         query.pop("export", None)
+        body_key = f"list:{type(self).__name__}:{request.user.pk}:{request.GET.urlencode()}"
+        body = cached_figures(key=body_key, build=lambda: self.render_body(request))
         context = {
             "title": self.title,
             "nav": self.nav,
-            "table": table,
-            "filterset": filterset,
-            "filtered": filtered,
-            "is_empty": len(table.page.object_list) == 0,
+            "body_html": mark_safe(body),  # noqa: S308 (rendered by our template)
             "export_query": query.urlencode(),
-            "empty_text": self.empty_text,
-            "empty_hint": self.empty_hint,
             **self.get_extra_context(request),
         }
         return render(request, self.template_name, context)
+
+    def filtered_queryset(self, request, filterset=None) -> QuerySet:
+        """The visible rows the filters select; none when the filters are invalid (the form says why)."""
+        filterset = filterset or self.get_filterset(request, self.get_queryset(request))
+        if not filterset.is_bound:
+            return filterset.queryset
+        return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+    def render_body(self, request) -> str:
+        filterset = self.get_filterset(request, self.get_queryset(request))
+        table = self.table_class(self.filtered_queryset(request, filterset))
+        RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": LazyPaginator}).configure(table)
+        context = {
+            "title": self.title,
+            "table": table,
+            "filterset": filterset,
+            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort", "per_page")),
+            "is_empty": len(table.page.object_list) == 0,
+            "empty_text": self.empty_text,
+            "empty_hint": self.empty_hint,
+        }
+        return render_to_string(self.body_template_name, context, request=request)
 
     def get_extra_context(self, request) -> dict:
         return {}

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Deal
 from core.data_version import data_changes_prune, data_version
+from core.models import ApiToken
 from kpis.models import KpiRollup, KpiTarget
 from territories.models import RepAssignment
 from tests import factories
@@ -69,8 +70,12 @@ def test_a_new_assignment_changes_what_a_rep_sees(client, world):
 
 def test_tracked_writes_change_the_version_and_untracked_ones_do_not(world):
     version = data_version()
-    Deal.objects.filter(pk=world.deal_a.pk).update(name="Renamed")  # deals reach pages through rollups only
+    ApiToken.objects.filter(user=world.manager_user).update(name="Renamed")  # no page figure shows tokens
     assert data_version() == version
+    Deal.objects.filter(pk=world.deal_a.pk).update(name="Renamed")  # the deal list shows it
+    after_deal = data_version()
+    assert after_deal != version
+    version = after_deal
     KpiTarget.objects.filter(territory=world.west).update(value=Decimal("1"))
     changed = data_version()
     assert changed != version
