@@ -629,10 +629,14 @@ SELECT (SELECT count(*) FROM (SELECT DISTINCT pr_start, pr_end FROM territories_
 """
 
 
-def _interval_class(value: str, bounds: str) -> str:
+def _interval_bucket(value: str, bounds: str) -> str:
+    return f"width_bucket({value}::numeric, {bounds}::numeric[])"
+
+
+def _interval_class(value: str, bounds: str, bucket: str) -> str:
     """The elementary interval of value among the sorted distinct bounds: 2k for the open interval after
-    the k-th bound (0 = below all), 2k - 1 for the k-th bound itself; -1 without a value."""
-    bucket = f"width_bucket({value}::numeric, {bounds}::numeric[])"
+    the k-th bound (0 = below all), 2k - 1 for the k-th bound itself; -1 without a value. bucket: the
+    value's _interval_bucket, computed once."""
     return f"""CASE WHEN {value} IS NULL THEN -1
                     WHEN {bucket} > 0 AND {value} = ({bounds}::numeric[])[{bucket}] THEN 2 * {bucket} - 1
                     ELSE 2 * {bucket} END"""
@@ -657,13 +661,16 @@ SELECT raw, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
     SELECT pv.raw, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
      AND pv.postal COLLATE "C" >= rng.s COLLATE "C" AND pv.postal COLLATE "C" <= rng.e COLLATE "C"
 ) t GROUP BY raw) c;
+ANALYZE _engine_pclass;
 --
 CREATE TEMP TABLE _engine_cls ON COMMIT DROP AS
 SELECT a.*, pf.account_id IS NOT NULL AS pinned,
        CASE WHEN a.postal IS NULL THEN -1 ELSE coalesce(pc.pkey, 0) END AS pkey,
-       {_interval_class("a.employees", "%(emp_bounds)s")} AS ekey,
-       {_interval_class("a.revenue", "%(rev_bounds)s")} AS rkey
-FROM ({{accounts}}) a
+       {_interval_class("a.employees", "%(emp_bounds)s", "a.ebucket")} AS ekey,
+       {_interval_class("a.revenue", "%(rev_bounds)s", "a.rbucket")} AS rkey
+FROM (SELECT a.*, {_interval_bucket("a.employees", "%(emp_bounds)s")} AS ebucket,
+             {_interval_bucket("a.revenue", "%(rev_bounds)s")} AS rbucket
+      FROM ({{accounts}}) a OFFSET 0) a
 LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id = a.account_id
 LEFT JOIN _engine_pclass pc ON pc.raw = a.postal
 """
