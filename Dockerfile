@@ -15,4 +15,4 @@ RUN useradd --create-home --uid 1000 app && mkdir -p /app/staticfiles && chown -
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn_conf.py"]

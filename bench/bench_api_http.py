@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from io import BytesIO
 
 from bench.common import ROOT, bench_database, connect, manage, result_row
+from config.gunicorn_conf import layout as gunicorn_layout
 
 SIZES = {"full": (100_000, 1_000_000), "small": (5_000, 50_000)}
 DURATION_SECONDS = {"full": 15.0, "small": 5.0}
@@ -35,9 +36,12 @@ BULK_ROWS = {"full": 10_000, "small": 2_000}
 # Distinct accounts the bulk deals belong to: the engine hook reassigns each of them inside the request.
 BULK_ACCOUNTS = {"full": 1_000, "small": 200}
 CLIENTS = 20
-# gunicorn gthread layout; BENCH_WORKERS / BENCH_THREADS try others (the dataset column shows which ran).
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-THREADS = int(os.environ.get("BENCH_THREADS", "5"))
+# The deployed layout (config/gunicorn_conf.py); BENCH_WORKERS / BENCH_THREADS try others.
+GUNICORN_LAYOUT = {
+    "WEB_CONCURRENCY": os.environ.get("BENCH_WORKERS", ""),
+    "GUNICORN_THREADS": os.environ.get("BENCH_THREADS", ""),
+}
+WORKERS, THREADS = gunicorn_layout(GUNICORN_LAYOUT)
 LIST_P95_GOAL_MS = 100.0
 LIST_RPS_GOAL = 200.0
 DETAIL_P95_GOAL_MS = 50.0
@@ -107,23 +111,19 @@ def _gunicorn_start(url: str, port: int, redis_url: str | None) -> subprocess.Po
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     command = [
         gunicorn,
-        "config.wsgi",
+        "-c",
+        "config/gunicorn_conf.py",
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
         "--timeout",
         "1800",
-        "--keep-alive",
-        "30",
+        "--access-logfile",
+        "/dev/null",
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=_server_env(url, redis_url))
+    env = {**_server_env(url, redis_url), **{k: v for k, v in GUNICORN_LAYOUT.items() if v}}
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
