@@ -11,13 +11,11 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views import View
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from core.data_version import cached_figures
+from core.data_version import cached_html
 from core.exports import EXPORT_ROW_LIMIT, csv_response, xlsx_response
 from core.widgets import fast_selects
 
@@ -82,11 +80,13 @@ class ObjectListView(LoginRequiredMixin, View):
         query.pop("page", None)
         query.pop("export", None)
         body_key = f"list:{type(self).__name__}:{request.user.pk}:{request.GET.urlencode()}"
-        body = cached_figures(key=body_key, build=lambda: self.render_body(request))
+        body = cached_html(
+            key=body_key, template=self.body_template_name, context=lambda: self.body_context(request), request=request
+        )
         context = {
             "title": self.title,
             "nav": self.nav,
-            "body_html": mark_safe(body),  # noqa: S308 (rendered by our template)
+            "body_html": body,
             "export_query": query.urlencode(),
             **self.get_extra_context(request),
         }
@@ -99,11 +99,11 @@ class ObjectListView(LoginRequiredMixin, View):
             return filterset.queryset
         return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
-    def render_body(self, request) -> str:
+    def body_context(self, request) -> dict:
         filterset = self.get_filterset(request, self.get_queryset(request))
         table = self.table_class(self.filtered_queryset(request, filterset))
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": LazyPaginator}).configure(table)
-        context = {
+        return {
             "title": self.title,
             "table": table,
             "filterset": filterset,
@@ -112,7 +112,6 @@ class ObjectListView(LoginRequiredMixin, View):
             "empty_text": self.empty_text,
             "empty_hint": self.empty_hint,
         }
-        return render_to_string(self.body_template_name, context, request=request)
 
     def get_extra_context(self, request) -> dict:
         return {}

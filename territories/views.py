@@ -20,7 +20,7 @@ from django_tables2.paginators import LazyPaginator
 
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
-from core.data_version import cached_figures, data_version
+from core.data_version import cached_figures, cached_html, data_version
 from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
@@ -225,17 +225,33 @@ def territory_tree(request):
         if parent is None:
             raise Http404("Not found")
         model = parent.territory_model
-        nodes = dash.tree_level(user=request.user, model=model, parent_id=parent.pk)
-        context = {"nodes": nodes, "model": model, "kinds": kinds, "detail_prefix": detail_prefix}
-        return render(request, "territories/partials/tree_nodes.html", context)
+        html = cached_html(
+            key=f"tree:{request.user.pk}:{parent.pk}",
+            template="territories/partials/tree_nodes.html",
+            context=lambda: {
+                "nodes": dash.tree_level(user=request.user, model=model, parent_id=parent.pk),
+                "model": model,
+                "kinds": kinds,
+                "detail_prefix": detail_prefix,
+            },
+        )
+        return HttpResponse(html)
+
+    def body_context() -> dict:
+        nodes = dash.tree_top_levels(user=request.user, model=model) if model is not None else []
+        total = Territory.objects.visible_to(request.user).filter(territory_model=model).count() if model else 0
+        return {"model": model, "nodes": nodes, "total": total, "kinds": kinds, "detail_prefix": detail_prefix}
+
     context = {
         "nav": "tree",
         "model": model,
         "models": TerritoryModel.objects.visible_to(request.user).order_by("-state", "name"),
-        "nodes": dash.tree_top_levels(user=request.user, model=model) if model is not None else [],
-        "total": Territory.objects.visible_to(request.user).filter(territory_model=model).count() if model else 0,
-        "kinds": kinds,
-        "detail_prefix": detail_prefix,
+        # The tree changes only with the territories: cached per user and model (core.data_version).
+        "body_html": cached_html(
+            key=f"tree:{request.user.pk}:model:{model.pk if model else 0}",
+            template="territories/partials/tree_body.html",
+            context=body_context,
+        ),
     }
     return render(request, "territories/tree.html", context)
 

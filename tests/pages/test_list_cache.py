@@ -1,4 +1,4 @@
-"""List pages cache their body (filters and table) under the data version: a second view is cheaper, and
+"""List pages and the tree cache their body under the data version: a second view is cheaper, and
 every write to what a list shows is there on the next view, for each user's own scope."""
 
 import re
@@ -78,3 +78,23 @@ def test_a_new_deal_shows_at_once(client, world):
     _page(client, DEALS)
     factories.make_deal(account=world.account_b, name="Brand new deal", rep=world.rep_b)
     assert "Brand new deal" in _page(client, DEALS)[0]
+
+
+def test_the_tree_shows_a_new_territory_at_once(client, world):
+    client.force_login(world.manager_user)
+    tree = reverse("territories:tree")
+    assert "Nevada" not in _page(client, tree)[0]
+    factories.make_territory(world.model, parent=world.west, code="west-nv", name="Nevada")
+    assert "Nevada" in _page(client, tree)[0]
+    level = _page(client, tree, parent=world.west.pk)[0]
+    assert "Nevada" in level and "California" in level
+
+
+def test_a_tree_level_is_cached_per_user(client, world):
+    client.force_login(world.manager_user)
+    assert client.get(reverse("territories:tree"), {"parent": world.west.pk}).status_code == 200
+    assert client.get(reverse("territories:tree"), {"parent": world.west_ca.pk}).status_code == 200
+    client.force_login(world.rep_b.user)
+    level = client.get(reverse("territories:tree"), {"parent": world.west_or.pk})
+    assert level.status_code == 200
+    assert client.get(reverse("territories:tree"), {"parent": world.west_ca.pk}).status_code == 404
