@@ -30,3 +30,8 @@ class KpiCode(models.TextChoices):
     WEIGHTED_PIPELINE = "weighted_pipeline", "Weighted pipeline"
     LEAD_CONVERSION = "lead_conversion", "Lead conversion"
     QUOTA_ATTAINMENT = "quota_attainment", "Quota attainment"
+
+
+class BreakdownDimension(models.TextChoices):
+    STAGE = "stage", "Pipeline by stage"
+    PRODUCT_LINE = "product_line", "Revenue by product line"

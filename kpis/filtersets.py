@@ -1,7 +1,7 @@
 import django_filters
 
-from kpis.choices import PeriodType, RollupView
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.choices import BreakdownDimension, PeriodType, RollupView
+from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
 from territories.filtersets import visible
 from territories.models import Territory
 
@@ -44,6 +44,21 @@ class KpiRollupFilterSet(PeriodFilterSet):
 
     class Meta:
         model = KpiRollup
+        fields = []
+
+
+class KpiBreakdownRollupFilterSet(django_filters.FilterSet):
+    territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
+    territory_code = django_filters.CharFilter(field_name="territory__code")
+    dimension = django_filters.ChoiceFilter(choices=BreakdownDimension.choices)
+    view = django_filters.ChoiceFilter(choices=RollupView.choices)
+    period_type = django_filters.ChoiceFilter(choices=PeriodType.choices)
+    period_start = django_filters.DateFilter()
+    period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
+    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
+
+    class Meta:
+        model = KpiBreakdownRollup
         fields = []
 
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from core.access import CatalogQuerySet, TerritoryScopedQuerySet
 from core.models import BackgroundRun
-from kpis.choices import KpiUnit, PeriodType, RollupView
+from kpis.choices import BreakdownDimension, KpiUnit, PeriodType, RollupView
 from territories.choices import TerritoryKind
 
 # A period is (period_type, period_start); the start must be the first day of a real period.
@@ -207,6 +207,57 @@ class KpiCampaignRollup(models.Model):
         return f"{self.territory_id} {self.campaign_id} {self.view} {self.period_type} {self.period_start}"
 
 
+class KpiBreakdownRollup(models.Model):
+    """A territory's figures for one period split by one dimension, written with the rollups.
+
+    stage: open deals with expected_close_on in the period (deals, amount, weighted = amount × probability
+    / 100), the deals of the pipeline_value KPI; key `stage`. product_line: won deals closed in the period
+    (deals = deals won, amount = revenue, weighted empty); key `product_line` (empty: deals without a product).
+    """
+
+    # No database FK constraints, as on KpiRollup.
+    territory = models.ForeignKey(
+        "territories.Territory", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    dimension = models.CharField(max_length=12, choices=BreakdownDimension.choices)
+    stage = models.CharField(max_length=20, blank=True, default="", help_text="The key of the stage dimension.")
+    product_line = models.ForeignKey(
+        "accounts.ProductLine",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        help_text="The key of the product_line dimension (empty: no product).",
+    )
+    view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
+    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_start = models.DateField()
+    deals = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    weighted = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    objects = TerritoryScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["territory", "view", "period_type", "period_start", "dimension", "stage", "product_line"]
+        verbose_name = "breakdown rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["territory", "view", "period_type", "period_start", "dimension", "stage", "product_line"],
+                name="kpi_breakdown_rollup_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_breakdown_rollup_valid_period"),
+        ]
+
+    def __str__(self):
+        key = self.stage or self.product_line_id
+        return f"{self.territory_id} {self.dimension}={key} {self.view} {self.period_type} {self.period_start}"
+
+
 class DealChange(models.Model):
     """A deal's row before and after a write, captured by statement triggers on accounts_deal (migration
     kpis/0006) in the writer's transaction; the flush applies the difference to the rollups and deletes it.
@@ -217,6 +268,7 @@ class DealChange(models.Model):
     deal_id = models.BigIntegerField()
     old_account_id = models.BigIntegerField(null=True)
     old_campaign_id = models.BigIntegerField(null=True)
+    old_product_id = models.BigIntegerField(null=True)
     old_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     old_stage = models.CharField(max_length=20, null=True)
     old_probability = models.SmallIntegerField(null=True)
@@ -225,6 +277,7 @@ class DealChange(models.Model):
     old_closed_on = models.DateField(null=True)
     new_account_id = models.BigIntegerField(null=True)
     new_campaign_id = models.BigIntegerField(null=True)
+    new_product_id = models.BigIntegerField(null=True)
     new_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     new_stage = models.CharField(max_length=20, null=True)
     new_probability = models.SmallIntegerField(null=True)

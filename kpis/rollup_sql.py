@@ -57,28 +57,108 @@ ROLLUP_ROWS = (
     + "\n) v(code, value, numerator, denominator)\nJOIN kpis_kpidefinition k ON k.code = v.code"
 )
 
-# Won revenue and count per territory × campaign × period: months by signature, then territories, then
-# quarters and years from the months.
-CAMPAIGN_ROWS = """
+# Which deals each breakdown counts, and in which month (one place per rule, shared by the recompute and the
+# delta). Won: the revenue and deals_won KPIs (closing month); open: the pipeline_value KPI (expected month).
+WON_DEAL = "stage = 'won' AND closed_on IS NOT NULL"
+OPEN_DEAL = "closed_on IS NULL AND expected_close_on IS NOT NULL"
+WON_MONTH = "date_trunc('month', closed_on::timestamp)::date"
+OPEN_MONTH = "date_trunc('month', expected_close_on::timestamp)::date"
+PERIOD_TYPES = "(VALUES ('month'), ('quarter'), ('year')) p(period_type)"
+
+
+def dimension_rows(*, keys: list[tuple[str, str]], measures: list[tuple[str, str]], where: str, month: str) -> str:
+    """Figures per territory × key × period of the credited deals (kpi_sig_deal, kpi_credit) matching
+    `where`: months by signature, then territories, then quarters and years from the months.
+    keys: (alias, expression over a deal row); measures: (alias, aggregate over deal rows), summed upward."""
+    key_list = ", ".join(f"{expression} AS {alias}" for alias, expression in keys)
+    aliases = [alias for alias, _ in keys]
+    agg = ", ".join(f"{aggregate} AS {alias}" for alias, aggregate in measures)
+    resum = ", ".join(f"sum(w.{alias}) AS {alias}" for alias, _ in measures)
+    outer = ", ".join(f"sum(m.{alias}) AS {alias}" for alias, _ in measures)
+    positions = ", ".join(str(i) for i in range(1, len(keys) + 3))
+    return f"""
 WITH month_rows AS (
-    SELECT ss.territory_id, w.campaign_id, w.month, sum(w.revenue) AS revenue, sum(w.deals_won) AS deals_won
+    SELECT ss.territory_id, {", ".join(f"w.{a}" for a in aliases)}, w.month, {resum}
     FROM (
-        SELECT sig_id, campaign_id, date_trunc('month', closed_on::timestamp)::date AS month,
-               sum(amount) AS revenue, count(*) AS deals_won
-        FROM kpi_sig_deal WHERE stage = 'won' GROUP BY 1, 2, 3
+        SELECT sig_id, {key_list}, {month} AS month, {agg}
+        FROM kpi_sig_deal WHERE {where} GROUP BY {positions}
     ) w
     JOIN kpi_sig_scope ss ON ss.sig_id = w.sig_id
-    GROUP BY 1, 2, 3
+    GROUP BY {positions}
     UNION ALL
-    SELECT territory_id, campaign_id, date_trunc('month', closed_on::timestamp)::date,
-           sum(amount), count(*)
-    FROM kpi_credit WHERE stage = 'won' GROUP BY 1, 2, 3
+    SELECT territory_id, {key_list}, {month}, {agg}
+    FROM kpi_credit WHERE {where} GROUP BY {positions}
 )
-SELECT m.territory_id, m.campaign_id, p.period_type,
-       date_trunc(p.period_type, m.month::timestamp)::date AS period_start,
-       sum(m.revenue) AS revenue, sum(m.deals_won) AS deals_won
-FROM month_rows m CROSS JOIN (VALUES ('month'), ('quarter'), ('year')) p(period_type)
-GROUP BY m.territory_id, m.campaign_id, p.period_type, date_trunc(p.period_type, m.month::timestamp)
+SELECT m.territory_id, {", ".join(f"m.{a}" for a in aliases)}, p.period_type,
+       date_trunc(p.period_type, m.month::timestamp)::date AS period_start, {outer}
+FROM month_rows m CROSS JOIN {PERIOD_TYPES}
+GROUP BY m.territory_id, {", ".join(f"m.{a}" for a in aliases)}, p.period_type,
+    date_trunc(p.period_type, m.month::timestamp)
+"""
+
+
+# Won revenue and count per territory × campaign × period.
+CAMPAIGN_ROWS = dimension_rows(
+    keys=[("campaign_id", "campaign_id")],
+    measures=[("revenue", "sum(amount)"), ("deals_won", "count(*)")],
+    where=WON_DEAL,
+    month=WON_MONTH,
+)
+
+# KpiBreakdownRollup rows: open deals by stage (the pipeline_value deals), won deals by product line.
+BREAKDOWN_ROWS = (
+    "("
+    + dimension_rows(
+        keys=[("dimension", "'stage'::text"), ("stage", "stage"), ("product_line_id", "NULL::bigint")],
+        measures=[("deals", "count(*)"), ("amount", "sum(amount)"), ("weighted", "sum(amount * probability / 100)")],
+        where=OPEN_DEAL,
+        month=OPEN_MONTH,
+    )
+    + ") UNION ALL ("
+    + dimension_rows(
+        keys=[("dimension", "'product_line'::text"), ("stage", "''::text"), ("product_line_id", "product_line_id")],
+        measures=[("deals", "count(*)"), ("amount", "sum(amount)"), ("weighted", "NULL::numeric")],
+        where=WON_DEAL,
+        month=WON_MONTH,
+    )
+    + ")"
+)
+
+# The key of a breakdown row: rows r and n are the same row (NULL product line = no product).
+BREAKDOWN_KEY = (
+    "{r}.dimension = {n}.dimension AND {r}.stage = {n}.stage"
+    " AND coalesce({r}.product_line_id, 0) = coalesce({n}.product_line_id, 0)"
+)
+
+
+# The targeted swap of the breakdown rows (as the campaign rows: update in place, delete vanished keys,
+# insert new ones).
+BREAKDOWN_TARGETED_SWAP = f"""
+UPDATE kpis_kpibreakdownrollup r
+SET deals = n.deals, amount = n.amount, weighted = n.weighted, computed_at = %(computed_at)s
+FROM kpi_breakdown_new n
+WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s) AND r.territory_id = n.territory_id
+  AND r.period_type = n.period_type AND r.period_start = n.period_start AND {BREAKDOWN_KEY.format(r="r", n="n")};
+
+DELETE FROM kpis_kpibreakdownrollup r
+WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
+  AND NOT EXISTS (
+      SELECT FROM kpi_breakdown_new n
+      WHERE n.territory_id = r.territory_id AND n.period_type = r.period_type AND n.period_start = r.period_start
+        AND {BREAKDOWN_KEY.format(r="r", n="n")}
+  );
+
+INSERT INTO kpis_kpibreakdownrollup (territory_id, dimension, stage, product_line_id, view, period_type,
+    period_start, deals, amount, weighted, computed_at)
+SELECT n.territory_id, n.dimension, n.stage, n.product_line_id, %(view)s, n.period_type, n.period_start, n.deals,
+       n.amount, n.weighted, %(computed_at)s
+FROM kpi_breakdown_new n
+WHERE NOT EXISTS (
+    SELECT FROM kpis_kpibreakdownrollup r
+    WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s) AND r.territory_id = n.territory_id
+      AND r.period_type = n.period_type AND r.period_start = n.period_start AND {BREAKDOWN_KEY.format(r="r", n="n")}
+)
+ORDER BY n.territory_id, n.period_type, n.period_start, n.dimension, n.stage, n.product_line_id
 """
 
 
@@ -237,18 +317,20 @@ STEPS: list[tuple[str, str]] = [
         # credits of product territories (deal memberships; ranges merged, so a deal appears once).
         """
         CREATE TEMP TABLE kpi_sig_deal ON COMMIT DROP AS
-        SELECT i.sig_id, d.account_id, d.campaign_id, d.amount, d.stage, d.probability, d.created_on,
-               d.closed_on, d.expected_close_on
+        SELECT i.sig_id, d.account_id, d.campaign_id, pr.product_line_id, d.amount, d.stage, d.probability,
+               d.created_on, d.closed_on, d.expected_close_on
         FROM kpi_interval i
         JOIN accounts_deal d ON d.account_id = i.account_id
+        LEFT JOIN accounts_product pr ON pr.id = d.product_id
         WHERE coalesce(d.closed_on, %(today)s::date) >= i.lo AND coalesce(d.closed_on, %(today)s::date) < i.hi;
 
         CREATE TEMP TABLE kpi_credit ON COMMIT DROP AS
-        SELECT s.id AS territory_id, d.account_id, d.campaign_id, d.amount, d.stage,
+        SELECT s.id AS territory_id, d.account_id, d.campaign_id, pr.product_line_id, d.amount, d.stage,
                d.probability, d.created_on, d.closed_on, d.expected_close_on
         FROM kpi_scope s
         JOIN kpi_deal_range dr ON dr.territory_id = s.id
         JOIN accounts_deal d ON d.id = dr.deal_id
+        LEFT JOIN accounts_product pr ON pr.id = d.product_id
         WHERE s.is_product
           AND coalesce(d.closed_on, %(today)s::date) >= dr.lo AND coalesce(d.closed_on, %(today)s::date) < dr.hi;
 
@@ -432,7 +514,8 @@ STEPS: list[tuple[str, str]] = [
         # The new rows of the scope (targeted recompute; a full one writes them straight into the new partition).
         "CREATE TEMP TABLE kpi_new ON COMMIT DROP AS " + ROLLUP_ROWS + ";\n"
         "CREATE TEMP TABLE kpi_campaign_new ON COMMIT DROP AS " + CAMPAIGN_ROWS + ";\n"
-        "ANALYZE kpi_new; ANALYZE kpi_campaign_new",
+        "CREATE TEMP TABLE kpi_breakdown_new ON COMMIT DROP AS " + BREAKDOWN_ROWS + ";\n"
+        "ANALYZE kpi_new; ANALYZE kpi_campaign_new; ANALYZE kpi_breakdown_new",
     ),
     (
         "swap",
@@ -494,8 +577,9 @@ STEPS: list[tuple[str, str]] = [
               AND coalesce(r.campaign_id, 0) = coalesce(n.campaign_id, 0)
               AND r.period_type = n.period_type AND r.period_start = n.period_start
         )
-        ORDER BY n.territory_id, n.period_type, n.period_start, n.campaign_id
-        """,
+        ORDER BY n.territory_id, n.period_type, n.period_start, n.campaign_id;
+        """
+        + BREAKDOWN_TARGETED_SWAP,
     ),
 ]
 
@@ -535,6 +619,20 @@ ALTER TABLE {campaign}_build ADD CONSTRAINT {campaign}_build_unique
     UNIQUE NULLS NOT DISTINCT (territory_id, view, period_type, period_start, campaign_id);
 ANALYZE {campaign}_build;
 
+DROP TABLE IF EXISTS {breakdown}_build;
+CREATE TABLE {breakdown}_build (LIKE kpis_kpibreakdownrollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+    WITH (fillfactor = 90);
+ALTER TABLE {breakdown}_build ADD CONSTRAINT {breakdown}_build_view CHECK (view = %(view)s);
+INSERT INTO {breakdown}_build (id, territory_id, dimension, stage, product_line_id, view, period_type,
+    period_start, deals, amount, weighted, computed_at)
+SELECT nextval('kpis_kpibreakdownrollup_id_seq'), n.territory_id, n.dimension, n.stage, n.product_line_id,
+       %(view)s, n.period_type, n.period_start, n.deals, n.amount, n.weighted, %(computed_at)s
+FROM ({breakdown_rows}) n;
+ALTER TABLE {breakdown}_build ADD CONSTRAINT {breakdown}_build_pkey PRIMARY KEY (id, view);
+ALTER TABLE {breakdown}_build ADD CONSTRAINT {breakdown}_build_unique
+    UNIQUE NULLS NOT DISTINCT (territory_id, view, period_type, period_start, dimension, stage, product_line_id);
+ANALYZE {breakdown}_build;
+
 ALTER TABLE kpis_kpirollup DETACH PARTITION {rollup};
 DROP TABLE {rollup};
 ALTER TABLE kpis_kpirollup ATTACH PARTITION {rollup}_build FOR VALUES IN (%(view)s);
@@ -552,14 +650,30 @@ ALTER INDEX {campaign}_build_pkey RENAME TO {campaign}_pkey;
 ALTER INDEX {campaign}_build_unique RENAME TO {campaign}_unique;
 ALTER TABLE {campaign} RENAME CONSTRAINT {campaign}_build_view TO {campaign}_view;
 
+ALTER TABLE kpis_kpibreakdownrollup DETACH PARTITION {breakdown};
+DROP TABLE {breakdown};
+ALTER TABLE kpis_kpibreakdownrollup ATTACH PARTITION {breakdown}_build FOR VALUES IN (%(view)s);
+ALTER TABLE {breakdown}_build RENAME TO {breakdown};
+ALTER INDEX {breakdown}_build_pkey RENAME TO {breakdown}_pkey;
+ALTER INDEX {breakdown}_build_unique RENAME TO {breakdown}_unique;
+ALTER TABLE {breakdown} RENAME CONSTRAINT {breakdown}_build_view TO {breakdown}_view;
+
 -- A partition swapped in by DDL fires no trigger: tell the cached page figures (core.data_version).
 INSERT INTO core_datachange DEFAULT VALUES
 """
 
 # The partitions (migration kpis/0005) per view.
 PARTITIONS = {
-    "as_of": {"rollup": "kpis_kpirollup_as_of", "campaign": "kpis_kpicampaignrollup_as_of"},
-    "restated": {"rollup": "kpis_kpirollup_restated", "campaign": "kpis_kpicampaignrollup_restated"},
+    "as_of": {
+        "rollup": "kpis_kpirollup_as_of",
+        "campaign": "kpis_kpicampaignrollup_as_of",
+        "breakdown": "kpis_kpibreakdownrollup_as_of",
+    },
+    "restated": {
+        "rollup": "kpis_kpirollup_restated",
+        "campaign": "kpis_kpicampaignrollup_restated",
+        "breakdown": "kpis_kpibreakdownrollup_restated",
+    },
 }
 
 
@@ -569,7 +683,9 @@ def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
     if not full:
         return list(STEPS)
     names = PARTITIONS[view]
-    swap = FULL_SWAP.format(**names, rollup_rows=ROLLUP_ROWS, campaign_rows=CAMPAIGN_ROWS)
+    swap = FULL_SWAP.format(
+        **names, rollup_rows=ROLLUP_ROWS, campaign_rows=CAMPAIGN_ROWS, breakdown_rows=BREAKDOWN_ROWS
+    )
     return [step for step in STEPS if step[0] not in ("values", "swap")] + [("swap", swap)]
 
 
@@ -578,7 +694,7 @@ VIEW_CLEANUP = """
 DROP TABLE IF EXISTS kpi_scope, kpi_reach, kpi_account_interval, kpi_signature, kpi_interval,
     kpi_sig_territory, kpi_deal_range, kpi_sig_deal, kpi_credit, kpi_sig_scope, kpi_base,
     kpi_first_won, kpi_scope_account, kpi_account_event, kpi_month, kpi_period, kpi_revenue_target,
-    kpi_new, kpi_campaign_new
+    kpi_new, kpi_campaign_new, kpi_breakdown_new
 """
 
 CLEANUP = VIEW_CLEANUP + ";\nDROP TABLE IF EXISTS kpi_calendar"
@@ -592,7 +708,7 @@ CLEANUP = VIEW_CLEANUP + ";\nDROP TABLE IF EXISTS kpi_calendar"
 # the accounts' won deals; nothing scans the deals or the rollups at large.
 
 DEAL_COLUMNS = ("account_id", "campaign_id", "amount", "stage", "probability", "created_on", "expected_close_on",
-                "closed_on")  # fmt: skip
+                "closed_on", "product_id")  # fmt: skip
 
 
 def _columns(prefix: str, alias: str = "") -> str:
@@ -680,36 +796,27 @@ def delta_prepared(sql: str) -> tuple[str, str]:
 # CTEs (disjoint rows: a campaign key is updated, inserted or deleted, never two of these), and the result is
 # the territories of the delta without the rows it updates (created since their last recompute), which the
 # caller recomputes instead.
-DELTA_SQL = """
+DELTA_SQL = f"""
 WITH kpi_change AS (DELETE FROM kpis_dealchange RETURNING *),
 -- Each changed deal once: its row before the first pending change (side -1) and after the last (+1); a
 -- chain that ends where it began changes nothing.
 kpi_delta_deal AS (
     WITH chain AS (SELECT deal_id, min(id) AS first_id, max(id) AS last_id FROM kpi_change GROUP BY deal_id),
     ends AS (
-        SELECT ch.deal_id, f.old_account_id, f.old_campaign_id, f.old_amount, f.old_stage, f.old_probability,
-            f.old_created_on, f.old_expected_close_on, f.old_closed_on, l.new_account_id, l.new_campaign_id,
-            l.new_amount, l.new_stage, l.new_probability, l.new_created_on, l.new_expected_close_on, l.new_closed_on
+        SELECT ch.deal_id, {_columns("old_", "f.")}, {_columns("new_", "l.")}
         FROM chain ch JOIN kpi_change f ON f.id = ch.first_id JOIN kpi_change l ON l.id = ch.last_id
-        WHERE (f.old_account_id, f.old_campaign_id, f.old_amount, f.old_stage, f.old_probability,
-            f.old_created_on, f.old_expected_close_on, f.old_closed_on) IS DISTINCT FROM (l.new_account_id,
-            l.new_campaign_id, l.new_amount, l.new_stage, l.new_probability, l.new_created_on,
-            l.new_expected_close_on, l.new_closed_on)
+        WHERE ({_columns("old_", "f.")}) IS DISTINCT FROM ({_columns("new_", "l.")})
     )
-    SELECT -1 AS side, deal_id, old_account_id AS account_id, old_campaign_id AS campaign_id, old_amount AS
-        amount, old_stage AS stage, old_probability AS probability, old_created_on AS created_on,
-        old_expected_close_on AS expected_close_on, old_closed_on AS closed_on FROM ends WHERE old_account_id IS NOT
-        NULL
+    SELECT -1 AS side, deal_id, {", ".join(f"old_{c} AS {c}" for c in DEAL_COLUMNS)}
+    FROM ends WHERE old_account_id IS NOT NULL
     UNION ALL
-    SELECT 1, deal_id, new_account_id, new_campaign_id, new_amount, new_stage, new_probability, new_created_on,
-        new_expected_close_on, new_closed_on FROM ends WHERE new_account_id IS NOT NULL
+    SELECT 1, deal_id, {_columns("new_")} FROM ends WHERE new_account_id IS NOT NULL
 ),
 -- What to credit: the changed rows, and (side 0, for first-won) the other won deals of their accounts.
 kpi_delta_input AS (
     SELECT * FROM kpi_delta_deal
     UNION ALL
-    SELECT 0, d.id, d.account_id, d.campaign_id, d.amount, d.stage, d.probability, d.created_on,
-        d.expected_close_on, d.closed_on
+    SELECT 0, d.id, {_columns("", "d.")}
     FROM accounts_deal d
     WHERE d.account_id = ANY(ARRAY(SELECT account_id FROM kpi_delta_deal)) AND d.stage = 'won'
       AND d.id <> ALL(ARRAY(SELECT deal_id FROM kpi_delta_deal))
@@ -994,6 +1101,57 @@ kpi_delta_campaign_delete AS (
     WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
       AND r.period_start = x.period_start AND coalesce(r.campaign_id, 0) = coalesce(x.campaign_id, 0)
       AND r.deals_won + x.deals_won = 0
+    RETURNING 1
+),
+-- Breakdown rollups: open deals by stage, won deals by product line, per (view, territory, key, period); keys
+-- appear and vanish with their deals (the same rules as BREAKDOWN_ROWS).
+kpi_delta_breakdown AS (
+    SELECT x.view, x.territory_id, x.dimension, x.stage, x.product_line_id, p.period_type,
+           date_trunc(p.period_type, x.month::timestamp)::date AS period_start, sum(x.side) AS deals,
+           sum(x.side * x.amount) AS amount, sum(x.side * x.amount * x.probability / 100) AS weighted
+    FROM (
+        SELECT view, territory_id, 'stage'::text AS dimension, stage, NULL::bigint AS product_line_id,
+               {OPEN_MONTH} AS month, side, amount, probability
+        FROM kpi_delta_credit WHERE side <> 0 AND {OPEN_DEAL}
+        UNION ALL
+        SELECT view, territory_id, 'product_line', '', product_line_id, {WON_MONTH}, side, amount, NULL
+        FROM (
+            SELECT c.*, pr.product_line_id
+            FROM kpi_delta_credit c LEFT JOIN accounts_product pr ON pr.id = c.product_id
+            WHERE c.side <> 0
+        ) c
+        WHERE {WON_DEAL}
+    ) x CROSS JOIN {PERIOD_TYPES}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    HAVING sum(x.side) <> 0 OR sum(x.side * x.amount) <> 0 OR sum(x.side * x.amount * x.probability / 100) <> 0
+),
+kpi_delta_breakdown_update AS (
+    UPDATE kpis_kpibreakdownrollup r
+    SET deals = r.deals + x.deals, amount = r.amount + x.amount, weighted = r.weighted + x.weighted,
+        computed_at = %(computed_at)s
+    FROM kpi_delta_breakdown x
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+      AND r.period_start = x.period_start AND {BREAKDOWN_KEY.format(r="r", n="x")} AND r.deals + x.deals <> 0
+    RETURNING 1
+),
+kpi_delta_breakdown_insert AS (
+    INSERT INTO kpis_kpibreakdownrollup (territory_id, dimension, stage, product_line_id, view, period_type,
+        period_start, deals, amount, weighted, computed_at)
+    SELECT x.territory_id, x.dimension, x.stage, x.product_line_id, x.view, x.period_type, x.period_start,
+           x.deals, x.amount, x.weighted, %(computed_at)s
+    FROM kpi_delta_breakdown x
+    WHERE x.deals > 0 AND NOT EXISTS (
+        SELECT FROM kpis_kpibreakdownrollup r
+        WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+          AND r.period_start = x.period_start AND {BREAKDOWN_KEY.format(r="r", n="x")}
+    )
+    RETURNING 1
+),
+kpi_delta_breakdown_delete AS (
+    DELETE FROM kpis_kpibreakdownrollup r
+    USING kpi_delta_breakdown x
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+      AND r.period_start = x.period_start AND {BREAKDOWN_KEY.format(r="r", n="x")} AND r.deals + x.deals = 0
     RETURNING 1
 )
 -- Territories of the delta without the rows it updates (created since their last recompute): the caller

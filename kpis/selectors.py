@@ -8,8 +8,17 @@ from django.conf import settings
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from kpis.choices import KpiCode, KpiUnit, PeriodType, RollupView
-from kpis.models import KpiCampaignRollup, KpiDefinition, KpiRollup, KpiTarget, RollupDirty, TerritoryKpi
+from accounts.choices import OPEN_STAGES
+from kpis.choices import BreakdownDimension, KpiCode, KpiUnit, PeriodType, RollupView
+from kpis.models import (
+    KpiBreakdownRollup,
+    KpiCampaignRollup,
+    KpiDefinition,
+    KpiRollup,
+    KpiTarget,
+    RollupDirty,
+    TerritoryKpi,
+)
 from territories.models import Territory, TerritoryClosure
 
 PERIOD_MONTHS = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}
@@ -149,6 +158,43 @@ def campaign_revenue(
         .order_by("-revenue")
         .values("campaign_id", "campaign__name", "revenue", "deals_won")
     )
+
+
+def pipeline_by_stage(
+    *, territory: Territory, period_type: str, period_start: date, view: str = RollupView.AS_OF
+) -> list[dict]:
+    """Open deals of the territory expected to close in the period, per stage in the pipeline's order:
+    {stage, label, deals, amount, weighted}; stages without deals are left out."""
+    rows = {
+        row["stage"]: row
+        for row in KpiBreakdownRollup.objects.filter(
+            territory=territory,
+            dimension=BreakdownDimension.STAGE,
+            view=view,
+            period_type=period_type,
+            period_start=period_start,
+        ).values("stage", "deals", "amount", "weighted")
+    }
+    return [{**rows[stage], "label": stage.label} for stage in OPEN_STAGES if stage in rows]
+
+
+def revenue_by_product_line(
+    *, territory: Territory, period_type: str, period_start: date, view: str = RollupView.AS_OF
+) -> list[dict]:
+    """Won revenue of the territory in the period per product line (None: deals without a product), by
+    revenue: {product_line_id, product_line__name, revenue, deals_won}."""
+    return [
+        {"product_line_id": line, "product_line__name": name, "revenue": amount, "deals_won": deals}
+        for line, name, amount, deals in KpiBreakdownRollup.objects.filter(
+            territory=territory,
+            dimension=BreakdownDimension.PRODUCT_LINE,
+            view=view,
+            period_type=period_type,
+            period_start=period_start,
+        )
+        .order_by("-amount", "product_line__name")
+        .values_list("product_line_id", "product_line__name", "amount", "deals")
+    ]
 
 
 def _revenue_series(*, territory: Territory, period_type: str, view: str) -> dict[date, Decimal]:

@@ -167,7 +167,9 @@ def _writer_begin(*, own_transaction: bool, full: bool) -> None:
     statements.append("LOCK TABLE kpis_dealchange IN SHARE UPDATE EXCLUSIVE MODE")
     if full:
         # Holds off any other write to the rollups (the ORM's included); readers are not blocked.
-        statements.append("LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup IN SHARE ROW EXCLUSIVE MODE")
+        statements.append(
+            "LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup, kpis_kpibreakdownrollup IN SHARE ROW EXCLUSIVE MODE"
+        )
     with connection.cursor() as cursor:
         cursor.execute("; ".join(statements))
 

@@ -28,7 +28,15 @@ from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.choices import KpiCode, PeriodType, RollupView
 from kpis.forms import KpiTargetForm
-from kpis.selectors import campaign_revenue, kpi_actual_vs_target, kpi_forecast, kpi_trend, rollups_staleness
+from kpis.selectors import (
+    campaign_revenue,
+    kpi_actual_vs_target,
+    kpi_forecast,
+    kpi_trend,
+    pipeline_by_stage,
+    revenue_by_product_line,
+    rollups_staleness,
+)
 from territories.choices import TerritoryKind, TerritoryModelState
 from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
 from territories.forms import (
@@ -108,7 +116,9 @@ def _territory_figures(territory: Territory, period: dash.Period) -> dict:
             {"label": "Revenue (restated)", "data": [float(v or 0) for _, v in trend_restated], "dashed": True}
         )
     kpi_rows = _kpi_rows(territory=territory, period=period)
-    campaigns = campaign_revenue(territory=territory, period_type=period.period_type, period_start=period.start)
+    chosen = {"territory": territory, "period_type": period.period_type, "period_start": period.start}
+    campaigns = campaign_revenue(**chosen)
+    stages = pipeline_by_stage(**chosen)
     any_restated_difference = any(row["differs"] for row in kpi_rows)
     kpi_table = render_to_string(
         "territories/partials/kpi_table.html",
@@ -120,8 +130,18 @@ def _territory_figures(territory: Territory, period: dash.Period) -> dict:
         "any_restated_difference": any_restated_difference,
         "forecast": kpi_forecast(territory=territory, period_type=PeriodType.MONTH),
         "campaigns": list(campaigns[:10]),
+        "product_lines": revenue_by_product_line(**chosen)[:10],
+        "stages": stages,
         "staleness": rollups_staleness(territory=territory),
-        "chart": {"labels": [start.strftime("%b %Y") for start, _ in trend_as_of], "datasets": datasets},
+        "chart": {
+            "labels": [start.strftime("%b %Y") for start, _ in trend_as_of],
+            "datasets": datasets,
+            "stages": {
+                "labels": [row["label"] for row in stages],
+                "amount": [float(row["amount"]) for row in stages],
+                "weighted": [float(row["weighted"]) for row in stages],
+            },
+        },
     }
 
 

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from core.access import access_scope
 from core.api.serializers import StrictModelSerializer
 from kpis.choices import RollupView
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
 from territories.choices import TerritoryModelState
 from territories.models import Territory
 
@@ -37,6 +37,26 @@ class KpiTargetSerializer(StrictModelSerializer):
         model = KpiTarget
         fields = ("id", "territory", "kpi", "period_type", "period_start", "value", "updated_at")
         read_only_fields = ("id", "updated_at")
+
+
+class KpiBreakdownRollupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KpiBreakdownRollup
+        fields = (
+            "id",
+            "territory",
+            "dimension",
+            "stage",
+            "product_line",
+            "view",
+            "period_type",
+            "period_start",
+            "deals",
+            "amount",
+            "weighted",
+            "computed_at",
+        )
+        read_only_fields = fields
 
 
 class KpiRollupSerializer(serializers.ModelSerializer):

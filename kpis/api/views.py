@@ -7,7 +7,7 @@ from core.hooks import territories_dirty_on_commit
 from kpis import filtersets
 from kpis import services as kpi_services
 from kpis.api import serializers
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
 
 
 class KpiDefinitionViewSet(ScopedModelViewSet):
@@ -52,6 +52,18 @@ class KpiRollupViewSet(ScopedReadOnlyViewSet):
     filterset_class = filtersets.KpiRollupFilterSet
     ordering_fields = ("id", "period_start", "value", "computed_at")
     ordering = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
+
+
+class KpiBreakdownRollupViewSet(ScopedReadOnlyViewSet):
+    """Precomputed breakdowns (read-only; the recompute writes them). dimension=stage: open deals expected to
+    close in the period, per stage (deals, amount, weighted); dimension=product_line: won deals closed in the
+    period, per product line (deals won, revenue as amount; no product line: deals without a product)."""
+
+    queryset = KpiBreakdownRollup.objects.all()
+    serializer_class = serializers.KpiBreakdownRollupSerializer
+    filterset_class = filtersets.KpiBreakdownRollupFilterSet
+    ordering_fields = ("id", "period_start", "amount", "deals")
+    ordering = ("territory_id", "view", "period_type", "period_start", "dimension", "stage", "product_line_id", "id")
 
 
 class RecomputeRunViewSet(ScopedReadOnlyViewSet, mixins.CreateModelMixin):

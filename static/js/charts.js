@@ -1,5 +1,6 @@
 // Draws the page's charts from the JSON the server put in <script id="chart-data">.
-// {labels, datasets: [{label, data}], attainment: {labels, data}} → #revenue-trend (lines), #attainment-chart (bars).
+// {labels, datasets: [{label, data}], attainment: {labels, data}, stages: {labels, amount, weighted}}
+// → #revenue-trend (lines), #attainment-chart (bars), #stage-chart (bars: amount and weighted per stage).
 (function () {
   "use strict";
   var source = document.getElementById("chart-data");
@@ -50,6 +51,25 @@
         responsive: true, maintainAspectRatio: false, animation: false, indexAxis: "y",
         scales: { x: { beginAtZero: true, suggestedMax: 1, ticks: { precision: 0, callback: function (v) { return v + " %"; } } } },
         plugins: { legend: { display: false } }
+      }
+    });
+  }
+
+  var stages = document.getElementById("stage-chart");
+  if (stages && data.stages) {
+    new Chart(stages, {
+      type: "bar",
+      data: {
+        labels: data.stages.labels,
+        datasets: [
+          { label: "Amount", data: data.stages.amount, backgroundColor: palette[0] },
+          { label: "Weighted", data: data.stages.weighted, backgroundColor: palette[1] }
+        ]
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { y: { beginAtZero: true, suggestedMax: 1, ticks: { precision: 0, callback: function (v) { return money.format(v); } } } },
+        plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money.format(c.parsed.y); } } } }
       }
     });
   }

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from accounts.models import Account, Deal
+from accounts.models import Account, Deal, Product
 from kpis.models import KpiTarget
 from territories.models import AccountTerritoryMembership, DealTerritoryMembership, Territory, TerritoryModel
 
@@ -120,6 +120,45 @@ class Reference:
                 return ancestor
         return None
 
+    def in_territory(self, owner, on: date, measured: Territory, rows) -> bool:
+        return any(o == owner and lo <= on < hi and self.counts_for(tid, measured) for o, tid, lo, hi in rows)
+
+    def deals_of(self, territory: Territory, account_ranges, deal_ranges) -> list[Deal]:
+        """The deals credited to the territory: held on the deal's date (closed_on, else today)."""
+        if territory.kind == "product":
+            return [d for d in self.deals if self.in_territory(d.id, d.closed_on or self.today, territory, deal_ranges)]
+        return [
+            d
+            for d in self.deals
+            if self.in_territory(d.account_id, d.closed_on or self.today, territory, account_ranges)
+        ]
+
+    def breakdowns(self) -> dict:
+        """Pipeline by stage and revenue by product line: {(territory, dimension, stage, product line,
+        period type, period start): (deals, amount, weighted)}, only where deals are."""
+        account_ranges = self.ranges(self.account_ms, "account_id")
+        deal_ranges = self.ranges(self.deal_ms, "deal_id")
+        lines = dict(Product.objects.values_list("id", "product_line_id"))
+        rows: dict = {}
+        for territory in self.territories.values():
+            if territory.territory_model_id != self.active.id:
+                continue
+            for deal in self.deals_of(territory, account_ranges, deal_ranges):
+                if deal.closed_on is None and deal.expected_close_on:
+                    key, on = ("stage", deal.stage, None), deal.expected_close_on
+                    weighted = deal.amount * deal.probability / 100
+                elif deal.stage == "won":
+                    key, on, weighted = ("product_line", "", lines.get(deal.product_id)), deal.closed_on, None
+                else:
+                    continue
+                for kind in ("month", "quarter", "year"):
+                    full_key = (territory.id, *key, kind, period_of(kind, on))
+                    deals, amount, total = rows.get(full_key, (0, Decimal(0), None))
+                    if weighted is not None:
+                        total = q6((total or 0) + weighted)
+                    rows[full_key] = (deals + 1, amount + deal.amount, total)
+        return rows
+
     # --- the KPIs ---
     def compute(self) -> dict:
         if not self.deals:
@@ -143,23 +182,13 @@ class Reference:
             if territory.territory_model_id != self.active.id:
                 continue
 
-            def in_territory(owner, d, measured, rows):
-                return any(o == owner and lo <= d < hi and self.counts_for(tid, measured) for o, tid, lo, hi in rows)
-
-            if territory.kind == "product":
-                deals = [d for d in self.deals if in_territory(d.id, d.closed_on or self.today, territory, deal_ranges)]
-            else:
-                deals = [
-                    d
-                    for d in self.deals
-                    if in_territory(d.account_id, d.closed_on or self.today, territory, account_ranges)
-                ]
+            deals = self.deals_of(territory, account_ranges, deal_ranges)
             source = self.source_of(territory)
 
             def accounts_at(d, source=source):
                 if source is None:
                     return set(self.account_ids)
-                return {a for a in self.account_ids if in_territory(a, d, source, account_ranges)}
+                return {a for a in self.account_ids if self.in_territory(a, d, source, account_ranges)}
 
             first_won = {}
             for deal in deals:
@@ -219,4 +248,17 @@ def stored_rollups(view: str) -> dict:
     return {
         (r.territory_id, r.kpi.code, r.period_type, r.period_start): r.value
         for r in KpiRollup.objects.filter(view=view).select_related("kpi")
+    }
+
+
+def stored_breakdowns(view: str) -> dict:
+    from kpis.models import KpiBreakdownRollup
+
+    return {
+        (r.territory_id, r.dimension, r.stage, r.product_line_id, r.period_type, r.period_start): (
+            r.deals,
+            r.amount,
+            r.weighted,
+        )
+        for r in KpiBreakdownRollup.objects.filter(view=view)
     }

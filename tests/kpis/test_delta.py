@@ -15,10 +15,10 @@ from hypothesis.extra.django import TestCase
 
 from accounts.models import Deal
 from kpis import services
-from kpis.models import DealChange, KpiCampaignRollup, KpiRollup
+from kpis.models import DealChange, KpiBreakdownRollup, KpiCampaignRollup, KpiRollup
 from tests import factories
 from tests.kpis.helpers import d, deal_member, member, target, value
-from tests.kpis.reference import Reference, stored_rollups
+from tests.kpis.reference import Reference, stored_breakdowns, stored_rollups
 
 START = date(2024, 1, 1)
 SPAN_DAYS = 700
@@ -31,7 +31,8 @@ membership = st.tuples(
     days,
     st.one_of(st.none(), st.integers(1, 400)),  # length; None = open
 )
-stages = st.sampled_from(["won", "lost", "proposal"])
+stages = st.sampled_from(["won", "lost", "proposal", "negotiation"])
+catalogue = st.integers(-1, 2)  # catalogue product (-1: none; 0 and 1 share a product line)
 new_deal = st.tuples(
     st.integers(0, 3),  # account
     stages,
@@ -41,6 +42,7 @@ new_deal = st.tuples(
     st.integers(0, 100),  # probability
     st.sampled_from([None, "old:p", "new:p"]),  # product territory membership
     st.integers(-1, 1),  # campaign (-1: none)
+    catalogue,
 )
 deal_index = st.integers(0, 50)
 operation = st.one_of(
@@ -51,6 +53,7 @@ operation = st.one_of(
     st.tuples(st.just("created"), deal_index, days),
     st.tuples(st.just("account"), deal_index, st.integers(0, 3)),
     st.tuples(st.just("probability"), deal_index, st.integers(0, 100)),
+    st.tuples(st.just("product"), deal_index, catalogue),
     st.tuples(st.just("delete"), deal_index),
 )
 
@@ -59,6 +62,17 @@ def campaign_rollups() -> dict:
     return {
         (r.territory_id, r.campaign_id, r.view, r.period_type, r.period_start): (r.revenue, r.deals_won)
         for r in KpiCampaignRollup.objects.all()
+    }
+
+
+def breakdown_rollups() -> dict:
+    return {
+        (r.territory_id, r.dimension, r.stage, r.product_line_id, r.view, r.period_type, r.period_start): (
+            r.deals,
+            r.amount,
+            r.weighted,
+        )
+        for r in KpiBreakdownRollup.objects.all()
     }
 
 
@@ -89,6 +103,8 @@ class DeltaMatchesRecomputeTests(TestCase):
         t["plan:a"] = factories.make_territory(plan, code="a")
         self.accounts = [factories.make_account() for _ in range(4)]
         self.campaigns = [factories.make_campaign() for _ in range(2)]
+        first = factories.make_product()
+        self.products = [first, factories.make_product(product_line=first.product_line), factories.make_product()]
         for account, territory, start, length in memberships:
             valid_from = START + timedelta(days=start)
             member(
@@ -106,11 +122,11 @@ class DeltaMatchesRecomputeTests(TestCase):
             self.insert(spec)
 
     def insert(self, spec):
-        account, stage, amount, created, later, probability, product, campaign = spec
+        account, stage, amount, created, later, probability, product, campaign, catalogue_index = spec
         created_on = START + timedelta(days=created)
         dates = (
             {"expected_close_on": created_on + timedelta(later)}
-            if stage == "proposal"
+            if stage not in ("won", "lost")
             else {"closed_on": created_on + timedelta(later)}
         )
         made = factories.make_deal(
@@ -120,6 +136,7 @@ class DeltaMatchesRecomputeTests(TestCase):
             created_on=created_on,
             probability=probability,
             campaign=self.campaigns[campaign] if campaign >= 0 else None,
+            product=self.products[catalogue_index] if catalogue_index >= 0 else None,
             **dates,
         )
         if product:
@@ -141,8 +158,8 @@ class DeltaMatchesRecomputeTests(TestCase):
             rows.update(probability=op[2])
         elif kind == "stage":
             when = deal.created_on + timedelta(op[3])
-            if op[2] == "proposal":
-                rows.update(stage="proposal", closed_on=None, expected_close_on=when)
+            if op[2] not in ("won", "lost"):
+                rows.update(stage=op[2], closed_on=None, expected_close_on=when)
             else:
                 rows.update(stage=op[2], closed_on=when)
         elif kind == "close":
@@ -154,6 +171,8 @@ class DeltaMatchesRecomputeTests(TestCase):
             rows.update(created_on=min(created_on, latest))
         elif kind == "account":
             rows.update(account=self.accounts[op[2]])
+        elif kind == "product":
+            rows.update(product=self.products[op[2]] if op[2] >= 0 else None)
         elif kind == "delete" and not deal.memberships.exists():  # deal memberships protect the deal
             rows.delete()
             self.deals.remove(deal.id)
@@ -179,15 +198,17 @@ class DeltaMatchesRecomputeTests(TestCase):
                 assert result.territories == 0  # no recompute
         assert not DealChange.objects.exists()
 
-        incremental, campaigns = all_rollups(), campaign_rollups()
+        incremental, campaigns, breakdowns = all_rollups(), campaign_rollups(), breakdown_rollups()
         services.rollups_recompute()
         full = all_rollups()
         mismatches = {key: (incremental.get(key), full.get(key)) for key in full if incremental.get(key) != full[key]}
         assert set(incremental) == set(full)
         assert not mismatches, dict(list(mismatches.items())[:5])
         assert campaigns == campaign_rollups()
+        assert breakdowns == breakdown_rollups()
         for view in ("as_of", "restated"):
             assert stored_rollups(view) == Reference(view).compute(), view
+            assert stored_breakdowns(view) == Reference(view).breakdowns(), view
 
 
 @pytest.fixture
@@ -333,3 +354,54 @@ def test_an_update_that_changes_nothing_the_rollups_read_is_not_captured(tree):
     Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("100"))  # the same amount
 
     assert not DealChange.objects.exists()
+
+
+def stage_rows(territory, period_start=FEB, period_type="month"):
+    from kpis.selectors import pipeline_by_stage
+
+    rows = pipeline_by_stage(territory=territory, period_type=period_type, period_start=period_start)
+    return [(r["stage"], r["deals"], r["amount"], r["weighted"]) for r in rows]
+
+
+def line_rows(territory, period_start=FEB, period_type="month"):
+    from kpis.selectors import revenue_by_product_line
+
+    rows = revenue_by_product_line(territory=territory, period_type=period_type, period_start=period_start)
+    return [(r["product_line_id"], r["revenue"], r["deals_won"]) for r in rows]
+
+
+def test_stage_and_product_changes_move_the_breakdowns_by_delta(tree):
+    east = tree["east"]
+    hardware, service = factories.make_product(), factories.make_product()
+    deal = factories.make_deal(account=tree["east_account"], stage="proposal", amount=d("200"), probability=40,
+                               created_on=date(2024, 1, 1), expected_close_on=date(2025, 2, 10))  # fmt: skip
+    services.rollups_flush_dirty()
+    assert stage_rows(east) == [("proposal", 1, d("200"), d("80"))]
+    rows = Deal.objects.filter(id=deal.id)
+
+    rows.update(stage="negotiation", probability=70)  # moves stage: 200 × 70% = 140
+    assert services.rollups_flush_dirty().delta
+    assert stage_rows(east) == [("negotiation", 1, d("200"), d("140"))]
+
+    rows.update(stage="lost", closed_on=date(2025, 2, 12))  # lost: leaves the pipeline, adds no revenue
+    services.rollups_flush_dirty()
+    assert stage_rows(east) == []
+    assert line_rows(east) == [(None, d("100"), 1)]  # the fixture's won deal, without a product
+
+    rows.update(stage="won", product=hardware)  # won with a product
+    services.rollups_flush_dirty()
+    assert line_rows(east) == [(hardware.product_line_id, d("200"), 1), (None, d("100"), 1)]
+
+    Deal.objects.filter(id=tree["east_deal"].id).update(product=service)  # a product change
+    Deal.objects.filter(id=deal.id).update(product=None)
+    assert services.rollups_flush_dirty().delta
+    assert line_rows(east) == [(None, d("200"), 1), (service.product_line_id, d("100"), 1)]
+    assert line_rows(tree["product"]) == [(service.product_line_id, d("100"), 1)]
+    assert line_rows(tree["region"], period_start=date(2025, 1, 1), period_type="quarter") == [
+        (None, d("400"), 2),  # the won deal of west and this one
+        (service.product_line_id, d("100"), 1),
+    ]
+
+    incremental = breakdown_rollups()
+    services.rollups_recompute()
+    assert breakdown_rollups() == incremental

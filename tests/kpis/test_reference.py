@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from kpis.models import KpiRollup
+from kpis.models import KpiBreakdownRollup, KpiRollup
 from kpis.services import kpi_catalogue_sync, rollups_recompute
 from tests import factories
 from tests.kpis.helpers import deal_member, member, target
-from tests.kpis.reference import Reference, stored_rollups
+from tests.kpis.reference import Reference, stored_breakdowns, stored_rollups
 
 START = date(2024, 1, 1)
 SPAN_DAYS = 700
@@ -25,12 +25,13 @@ membership = st.tuples(
 )
 deal = st.tuples(
     st.integers(0, 3),  # account
-    st.sampled_from(["won", "lost", "proposal"]),
+    st.sampled_from(["won", "lost", "proposal", "negotiation"]),
     st.integers(0, 5000),  # amount
     days,  # created
     st.integers(0, 200),  # days to close / expected close
     st.integers(0, 100),  # probability
     st.sampled_from([None, "old:p", "new:p"]),  # product territory membership
+    st.integers(-1, 2),  # catalogue product (-1: none; 0 and 1 share a product line)
 )
 targets = st.lists(
     st.tuples(
@@ -60,16 +61,18 @@ class RollupReferenceTests(TestCase):
         )
         t["plan:a"] = factories.make_territory(plan, code="a")
         accounts = [factories.make_account() for _ in range(4)]
+        first = factories.make_product()
+        products = [first, factories.make_product(product_line=first.product_line), factories.make_product()]
         for account, territory, start, length in memberships:
             valid_from = START + timedelta(days=start)
             member(
                 accounts[account], t[territory], valid_from, None if length is None else valid_from + timedelta(length)
             )
-        for account, stage, amount, created, later, probability, product in deals:
+        for account, stage, amount, created, later, probability, product, catalogue in deals:
             created_on = START + timedelta(days=created)
             kwargs = (
                 {"expected_close_on": created_on + timedelta(later)}
-                if stage == "proposal"
+                if stage not in ("won", "lost")
                 else {"closed_on": created_on + timedelta(later)}
             )
             made = factories.make_deal(
@@ -78,6 +81,7 @@ class RollupReferenceTests(TestCase):
                 amount=Decimal(amount),
                 created_on=created_on,
                 probability=probability,
+                product=products[catalogue] if catalogue >= 0 else None,
                 **kwargs,
             )
             if product:
@@ -110,6 +114,7 @@ class RollupReferenceTests(TestCase):
 
         # Targeted recomputes (a product territory alone, a leaf alone) rewrite their rows identically.
         KpiRollup.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(value=-1)
+        KpiBreakdownRollup.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(deals=999)
         rollups_recompute(territory_ids=[self.t["new:p"].id])
         rollups_recompute(territory_ids=[self.t["new:b"].id])
         self.assert_matches_reference()
@@ -121,3 +126,5 @@ class RollupReferenceTests(TestCase):
             assert set(stored) == set(expected), view
             mismatches = {key: (stored[key], expected[key]) for key in expected if stored[key] != expected[key]}
             assert not mismatches, (view, dict(list(mismatches.items())[:5]))
+            breakdowns, expected_breakdowns = stored_breakdowns(view), Reference(view).breakdowns()
+            assert breakdowns == expected_breakdowns, view

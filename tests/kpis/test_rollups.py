@@ -229,3 +229,63 @@ def test_it_counts_won_revenue_by_campaign(north):
         (None, Decimal("7"), 1),
         (autumn.id, Decimal("5"), 1),
     ]
+
+
+def test_it_splits_the_pipeline_by_stage(north):
+    from kpis.selectors import pipeline_by_stage
+
+    account = member(factories.make_account(), north).account
+    other = factories.make_account()  # in no territory
+    open_deal = {"account": account, "created_on": JAN}
+    factories.make_deal(**open_deal, stage="proposal", amount=d("100"), probability=30, expected_close_on=FEB)
+    factories.make_deal(**open_deal, stage="proposal", amount=d("50"), probability=45, expected_close_on=MAR)
+    factories.make_deal(**open_deal, stage="negotiation", amount=d("200"), probability=75, expected_close_on=MAR)
+    factories.make_deal(
+        **open_deal, stage="prospecting", amount=d("80"), probability=10, expected_close_on=date(2025, 4, 2)
+    )  # the next quarter
+    factories.make_deal(account=account, stage="won", amount=d("999"), created_on=JAN, closed_on=FEB)
+    factories.make_deal(account=account, stage="lost", amount=d("999"), created_on=JAN, closed_on=FEB)
+    factories.make_deal(account=other, stage="proposal", amount=d("999"), created_on=JAN, expected_close_on=FEB)
+
+    rollups_recompute()
+
+    quarter = pipeline_by_stage(territory=north, period_type="quarter", period_start=JAN)
+    # proposal: 100 × 30% + 50 × 45% = 30 + 22.5; negotiation: 200 × 75% = 150; prospecting is in Q2.
+    assert [(r["stage"], r["deals"], r["amount"], r["weighted"]) for r in quarter] == [
+        ("proposal", 2, d("150"), d("52.5")),
+        ("negotiation", 1, d("200"), d("150")),
+    ]
+    feb = pipeline_by_stage(territory=north, period_type="month", period_start=FEB)
+    assert [(r["stage"], r["deals"], r["amount"], r["weighted"]) for r in feb] == [("proposal", 1, d("100"), d("30"))]
+    # The same deals as the pipeline KPIs.
+    assert value(north, "pipeline_value", JAN, period_type="quarter") == d("350")
+    assert value(north, "weighted_pipeline", JAN, period_type="quarter") == d("202.5")
+    year = pipeline_by_stage(territory=north, period_type="year", period_start=JAN, view="restated")
+    assert [(r["stage"], r["deals"]) for r in year] == [("prospecting", 1), ("proposal", 2), ("negotiation", 1)]
+
+
+def test_it_splits_won_revenue_by_product_line(north):
+    from kpis.selectors import revenue_by_product_line
+
+    hardware = factories.make_product()
+    laptop = factories.make_product(product_line=hardware.product_line)
+    service = factories.make_product()
+    account = member(factories.make_account(), north).account
+    won = {"account": account, "stage": "won", "closed_on": FEB}
+    factories.make_deal(**won, amount=d("10"), product=hardware)
+    factories.make_deal(**won, amount=d("30"), product=laptop)
+    factories.make_deal(**won, amount=d("5"), product=service)
+    factories.make_deal(**won, amount=d("7"))
+    factories.make_deal(account=account, stage="lost", amount=d("99"), product=service, closed_on=FEB)
+    factories.make_deal(account=account, stage="proposal", amount=d("99"), product=service, expected_close_on=FEB)
+
+    rollups_recompute()
+
+    rows = revenue_by_product_line(territory=north, period_type="quarter", period_start=JAN)
+    assert [(r["product_line_id"], r["revenue"], r["deals_won"]) for r in rows] == [
+        (hardware.product_line_id, d("40"), 2),
+        (None, d("7"), 1),  # no product
+        (service.product_line_id, d("5"), 1),
+    ]
+    assert rows[0]["product_line__name"] == hardware.product_line.name
+    assert revenue_by_product_line(territory=north, period_type="month", period_start=MAR) == []

@@ -108,3 +108,39 @@ def test_it_keeps_the_chosen_filter_option_selected(client, world):
     assert '<option value="technology" selected>' in html
     assert "Beaver Timber LLC" in html
     assert "Alpha Pacific Inc" not in html
+
+
+def test_the_territory_page_shows_pipeline_by_stage_and_revenue_by_product_line(client, world):
+    from tests import factories
+    from tests.pages.world import breakdown
+
+    hardware = factories.make_product()
+    breakdown(world.west_ca, world.period, stage="negotiation", deals=2, amount="700", weighted="490")
+    breakdown(world.west_ca, world.period, stage="prospecting", deals=1, amount="300", weighted="30")
+    breakdown(world.west_ca, world.period, deals=3, amount="1500", product_line=hardware.product_line)
+    breakdown(world.west_ca, world.period, deals=1, amount="500")
+    client.force_login(world.manager_user)
+
+    response = client.get(reverse("territories:detail", args=[world.west_ca.pk]))
+
+    content = response.content.decode()
+    assert [(s["label"], s["deals"]) for s in response.context["stages"]] == [("Prospecting", 1), ("Negotiation", 2)]
+    assert 'id="stage-table"' in content and 'id="stage-chart"' in content
+    assert response.context["chart"]["stages"] == {
+        "labels": ["Prospecting", "Negotiation"],
+        "amount": [300.0, 700.0],
+        "weighted": [30.0, 490.0],
+    }
+    lines = [(p["product_line__name"], p["revenue"]) for p in response.context["product_lines"]]
+    assert lines == [(hardware.product_line.name, 1500), (None, 500)]
+    assert 'id="product-line-table"' in content and "No product" in content
+
+
+def test_the_territory_page_says_what_the_breakdowns_miss(client, world):
+    client.force_login(world.manager_user)
+
+    content = client.get(reverse("territories:detail", args=[world.west_or.pk])).content.decode()
+
+    assert "No open deals of this territory are expected to close in" in content
+    assert "No won deals of this territory closed in" in content
+    assert 'id="stage-table"' not in content and 'id="product-line-table"' not in content

@@ -16,7 +16,7 @@ from core import roles
 from core.dashboard_selectors import Period, period_parse
 from core.models import AuditEntry
 from kpis.choices import PeriodType, RollupView
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget
+from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget
 from reps.models import Rep
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 from tests import factories
@@ -47,6 +47,23 @@ def rollup(territory, kpi_code: str, period: Period, value, view=RollupView.AS_O
         period_start=period.start,
         value=Decimal(value),
         computed_at=computed_at or timezone.now(),
+    )
+
+
+def breakdown(territory, period: Period, *, deals, amount, stage="", product_line=None, weighted=None):
+    """A breakdown rollup row: a stage row when stage is given, else a product line row (None: no product)."""
+    return KpiBreakdownRollup.objects.create(
+        territory=territory,
+        dimension="stage" if stage else "product_line",
+        stage=stage,
+        product_line=product_line,
+        view=RollupView.AS_OF,
+        period_type=period.period_type,
+        period_start=period.start,
+        deals=deals,
+        amount=Decimal(amount),
+        weighted=None if weighted is None else Decimal(weighted),
+        computed_at=timezone.now(),
     )
 
 
@@ -114,3 +131,5 @@ def add_bulk(world: PagesWorld, n: int, first: int = 0) -> None:
         rollup(territory, "revenue", world.period, str(100 + i))
         target(territory, "revenue", world.period, "200")
         RepAssignment.objects.create(rep=world.rep_b, territory=territory, role="support", start_date=today)
+        line = factories.make_product().product_line  # one more row of the territory page's product line table
+        breakdown(world.west_ca, world.period, deals=1, amount=str(10 + i), product_line=line)
