@@ -24,6 +24,7 @@ from core.data_version import cached_figures, cached_html, data_version
 from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
+from core.page_cache import page_cached
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.choices import KpiCode, PeriodType, RollupView
@@ -146,7 +147,9 @@ def _territory_figures(territory: Territory, period: dash.Period) -> dict:
 
 
 @login_required
+@page_cached
 def territory_detail(request, pk: int):
+    """Cached whole per user and URL (core.page_cache); the figures also per territory, for everyone."""
     version = data_version()  # first: the cached figures are then at least as new as it
     territory = object_visible_or_404(
         Territory.objects.select_related("territory_model", "parent"), request.user, pk=pk
