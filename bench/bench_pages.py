@@ -196,7 +196,12 @@ def run(scale: str) -> list[dict]:
                 " WHERE m.state = 'active' AND t.parent_id IS NULL ORDER BY t.code LIMIT 1"
             )
             territory_id = cursor.fetchone()[0]
-            cursor.execute("ANALYZE")
+        connection.commit()
+        # What autovacuum does soon after a bulk load: statistics, and the visibility map that lets the
+        # rep scoping read the membership index alone (5.7 → 2.1 ms per rep list query here).
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
         connection.close()
         port = _free_port()
         static_root = tempfile.mkdtemp(prefix="tm-bench-static-")
