@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from core import dashboard_selectors as dash
 from core.data_version import cached_figures, data_version
+from core.page_cache import page_cached
 from core.roles import is_manager
 from core.widgets import search_select_options
 from kpis.choices import RollupView
@@ -24,11 +25,13 @@ def _view_parse(value: str | None) -> str:
 
 
 @login_required
+@page_cached
 def home(request):
     """Managers get the dashboard; reps the same page limited to their territories ("My territories").
 
     The figures only change when the data behind them does, so their HTML is cached per user, model,
-    drill-down, period and view under the data version (core.data_version); the runs stay live."""
+    drill-down, period and view under the data version (core.data_version), and the whole page per user
+    and URL (core.page_cache); runs stay live, since every progress update is a tracked write."""
     manager = is_manager(request.user)
     period = dash.period_parse(value=request.GET.get("period"))
     view = _view_parse(request.GET.get("view"))

@@ -86,3 +86,15 @@ def test_each_query_string_is_its_own_page(client, world):
     other = next(p for p in periods if p != world.period.value)
     page = _detail(client, world.west_ca, period=other)
     assert re.search(rf'<option value="{re.escape(other)}" selected', page)
+
+
+def test_the_dashboard_shows_a_runs_progress_as_it_moves(client, world):
+    from territories.models import AssignmentRun
+
+    run = AssignmentRun.objects.create(territory_model=world.model, status="running", phase="matching", progress=10)
+    client.force_login(world.manager_user)
+    assert 'aria-valuenow="10"' in client.get(reverse("home")).content.decode()
+    assert 'aria-valuenow="10"' in client.get(reverse("home")).content.decode()  # cached
+    AssignmentRun.objects.filter(pk=run.pk).update(progress=60, phase="writing")
+    page = client.get(reverse("home")).content.decode()
+    assert 'aria-valuenow="60"' in page and "writing" in page
