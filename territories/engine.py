@@ -503,7 +503,13 @@ def incremental_result_ctes(max_depth: int, has_products: bool) -> list[str]:
 
 
 def _result_counts(cursor) -> dict:
-    cursor.execute("SELECT row_type, count(*) FROM _engine_result GROUP BY row_type")
+    """Counts per row type; also kept, with each type's largest ids, in _engine_result_stats (one scan serves
+    the history write's key packing too)."""
+    cursor.execute(
+        "CREATE TEMP TABLE _engine_result_stats ON COMMIT DROP AS"
+        " SELECT row_type, count(*) AS n, max(a) AS max_a, max(b) AS max_b FROM _engine_result GROUP BY row_type;"
+        "SELECT row_type, n FROM _engine_result_stats"
+    )
     counts = dict(cursor.fetchall())
     return {"deep": counts.get("deep", 0), "overlaps": counts.get("overlap", 0), "deals": counts.get("deal", 0)}
 
@@ -536,8 +542,8 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         _temp_buffers_raise()
     with connection.cursor() as cursor:
         cursor.execute(
-            "DROP TABLE IF EXISTS _engine_result, _engine_prev, _engine_win, _engine_forced, _engine_deal,"
-            f" _engine_dprev, _engine_drank, _engine_dnext, {_CLASS_TABLES};"
+            "DROP TABLE IF EXISTS _engine_result, _engine_result_stats, _engine_prev, _engine_win, _engine_forced,"
+            f" _engine_deal, _engine_dprev, _engine_drank, _engine_dnext, {_CLASS_TABLES};"
             "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
             " ON COMMIT DROP"
         )

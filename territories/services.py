@@ -140,7 +140,8 @@ def _pair_key_stride(cursor, *, table: str, column: str, params: dict) -> int:
     full-run diff hashes that one key: a third faster than hashing the pair."""
     cursor.execute(
         f"""SELECT r.owner, r.territory, m.owner, m.territory
-            FROM (SELECT max(a) AS owner, max(b) AS territory FROM _engine_result WHERE row_type = %(row_type)s) r,
+            FROM (SELECT max(max_a) AS owner, max(max_b) AS territory FROM _engine_result_stats
+                  WHERE row_type = %(row_type)s) r,
                  (SELECT max({column}) AS owner, max(territory_id) AS territory FROM {table}) m""",
         params,
     )
@@ -169,7 +170,7 @@ def _membership_write(*, kind: str, effective: date, account_ids: list[int] | No
         cursor.execute(f"DROP TABLE IF EXISTS _engine_diff, _engine_known; SELECT NOT EXISTS (SELECT 1 FROM {table})")
         if account_ids is None and cursor.fetchone()[0]:
             # The very first write: the whole answer opens from the beginning of the data, nothing to diff.
-            cursor.execute("SELECT count(*) FROM _engine_result WHERE row_type = %(row_type)s", params)
+            cursor.execute("SELECT coalesce(sum(n), 0) FROM _engine_result_stats WHERE row_type = %(row_type)s", params)
             to_open, to_change = cursor.fetchone()[0], 0
             opening = f"""SELECT a, b, {_source_sql("r") if has_source else "NULL"} AS source
                           FROM _engine_result r WHERE row_type = %(row_type)s"""
