@@ -52,6 +52,20 @@ def test_it_shows_a_territory_page_with_its_trend(page, live_server, world, cons
     assert console_errors == []
 
 
+def test_it_draws_the_pipeline_by_stage_chart_on_a_territory_page(page, live_server, world, console_errors):
+    from tests.pages.world import breakdown
+
+    breakdown(world.west_ca, world.period, stage="proposal", deals=2, amount="700", weighted="350")
+    breakdown(world.west_ca, world.period, deals=1, amount="500")  # revenue without a product
+    log_in(page, live_server, world.manager_user.username, PASSWORD)
+    page.goto(f"{live_server.url}/territories/{world.west_ca.pk}/")
+    page.wait_for_function("() => Chart.getChart(document.getElementById('stage-chart')) !== undefined")
+    assert page.locator("#stage-chart").bounding_box()["height"] > 100
+    assert page.locator("#stage-table").get_by_role("cell", name="Proposal").is_visible()
+    assert page.locator("#product-line-table").get_by_role("cell", name="No product").is_visible()
+    assert console_errors == []
+
+
 def test_it_shows_a_rep_only_their_territories(page, live_server, world, console_errors, screenshot):
     rep_user = User.objects.get(pk=world.rep_a.user_id)
     log_in(page, live_server, rep_user.username, PASSWORD)
