@@ -405,3 +405,27 @@ def test_stage_and_product_changes_move_the_breakdowns_by_delta(tree):
     incremental = breakdown_rollups()
     services.rollups_recompute()
     assert breakdown_rollups() == incremental
+
+
+def test_a_product_moved_to_another_line_marks_its_deals_territories_dirty(tree):
+    from accounts.models import Product, ProductLine
+    from kpis.models import RollupDirty
+
+    hardware = factories.make_product()
+    Deal.objects.filter(id=tree["east_deal"].id).update(product=hardware)
+    services.rollups_flush_dirty()
+    assert line_rows(tree["east"]) == [(hardware.product_line_id, d("100"), 1)]
+    services_line = ProductLine.objects.create(code="services", name="Services")
+
+    Product.objects.filter(id=hardware.id).update(name="renamed")  # the same line: nothing to do
+    assert not RollupDirty.objects.exists()
+    Product.objects.filter(id=hardware.id).update(product_line=services_line)
+
+    assert set(RollupDirty.objects.values_list("territory_id", flat=True)) == {tree["east"].id, tree["product"].id}
+    result = services.rollups_flush_dirty()
+    assert result.territories == 3  # east, prod and region above them
+    assert line_rows(tree["east"]) == [(services_line.id, d("100"), 1)]
+    assert line_rows(tree["product"]) == [(services_line.id, d("100"), 1)]
+    incremental = breakdown_rollups()
+    services.rollups_recompute()
+    assert breakdown_rollups() == incremental
