@@ -144,3 +144,17 @@ def test_the_territory_page_says_what_the_breakdowns_miss(client, world):
     assert "No open deals of this territory are expected to close in" in content
     assert "No won deals of this territory closed in" in content
     assert 'id="stage-table"' not in content and 'id="product-line-table"' not in content
+
+
+def test_a_changed_breakdown_shows_at_once_despite_the_figures_cache(client, world):
+    from kpis.models import KpiBreakdownRollup
+    from tests.pages.world import breakdown
+
+    row = breakdown(world.west_ca, world.period, stage="proposal", deals=2, amount="700", weighted="350")
+    client.force_login(world.manager_user)
+    page = reverse("territories:detail", args=[world.west_ca.pk])
+    assert [s["deals"] for s in client.get(page).context["stages"]] == [2]
+
+    KpiBreakdownRollup.objects.filter(id=row.id).update(deals=5)  # the delta's kind of write
+
+    assert [s["deals"] for s in client.get(page).context["stages"]] == [5]
