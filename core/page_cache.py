@@ -45,8 +45,8 @@ def page_cached(view):
                 response = view(request, *args, **kwargs)
             finally:
                 request.csrf_placeholder = False
-            if response.status_code != 200 or response.streaming:
-                return response  # errors and redirects are not cached (and were rendered without a token)
+            if response.status_code != 200 or response.streaming or "html" not in response.get("Content-Type", ""):
+                return response  # errors, redirects and files are not kept (none of them holds a form)
             html = response.content.decode(response.charset)
             cache.set(key, html, FIGURES_CACHE_SECONDS)
         return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
