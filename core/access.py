@@ -142,7 +142,7 @@ def visible_account_ids(scope: AccessScope) -> models.QuerySet:
     """Accounts currently in a visible territory (any stored deepest membership under it)."""
     return (
         _model("territories.AccountTerritoryMembership")
-        .objects.filter(valid_to__isnull=True, territory_id__in=scope.territory_ids)
+        .objects.filter(valid_to__isnull=True, territory_id__any=scope.territory_ids)
         .values("account_id")
     )
 
@@ -176,7 +176,7 @@ class TerritoryScopedQuerySet(VisibleQuerySet):
     territory_lookup = "territory_id"
 
     def scoped_filter(self, scope: AccessScope) -> Q:
-        return Q(**{f"{self.territory_lookup}__in": scope.territory_ids})
+        return Q(**{f"{self.territory_lookup}__any": scope.territory_ids})
 
 
 class TerritoryQuerySet(TerritoryScopedQuerySet):
@@ -190,7 +190,7 @@ class RuleCriterionQuerySet(TerritoryScopedQuerySet):
 class TerritoryModelQuerySet(VisibleQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
         territories = _model("territories.Territory").objects.filter(
-            territory_model_id=OuterRef("pk"), id__in=scope.territory_ids
+            territory_model_id=OuterRef("pk"), id__any=scope.territory_ids
         )
         return Q(Exists(territories))
 
@@ -210,7 +210,7 @@ class RepQuerySet(VisibleQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
         if scope.rep_id is None:
             return Q()
-        colleagues = current_assignments().filter(territory_id__in=scope.territory_ids).values("rep_id")
+        colleagues = current_assignments().filter(territory_id__any=scope.territory_ids).values("rep_id")
         own = Q(pk=scope.rep_id) if scope.rep_id else Q(pk__in=[])
         return Q(pk__in=colleagues) | own
 
@@ -218,7 +218,7 @@ class RepQuerySet(VisibleQuerySet):
 class AccountQuerySet(VisibleQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
         memberships = _model("territories.AccountTerritoryMembership").objects.filter(
-            account_id=OuterRef("pk"), valid_to__isnull=True, territory_id__in=scope.territory_ids
+            account_id=OuterRef("pk"), valid_to__isnull=True, territory_id__any=scope.territory_ids
         )
         return Q(Exists(memberships))
 
@@ -226,7 +226,7 @@ class AccountQuerySet(VisibleQuerySet):
 class DealQuerySet(VisibleQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
         memberships = _model("territories.AccountTerritoryMembership").objects.filter(
-            account_id=OuterRef("account_id"), valid_to__isnull=True, territory_id__in=scope.territory_ids
+            account_id=OuterRef("account_id"), valid_to__isnull=True, territory_id__any=scope.territory_ids
         )
         own = Q(rep_id=scope.rep_id) if scope.rep_id else Q(pk__in=[])
         return Q(Exists(memberships)) | own
@@ -241,7 +241,7 @@ class AuditEntryQuerySet(VisibleQuerySet):
         return super().visible_to(user)
 
     def scoped_filter(self, scope: AccessScope) -> Q:
-        codes = _model("territories.Territory").objects.filter(id__in=scope.territory_ids).values("code")
+        codes = _model("territories.Territory").objects.filter(id__any=scope.territory_ids).values("code")
         return Q(territory_code__in=codes)
 
 
