@@ -1,7 +1,16 @@
 import django_filters
 
+from accounts.models import Campaign
 from kpis.choices import BreakdownDimension, PeriodType, RollupView
-from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.models import (
+    KpiBreakdownRollup,
+    KpiCampaignRollup,
+    KpiDefinition,
+    KpiRollup,
+    KpiTarget,
+    RecomputeRun,
+    TerritoryKpi,
+)
 from territories.filtersets import visible
 from territories.models import Territory
 
@@ -47,18 +56,32 @@ class KpiRollupFilterSet(PeriodFilterSet):
         fields = []
 
 
-class KpiBreakdownRollupFilterSet(django_filters.FilterSet):
+class BreakdownFilterSet(django_filters.FilterSet):
+    """Filters of the rollups broken down by a key (stage, product line, campaign)."""
+
     territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
     territory_code = django_filters.CharFilter(field_name="territory__code")
-    dimension = django_filters.ChoiceFilter(choices=BreakdownDimension.choices)
     view = django_filters.ChoiceFilter(choices=RollupView.choices)
     period_type = django_filters.ChoiceFilter(choices=PeriodType.choices)
     period_start = django_filters.DateFilter()
     period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
     period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
 
+
+class KpiBreakdownRollupFilterSet(BreakdownFilterSet):
+    dimension = django_filters.ChoiceFilter(choices=BreakdownDimension.choices)
+
     class Meta:
         model = KpiBreakdownRollup
+        fields = []
+
+
+class KpiCampaignRollupFilterSet(BreakdownFilterSet):
+    campaign = django_filters.ModelChoiceFilter(queryset=visible(Campaign))
+    no_campaign = django_filters.BooleanFilter(field_name="campaign", lookup_expr="isnull")
+
+    class Meta:
+        model = KpiCampaignRollup
         fields = []
 
 

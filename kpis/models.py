@@ -191,6 +191,8 @@ class KpiCampaignRollup(models.Model):
     deals_won = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
 
+    objects = TerritoryScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["territory", "view", "period_type", "period_start", "campaign"]
         verbose_name = "campaign revenue rollup"

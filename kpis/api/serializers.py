@@ -3,7 +3,15 @@ from rest_framework import serializers
 from core.access import access_scope
 from core.api.serializers import StrictModelSerializer
 from kpis.choices import RollupView
-from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.models import (
+    KpiBreakdownRollup,
+    KpiCampaignRollup,
+    KpiDefinition,
+    KpiRollup,
+    KpiTarget,
+    RecomputeRun,
+    TerritoryKpi,
+)
 from territories.choices import TerritoryModelState
 from territories.models import Territory
 
@@ -54,6 +62,23 @@ class KpiBreakdownRollupSerializer(serializers.ModelSerializer):
             "deals",
             "amount",
             "weighted",
+            "computed_at",
+        )
+        read_only_fields = fields
+
+
+class KpiCampaignRollupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KpiCampaignRollup
+        fields = (
+            "id",
+            "territory",
+            "campaign",
+            "view",
+            "period_type",
+            "period_start",
+            "revenue",
+            "deals_won",
             "computed_at",
         )
         read_only_fields = fields

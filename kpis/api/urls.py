@@ -8,5 +8,6 @@ router.register("tracked-kpis", views.TerritoryKpiViewSet, basename="tracked-kpi
 router.register("targets", views.KpiTargetViewSet, basename="target")
 router.register("rollups", views.KpiRollupViewSet, basename="rollup")
 router.register("breakdowns", views.KpiBreakdownRollupViewSet, basename="breakdown")
+router.register("campaign-revenue", views.KpiCampaignRollupViewSet, basename="campaign-revenue")
 router.register("recompute-runs", views.RecomputeRunViewSet, basename="recompute-run")
 urlpatterns = router.urls

@@ -7,7 +7,15 @@ from core.hooks import territories_dirty_on_commit
 from kpis import filtersets
 from kpis import services as kpi_services
 from kpis.api import serializers
-from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, TerritoryKpi
+from kpis.models import (
+    KpiBreakdownRollup,
+    KpiCampaignRollup,
+    KpiDefinition,
+    KpiRollup,
+    KpiTarget,
+    RecomputeRun,
+    TerritoryKpi,
+)
 
 
 class KpiDefinitionViewSet(ScopedModelViewSet):
@@ -64,6 +72,17 @@ class KpiBreakdownRollupViewSet(ScopedReadOnlyViewSet):
     filterset_class = filtersets.KpiBreakdownRollupFilterSet
     ordering_fields = ("id", "period_start", "amount", "deals")
     ordering = ("territory_id", "view", "period_type", "period_start", "dimension", "stage", "product_line_id", "id")
+
+
+class KpiCampaignRollupViewSet(ScopedReadOnlyViewSet):
+    """Revenue by campaign (read-only; the recompute writes it): won revenue and deals won of a territory's
+    deals closed in the period, per campaign (campaign null: deals without one), as-of and restated."""
+
+    queryset = KpiCampaignRollup.objects.all()
+    serializer_class = serializers.KpiCampaignRollupSerializer
+    filterset_class = filtersets.KpiCampaignRollupFilterSet
+    ordering_fields = ("id", "period_start", "revenue", "deals_won")
+    ordering = ("territory_id", "view", "period_type", "period_start", "campaign_id", "id")
 
 
 class RecomputeRunViewSet(ScopedReadOnlyViewSet, mixins.CreateModelMixin):

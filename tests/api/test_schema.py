@@ -25,12 +25,14 @@ def test_it_generates_a_valid_schema_without_warnings(db, tmp_path):
         "/api/v1/targets/",
         "/api/v1/rollups/",
         "/api/v1/breakdowns/",
+        "/api/v1/campaign-revenue/",
         "/api/v1/tokens/",
         "/api/v1/audit/",
     ):
         assert path in paths, path
     assert "post" not in paths["/api/v1/rollups/"]
     assert "post" not in paths["/api/v1/breakdowns/"]
+    assert "post" not in paths["/api/v1/campaign-revenue/"]
     page_size = next(p for p in paths["/api/v1/deals/"]["get"]["parameters"] if p["name"] == "page_size")
     assert page_size["schema"]["maximum"] == 1000
 
