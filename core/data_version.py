@@ -10,8 +10,6 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
 FIGURES_CACHE_SECONDS = 60
 # Rows older than the newest are pruned (by the beat schedule); the epoch bump keeps keys unique.
@@ -48,12 +46,3 @@ def cached_figures(*, key: str, build: Callable[[], object], version: str | None
         value = build()
         cache.set(full_key, value, FIGURES_CACHE_SECONDS)
     return value
-
-
-def cached_html(*, key: str, template: str, context: Callable[[], dict], request=None, version: str | None = None):
-    """The template rendered with context() (and the request's context processors), cached like figures.
-    Only for HTML without per-request parts: no CSRF tokens, no messages."""
-    html = cached_figures(
-        key=key, version=version, build=lambda: render_to_string(template, context(), request=request)
-    )
-    return mark_safe(html)  # noqa: S308 (our template's output, escaped there)

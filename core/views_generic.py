@@ -15,8 +15,8 @@ from django.views import View
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from core.data_version import cached_html
 from core.exports import EXPORT_ROW_LIMIT, csv_response, xlsx_response
+from core.page_cache import cached_html
 from core.widgets import fast_selects
 
 EXPORT_FORMATS = ("csv", "xlsx")

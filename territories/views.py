@@ -20,11 +20,11 @@ from django_tables2.paginators import LazyPaginator
 
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
-from core.data_version import cached_figures, cached_html, data_version
+from core.data_version import cached_figures, data_version
 from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
-from core.page_cache import page_cached
+from core.page_cache import cached_html, page_cached
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.choices import KpiCode, PeriodType, RollupView

@@ -98,3 +98,23 @@ def test_the_dashboard_shows_a_runs_progress_as_it_moves(client, world):
     AssignmentRun.objects.filter(pk=run.pk).update(progress=60, phase="writing")
     page = client.get(reverse("home")).content.decode()
     assert 'aria-valuenow="60"' in page and "writing" in page
+
+
+def test_a_cached_part_with_a_form_carries_each_requests_own_token(rf, db):
+    from django.contrib.auth.models import AnonymousUser
+    from django.middleware.csrf import _unmask_cipher_token, get_token
+
+    from core.page_cache import cached_html
+
+    def part(request):
+        html = cached_html(key="test:login-form", template="registration/login.html", context=dict, request=request)
+        assert CSRF_PLACEHOLDER not in html
+        return TOKEN.search(html).group(1)
+
+    first, second = rf.get("/login/"), rf.get("/login/")
+    for request in (first, second):
+        request.user = AnonymousUser()
+    shown = [part(first), part(second)]  # the second from the cache
+    secrets = [_unmask_cipher_token(get_token(r)) for r in (first, second)]
+    assert [_unmask_cipher_token(token) for token in shown] == secrets
+    assert secrets[0] != secrets[1]
