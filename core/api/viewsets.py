@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 
+from core.access import AccessScope, ScopeOnlyCaller, VisibleQuerySet, access_scope
 from core.api.permissions import MANAGE_ROLES, RoleWritePermission
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.models import AuditEntry
@@ -170,8 +171,12 @@ class FastListMixin:
         return isinstance(renderer, JSONRenderer) and getattr(zone, "key", None) == "UTC"
 
     def _sql_json_queryset(self, queryset):
-        # The pagination reads its cursor position from the ordering columns, so they come along.
-        keys = dict.fromkeys(["pk", *getattr(self, "ordering_fields", ())])
+        # A cursor pagination reads its position from the first ordering column, so that one comes along
+        # (only that one: converting every orderable column of each row to Python cost more than the rest).
+        ordering_fields = getattr(self, "ordering_fields", ())
+        order = queryset.query.order_by
+        first = order[0].lstrip("-") if order and isinstance(order[0], str) else None
+        keys = dict.fromkeys(["pk", *([first] if first in ordering_fields else ordering_fields)])
         return queryset.annotate(_row_json=self.fast_json_expression()).values(*keys, "_row_json")
 
     def _values_rows(self, rows) -> list[dict]:
@@ -211,8 +216,12 @@ class FastListMixin:
         return Response(data)
 
     def retrieve(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        if self._renders_sql_json() and self._detail_statement_applies():
+            response = self._retrieve_compiled(lookup)
+            if response is not None:
+                return response
+        queryset = self.filter_queryset(self.get_queryset())
         try:
             queryset = queryset.filter(**{self.lookup_field: lookup})
         except (TypeError, ValueError, ValidationError):
@@ -226,6 +235,78 @@ class FastListMixin:
         if not rows:
             raise Http404
         return Response(rows[0])
+
+    # A detail request without query parameters runs the same SQL for every caller of one access shape,
+    # only the ids differ: compiling it with the ORM cost more CPU than the rest of the view.
+    def _detail_statement_applies(self) -> bool:
+        return (
+            not self.request.query_params
+            and self.lookup_field in ("pk", "id")
+            and type(self.queryset).visible_to is VisibleQuerySet.visible_to
+            and type(self).get_queryset is ScopedQuerysetMixin.get_queryset
+        )
+
+    def _retrieve_compiled(self, lookup):
+        try:
+            pk = int(lookup)
+        except (TypeError, ValueError):
+            raise Http404 from None
+        scope = access_scope(self.request.user)
+        if scope.nothing or not -(2**63) <= pk < 2**63:
+            raise Http404
+        statement = self._detail_statement(scope)
+        if statement is None:  # its parameters were not where expected: the ORM path answers
+            return None
+        sql, slots = statement
+        values = {_SLOT_IDS: scope.territory_ids, _SLOT_REP: scope.rep_id, _SLOT_PK: pk}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [values[slot] if isinstance(slot, str) else slot[1] for slot in slots])
+            row = cursor.fetchone()
+        if row is None:
+            raise Http404
+        return _json_response(row[-1])
+
+    def _detail_statement(self, scope: AccessScope):
+        """(sql, parameter slots) of the detail query for callers of this scope's shape, compiled once a
+        day per viewset (scoping may read today's date) with placeholder ids that are then found among
+        the compiled parameters; a slot is _SLOT_IDS / _SLOT_REP / _SLOT_PK or ("value", constant)."""
+        today = timezone.localdate()
+        cache = type(self).__dict__.get("_detail_statements")
+        if cache is None or cache[0] != today:
+            cache = (today, {})
+            type(self)._detail_statements = cache
+        shape = "everything" if scope.everything else ("ids", scope.rep_id is not None)
+        if shape not in cache[1]:
+            cache[1][shape] = self._detail_statement_compile(scope)
+        return cache[1][shape]
+
+    def _detail_statement_compile(self, scope: AccessScope):
+        placeholder_scope = (
+            scope
+            if scope.everything
+            else AccessScope(
+                territory_ids=_PLACEHOLDER_IDS, rep_id=_PLACEHOLDER_REP if scope.rep_id is not None else None
+            )
+        )
+        visible = self.queryset.visible_to(ScopeOnlyCaller(placeholder_scope))
+        queryset = self.filter_queryset(visible).filter(pk=_PLACEHOLDER_PK)
+        sql, params = self._sql_json_queryset(queryset)[:1].query.sql_with_params()
+        placeholders = {_SLOT_IDS: _PLACEHOLDER_IDS, _SLOT_REP: _PLACEHOLDER_REP, _SLOT_PK: _PLACEHOLDER_PK}
+        slots = []
+        for param in params:
+            slot = next((name for name, value in placeholders.items() if param == value), None)
+            slots.append(slot or ("value", param))
+        if slots.count(_SLOT_PK) != 1 or (not scope.everything and _SLOT_IDS not in slots):
+            return None
+        return sql, slots
+
+
+# Values no row has, standing for the caller's visible territory ids, rep id and the requested id while a
+# detail statement is compiled.
+_PLACEHOLDER_IDS = [-7_000_000_001]
+_PLACEHOLDER_REP = -7_000_000_002
+_PLACEHOLDER_PK = -7_000_000_003
+_SLOT_IDS, _SLOT_REP, _SLOT_PK = "ids", "rep", "pk"
 
 
 def _json_response(text: str) -> HttpResponse:

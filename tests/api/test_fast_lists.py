@@ -145,3 +145,33 @@ def test_the_browsable_api_still_renders_a_list_and_a_detail(manager_user):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")
         assert deal.name.encode() in response.content
+
+
+def test_content_negotiation_shortcut_agrees_with_drfs_full_negotiation(manager_user):
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.api.views import DealViewSet
+    from core.api.negotiation import ContentNegotiation
+
+    renderers = [renderer() for renderer in DealViewSet.renderer_classes]
+
+    def outcome(negotiation, request):
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers)
+        except Exception as error:  # noqa: BLE001 - the two must fail alike too
+            return type(error)
+        return type(renderer), media_type
+
+    cases = [
+        ("application/json", ""),
+        ("application/json", "?format=json"),
+        ("application/json", "?format=api"),
+        ("application/json; indent=4", ""),
+        ("text/html", ""),
+        ("*/*", ""),
+    ]
+    for accept, query in cases:
+        request = Request(APIRequestFactory().get(f"/api/v1/deals/{query}", HTTP_ACCEPT=accept))
+        assert outcome(ContentNegotiation(), request) == outcome(DefaultContentNegotiation(), request), (accept, query)
