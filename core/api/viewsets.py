@@ -1,6 +1,7 @@
 """Base viewsets: every list and detail goes through Model.objects.visible_to(request.user)."""
 
 import datetime
+import hashlib
 import json
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from rest_framework.utils import encoders
 from core.access import AccessScope, ScopeOnlyCaller, VisibleQuerySet, access_scope
 from core.api.permissions import MANAGE_ROLES, RoleWritePermission
 from core.audit import audit_changes, audit_record, audit_snapshot
+from core.data_version import cached_figures
 from core.models import AuditEntry
 
 
@@ -200,20 +202,35 @@ class FastListMixin:
         return queryset.annotate(**computed).values(*columns, *computed)
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
         if self._renders_sql_json():
-            rows_queryset = self._sql_json_queryset(queryset)
-            page = self.paginate_queryset(rows_queryset)
-            rows = [row["_row_json"] for row in (rows_queryset if page is None else page)]
-            if page is None:
-                return _json_response(f"[{','.join(rows)}]")
-            return _json_response(_json_with_results(self.get_paginated_response([]).data, rows))
+            if getattr(self.paginator, "cursor_query_param", None) in request.query_params:
+                return _json_response(self._list_json_text())
+            # A query's first page is what pollers re-read: cached per scope and URL under the data
+            # version (core.data_version), so any committed write to a table it reads shows at once.
+            # Later pages (cursor) are read once each by a sync, so they are not kept.
+            return _json_response(cached_figures(key=self._list_cache_key(), build=self._list_json_text))
+        queryset = self.filter_queryset(self.get_queryset())
         values = self._values_queryset(queryset)
         page = self.paginate_queryset(values)
         data = self._values_rows(page if page is not None else values)
         if page is not None:
             return self.get_paginated_response(data)
         return Response(data)
+
+    def _list_json_text(self) -> str:
+        queryset = self.filter_queryset(self.get_queryset())
+        rows_queryset = self._sql_json_queryset(queryset)
+        page = self.paginate_queryset(rows_queryset)
+        rows = [row["_row_json"] for row in (rows_queryset if page is None else page)]
+        if page is None:
+            return f"[{','.join(rows)}]"
+        return _json_with_results(self.get_paginated_response([]).data, rows)
+
+    def _list_cache_key(self) -> str:
+        scope = access_scope(self.request.user)
+        seen = "all" if scope.everything else "none" if scope.nothing else (tuple(scope.territory_ids), scope.rep_id)
+        material = repr((type(self).__qualname__, seen, self.request.build_absolute_uri()))
+        return f"api-list:{hashlib.blake2b(material.encode(), digest_size=16).hexdigest()}"
 
     def retrieve(self, request, *args, **kwargs):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]

@@ -143,8 +143,9 @@ def test_a_token_carries_its_users_scope_and_authenticates_in_one_query(world):
         "west manager": {"DEAL-A"},
         "manager": everyone,
     }
-    # token + user + roles + scope facts in one query, the page in another: the same for every role
-    assert {who: count for who, (_, count) in seen.items()} == dict.fromkeys(seen, 2)
+    # token + user + roles + scope facts in one query, the data version (the list cache's key) and the
+    # page in two more: the same for every role
+    assert {who: count for who, (_, count) in seen.items()} == dict.fromkeys(seen, 3)
 
 
 def test_a_deactivated_users_token_is_refused(manager_user):
