@@ -528,12 +528,17 @@ def _temp_buffers_raise() -> None:
         pass
 
 
-def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -> dict:
+def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, skip_unchanged: bool = False) -> dict:
     """Fill the temporary table _engine_result(row_type, a, b, c, d, e) for a model within the transaction.
 
     row_type 'deep': (account, territory, source); 'overlap': (account, winner, source, loser, reason);
     'deal': (deal, territory). A full run is one INSERT … SELECT (the CTE chain of _compute_parts, hash
     joins); a few accounts run the same chain as a prepared statement. Returns counts.
+
+    skip_unchanged (full runs that write the active model's history): counts["_answers"] tells the writer
+    what _class_compute left — "scoped": deep rows only for the accounts of _engine_scope, the rest
+    unchanged since written; "full": every row, _engine_scope the changed accounts' signatures; "": every
+    row, no signatures (the plain path).
     """
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
@@ -572,11 +577,21 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None) -
         # accounts × candidates would be ruinous.
         # (and no JIT: disabled nested loops inflate costs past jit_above_cost, compiling costs seconds)
         cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
-        if not _class_compute(cursor, params=params, max_depth=max_depth, has_products=bool(has_products)):
+        mode = _class_compute(
+            cursor, params=params, max_depth=max_depth, has_products=bool(has_products), skip_unchanged=skip_unchanged
+        )
+        if mode is None:
             for statement in _full_statements(max_depth, bool(has_products)):
                 cursor.execute(statement, params)
+            mode = ""
         cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
-        return _result_counts(cursor)
+        counts = _result_counts(cursor)
+        if mode == "scoped":
+            cursor.execute("SELECT deep FROM _engine_scope_stats")
+            counts["deep"] = cursor.fetchone()[0]
+        if skip_unchanged:
+            counts["_answers"] = mode
+        return counts
 
 
 # --- Full runs over classes of accounts ------------------------------------------------------------------
@@ -681,8 +696,9 @@ LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id =
 LEFT JOIN _engine_pclass pc ON pc.raw = a.postal
 """
 
-_CLASS_TABLES = "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_dmap, _engine_pdeal, " + ", ".join(
-    f"_engine_rep{i}" for i in range(len(_CLASS_FIELDS) + 2)
+_CLASS_TABLES = (
+    "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_dmap, _engine_pdeal, _engine_scope, "
+    "_engine_scope_stats, " + ", ".join(f"_engine_rep{i}, _engine_rsig{i + 1}" for i in range(len(_CLASS_FIELDS) + 2))
 )
 _ATTR_TYPES = {"employees": "integer", "revenue": "numeric"} | dict.fromkeys(
     ("country", "region", "city", "postal", "btype", "industry"), "text"
@@ -720,19 +736,20 @@ def _class_keys(fields: tuple[str, ...], alias: str) -> list[str]:
     return [_CLASS_FIELDS[field][2].format(a=alias) for field in fields]
 
 
-def _class_match(fields: tuple[str, ...], rep: str, account: str) -> str:
-    """Join condition: the account is in the representative's class (hashable equalities)."""
-    pairs = [f"{rep}.k{i} = {key}" for i, key in enumerate(_class_keys(fields, account))]
-    return " AND ".join(pairs) or "true"
+def _class_compute(
+    cursor, *, params: dict, max_depth: int, has_products: bool, skip_unchanged: bool = False
+) -> str | None:
+    """The full run over classes of accounts (see above); None (nothing done) when the model's postal
+    ranges are too many to classify postal codes by, and the plain full run should go instead.
 
-
-def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) -> bool:
-    """The full run over classes of accounts (see above); False (nothing done) when the model's postal
-    ranges are too many to classify postal codes by, and the plain full run should go instead."""
+    skip_unchanged (a run writing the active model's history): also compare every account's answer with
+    the one last written (_answer_scope). Returns "scoped" when _engine_result holds deep rows only for the
+    accounts in _engine_scope (those whose answer changed), "full" when it holds all of them (and
+    _engine_scope the changed ones), "" without the comparison."""
     cursor.execute(_BOUNDS_SQL, params)
     ranges, emp_bounds, rev_bounds = cursor.fetchone()
     if ranges > _CLASS_MAX_RANGES:
-        return False
+        return None
     sets = _class_sets(cursor, params, has_products)
     # Hash joins and hash aggregates on the class keys: sorting a million text keys by collation costs more.
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
@@ -766,23 +783,25 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
         )
         keys = _class_keys(fields, "c")
         grouping = "GROUP BY " + ", ".join(keys) if keys else "HAVING count(*) > 0"
+        # Each representative carries its class's account ids: expanding (and mapping deals) unnests them
+        # instead of joining a million accounts back on the class's text keys. A set without fields has one
+        # class, every unpinned account (ids NULL: _members reads them from _engine_cls).
         cursor.execute(
             f"""CREATE TEMP TABLE _engine_rep{index} ON COMMIT DROP AS
-                SELECT -({index * _REP_ID_STRIDE} + row_number() OVER ()) AS account_id, {columns}
-                       {"".join(f", {key} AS k{i}" for i, key in enumerate(keys))}
+                SELECT -({index * _REP_ID_STRIDE} + row_number() OVER ()) AS account_id, {columns},
+                       {"array_agg(c.account_id)" if keys else "NULL::bigint[]"} AS ids
                 FROM _engine_cls c WHERE NOT c.pinned {grouping};
                 INSERT INTO _engine_prev
                 SELECT account_id, {", ".join(_ATTRS[1:])}, 0, 2, true FROM _engine_rep{index}"""
         )
         if deals:
-            deal_set = (index, fields)
+            deal_set = index
     if has_products:
-        index, fields = deal_set
         statements = [
             f"""CREATE TEMP TABLE _engine_dmap ON COMMIT DROP AS
-                SELECT d.deal_id, r.account_id AS rep_id, d.sku, d.pline
-                FROM ({DEALS_SELECT}) d JOIN _engine_cls c ON c.account_id = d.account_id AND NOT c.pinned
-                JOIN _engine_rep{index} r ON {_class_match(fields, "r", "c")}""",
+                SELECT d.deal_id, m.rep_id, d.sku, d.pline
+                FROM ({DEALS_SELECT}) d
+                JOIN {_members(f"_engine_rep{deal_set}", not sets[deal_set][0])} m ON m.account_id = d.account_id""",
             """CREATE TEMP TABLE _engine_pdeal ON COMMIT DROP AS
                 SELECT -row_number() OVER () AS deal_id, rep_id AS account_id, sku, pline, 0::bigint AS territory_id
                 FROM (SELECT DISTINCT rep_id, sku, pline FROM _engine_dmap) x""",
@@ -792,36 +811,48 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
                 SELECT d.* FROM ({DEALS_SELECT}) d JOIN _engine_cls c ON c.account_id = d.account_id AND c.pinned""",
             "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
         ]
-        # Deals first: a fifth as many rows probe the classes' keys as when every account would.
-        cursor.execute("SET LOCAL join_collapse_limit = 1; SET LOCAL from_collapse_limit = 1")
         for statement in statements:
             cursor.execute(statement, params)
-        cursor.execute("SET LOCAL join_collapse_limit TO DEFAULT; SET LOCAL from_collapse_limit TO DEFAULT")
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
     for statement in _full_statements(max_depth, has_products, prebuilt=True):
         cursor.execute(statement, params)
-    # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes.
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
     cursor.execute(
         "ALTER TABLE _engine_result RENAME TO _engine_raw;"
         "CREATE TEMP TABLE _engine_result (row_type text, a bigint, b bigint, c integer, d bigint, e text)"
-        " ON COMMIT DROP;"
-        "INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0"
+        " ON COMMIT DROP"
     )
-    for index, (fields, kinds, _deals) in enumerate(sets):
-        if not kinds:
-            continue
-        keys = "".join(f", r.k{i}" for i in range(len(fields)))
+    expanding = [(index, kinds) for index, (_fields, kinds, _deals) in enumerate(sets) if kinds]
+    scoped = skip_unchanged and _answer_scope(cursor, expanding)
+    # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes —
+    # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them).
+    scope = " AND (row_type <> 'deep' OR a IN (SELECT account_id FROM _engine_scope))" if scoped else ""
+    cursor.execute(f"INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0{scope}")
+    for position, (index, kinds) in enumerate(expanding, start=1):
+        lateral = (
+            "(SELECT c.account_id FROM _engine_cls c WHERE NOT c.pinned) u"
+            if not sets[index][0]
+            else "unnest(r.ids) u(account_id)"
+        )
         cursor.execute(
             f"""INSERT INTO _engine_result
-                SELECT x.row_type, c.account_id, x.b, x.c, x.d, x.e
-                FROM (SELECT res.row_type, res.b, res.c, res.d, res.e {keys}
-                      FROM _engine_raw res JOIN _engine_rep{index} r ON r.account_id = res.a
-                      JOIN _engine_troot t ON t.territory_id = res.b
-                      WHERE res.a < 0 AND res.row_type <> 'deal' AND t.root_kind = ANY(%(kinds)s)) x
-                JOIN _engine_cls c ON NOT c.pinned AND {_class_match(fields, "x", "c")}""",
+                SELECT res.row_type, u.account_id, res.b, res.c, res.d, res.e
+                FROM _engine_raw res JOIN _engine_troot t ON t.territory_id = res.b
+                JOIN _engine_rep{index} r ON r.account_id = res.a
+                CROSS JOIN LATERAL {lateral}
+                WHERE res.a < 0 AND res.row_type {"= 'overlap'" if scoped else "<> 'deal'"}
+                  AND t.root_kind = ANY(%(kinds)s)""",
             {"kinds": kinds},
         )
+        if scoped:
+            cursor.execute(
+                f"""INSERT INTO _engine_result
+                    SELECT 'deep', s.account_id, res.b, res.c, res.d, res.e
+                    FROM _engine_scope s JOIN _engine_raw res ON res.a = s.reps[{position}]
+                    JOIN _engine_troot t ON t.territory_id = res.b
+                    WHERE res.a < 0 AND res.row_type = 'deep' AND t.root_kind = ANY(%(kinds)s)""",
+                {"kinds": kinds},
+            )
     if has_products:
         cursor.execute(
             """INSERT INTO _engine_result
@@ -832,4 +863,92 @@ def _class_compute(cursor, *, params: dict, max_depth: int, has_products: bool) 
                WHERE x.row_type = 'deal' AND x.a < 0"""
         )
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
+    if not skip_unchanged:
+        return ""
+    return "scoped" if scoped else "full"
+
+
+# An account's answer signature: its deep rows as territory_id * 4 + source, sorted per class set and the
+# sets concatenated in a fixed order (pinned accounts: all their rows sorted). Equal arrays mean equal
+# answers; the same answer may occasionally be spelt differently (an account pinned in one run only), which
+# costs a needless diff, never a missed one.
+_ROW_SIG = "array_agg(res.b * 4 + res.c ORDER BY res.b * 4 + res.c)"
+ANSWER_TABLE = "territories_engine_answer"
+_SCOPED_SHARE = 2  # a scope of at least 1/2 of the accounts expands and diffs everything (cheaper than filtering)
+
+
+def _members(rep_table: str, keyless: bool) -> str:
+    """(rep_id, account_id) for every account of the representatives' classes."""
+    if keyless:
+        return f"""(SELECT r.account_id AS rep_id, c.account_id FROM {rep_table} r
+                    CROSS JOIN _engine_cls c WHERE NOT c.pinned)"""
+    return f"""(SELECT r.account_id AS rep_id, u.account_id
+                FROM {rep_table} r CROSS JOIN LATERAL unnest(r.ids) u(account_id))"""
+
+
+def _answer_scope(cursor, expanding: list[tuple[int, list[str]]]) -> bool:
+    """_engine_scope(account_id, sig, reps): the accounts whose answer differs from the one stored in
+    territories_engine_answer (or that have none stored), with their new signature and their
+    representative per expanded class set (NULL for pinned accounts). True when few enough of them for
+    the run to expand and diff only those; then _engine_scope_stats holds the run's total deep rows."""
+    singles = []
+    for position, (index, kinds) in enumerate(expanding, start=1):
+        cursor.execute(
+            f"""CREATE TEMP TABLE _engine_rsig{position} ON COMMIT DROP AS
+                SELECT r.account_id AS rep, coalesce(x.sig, '{{}}') AS sig, r.ids
+                FROM _engine_rep{index} r LEFT JOIN (
+                    SELECT res.a, {_ROW_SIG} AS sig FROM _engine_raw res
+                    JOIN _engine_rep{index} r ON r.account_id = res.a
+                    JOIN _engine_troot t ON t.territory_id = res.b
+                    WHERE res.row_type = 'deep' AND t.root_kind = ANY(%(kinds)s) GROUP BY res.a) x
+                  ON x.a = r.account_id""",
+            {"kinds": kinds},
+        )
+        singles.append(cursor.rowcount == 1)
+    # The sets of one class (all unpinned accounts alike, e.g. account-based trees) join as a constant; one
+    # set of several classes drives (its account ids unnested), the others join it on the account id.
+    driver = next((position for position, single in enumerate(singles, start=1) if not single), None)
+    parts = [
+        f"(SELECT unnest(ids) AS account_id, rep, sig FROM _engine_rsig{driver}) m{driver}"
+        if driver is not None
+        else "(SELECT account_id FROM _engine_cls WHERE NOT pinned) m0"
+    ]
+    for position, single in enumerate(singles, start=1):
+        if single:
+            parts.append(f"CROSS JOIN (SELECT rep, sig FROM _engine_rsig{position}) m{position}")
+        elif position != driver:
+            parts.append(
+                f"JOIN (SELECT unnest(ids) AS account_id, rep, sig FROM _engine_rsig{position}) m{position}"
+                f" ON m{position}.account_id = m{driver}.account_id"
+            )
+    positions = range(1, len(singles) + 1)
+    sig = " || ".join(f"m{position}.sig" for position in positions) or "'{}'::bigint[]"
+    reps = "ARRAY[" + ", ".join(f"m{position}.rep" for position in positions) + "]::bigint[]"
+    account = f"m{driver if driver is not None else 0}.account_id"
+    cursor.execute(
+        f"""CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
+            SELECT s.account_id, s.sig, s.reps FROM (
+                SELECT {account} AS account_id, {sig} AS sig, {reps} AS reps FROM {" ".join(parts)}
+                UNION ALL
+                SELECT p.account_id, coalesce(x.sig, '{{}}'), NULL FROM _engine_cls p
+                LEFT JOIN (SELECT res.a, {_ROW_SIG} AS sig FROM _engine_raw res
+                           WHERE res.a > 0 AND res.row_type = 'deep' GROUP BY res.a) x ON x.a = p.account_id
+                WHERE p.pinned
+            ) s LEFT JOIN {ANSWER_TABLE} a ON a.account_id = s.account_id
+            WHERE a.sig IS DISTINCT FROM s.sig"""
+    )
+    changed = cursor.rowcount
+    cursor.execute("SELECT count(*) FROM _engine_cls")
+    if changed * _SCOPED_SHARE >= cursor.fetchone()[0]:
+        return False
+    cursor.execute("ANALYZE _engine_scope")
+    totals = "".join(
+        f" + (SELECT coalesce(sum(cardinality(sig)::bigint * coalesce(cardinality(ids), (SELECT count(*) FROM"
+        f" _engine_cls WHERE NOT pinned))), 0) FROM _engine_rsig{position})"
+        for position in positions
+    )
+    cursor.execute(
+        f"""CREATE TEMP TABLE _engine_scope_stats ON COMMIT DROP AS
+            SELECT ((SELECT count(*) FROM _engine_raw WHERE a > 0 AND row_type = 'deep'){totals})::bigint AS deep"""
+    )
     return True
