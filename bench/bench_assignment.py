@@ -11,11 +11,16 @@ Floor: one plain SQL statement joining every account to the region territories' 
 region and writing the result into a scratch table. Goals: full run ≤ 10 s and ≤ 10× the floor;
 incremental p95 ≤ 20 ms (200 samples).
 
+Sizes: `--scale full` 1,000,000 and 100,000 accounts, `small` 100,000; BENCH_ASSIGNMENT_ACCOUNTS (comma-separated
+account counts, e.g. 10000000) replaces them, for the sizes the default run would make slow:
+`BENCH_ASSIGNMENT_ACCOUNTS=10000000 python -m bench.bench_assignment`.
+
 The Django work runs in a subprocess (`python -m bench.bench_assignment worker N`) whose DATABASE_URL
 is the benchmark's own database.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -232,9 +237,14 @@ def _measure(url: str, accounts: int) -> dict:
     return figures
 
 
+def sizes(scale: str) -> list[int]:
+    explicit = os.environ.get("BENCH_ASSIGNMENT_ACCOUNTS", "").strip()
+    return [int(size) for size in explicit.split(",")] if explicit else SIZES[scale]
+
+
 def run(scale: str) -> list[dict]:
     rows = []
-    for accounts in SIZES[scale]:
+    for accounts in sizes(scale):
         with bench_database(f"assignment_{accounts}") as url:
             figures = _measure(url, accounts)
         dataset = f"{accounts:,} accounts, {figures['territories']:,} territories"

@@ -663,7 +663,7 @@ def _interval_class(value: str, bounds: str, bucket: str) -> str:
                     ELSE 2 * {bucket} END"""
 
 
-_CLASS_ACCOUNTS_SQL = f"""
+_CLASS_ACCOUNTS_SQL = """
 CREATE TEMP TABLE _engine_pclass ON COMMIT DROP AS
 WITH pv AS (SELECT raw, lower(raw) AS postal FROM (SELECT DISTINCT postal_code AS raw FROM accounts_account
             WHERE %(postal_read)s AND postal_code IS NOT NULL) d),
@@ -685,6 +685,12 @@ SELECT raw, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
 ANALYZE _engine_pclass;
 --
 CREATE TEMP TABLE _engine_cls ON COMMIT DROP AS
+SELECT * FROM {source} a WHERE a.pinned
+"""
+
+# Every account with its class keys of postal codes (pkey), employees (ekey) and revenue (rkey), and whether
+# it is pinned. Read twice: for the pinned accounts (_engine_cls) and grouped into classes (_engine_grp).
+_CLASS_SOURCE_SQL = f"""(
 SELECT a.*, pf.account_id IS NOT NULL AS pinned,
        CASE WHEN a.postal IS NULL THEN -1 ELSE coalesce(pc.pkey, 0) END AS pkey,
        {_interval_class("a.employees", "%(emp_bounds)s", "a.ebucket")} AS ekey,
@@ -693,11 +699,11 @@ FROM (SELECT a.*, {_interval_bucket("a.employees", "%(emp_bounds)s")} AS ebucket
              {_interval_bucket("a.revenue", "%(rev_bounds)s")} AS rbucket
       FROM ({{accounts}}) a OFFSET 0) a
 LEFT JOIN (SELECT DISTINCT account_id FROM _engine_forced) pf ON pf.account_id = a.account_id
-LEFT JOIN _engine_pclass pc ON pc.raw = a.postal
-"""
+LEFT JOIN _engine_pclass pc ON pc.raw = a.postal)"""
 
 _CLASS_TABLES = (
-    "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_dmap, _engine_pdeal, _engine_scope, "
+    "_engine_raw, _engine_troot, _engine_pclass, _engine_cls, _engine_grp, _engine_unpinned, _engine_dmap, "
+    "_engine_pdeal, _engine_scope, "
     "_engine_scope_stats, " + ", ".join(f"_engine_rep{i}, _engine_rsig{i + 1}" for i in range(len(_CLASS_FIELDS) + 2))
 )
 _ATTR_TYPES = {"employees": "integer", "revenue": "numeric"} | dict.fromkeys(
@@ -762,46 +768,97 @@ def _class_compute(
     for column, source in _LOWERED.items():
         stored = f"a.{source}::text" if column in read else "NULL::text"
         accounts = accounts.replace(f"lower(a.{source}) AS {column}", f"{stored} AS {column}")
-    for statement in _CLASS_ACCOUNTS_SQL.replace("{accounts}", accounts).split("\n--\n"):
-        cursor.execute(
-            statement,
-            {**params, "emp_bounds": list(emp_bounds), "rev_bounds": list(rev_bounds), "postal_read": "postal" in read},
-        )
+    class_params = {
+        **params,
+        "emp_bounds": list(emp_bounds),
+        "rev_bounds": list(rev_bounds),
+        "postal_read": "postal" in read,
+    }
+    source = _CLASS_SOURCE_SQL.replace("{accounts}", accounts)
+    cursor.execute("SELECT coalesce(array_agg(DISTINCT account_id), '{}') FROM _engine_forced")
+    pinned_ids = cursor.fetchone()[0]
+    pclass, pinned = _CLASS_ACCOUNTS_SQL.replace("{source}", source).split("\n--\n")
+    cursor.execute(pclass, class_params)
+    # The pinned accounts by their ids (an index scan), not by reading every account.
+    cursor.execute(pinned, {**class_params, "all": False, "ids": pinned_ids})
     cursor.execute(
         f"CREATE TEMP TABLE _engine_prev ({_PREV_TABLE_COLUMNS}) ON COMMIT DROP;"
         f"INSERT INTO _engine_prev SELECT {_lowered_columns()}, territory_id, src, has_children"
         " FROM _engine_cls WHERE pinned"
     )
+    # The unpinned accounts grouped into the classes of every set at once, in one scan (GROUPING SETS, one
+    # hash table per set): a text field's key is its stored value, so a representative takes it from the key;
+    # postal codes, employees and revenue take any member's value (min). Sets without fields have one class,
+    # every unpinned account: no ids kept for it (_members reads them from the other sets, or
+    # _engine_unpinned).
+    keyed = [fields for fields, _kinds, _deals in sets if fields]
+    columns = [field for field in _CLASS_FIELDS if any(field in fields for fields in keyed)]
+    key_of = {field: f"k_{field}" for field in columns}
+
+    def grouping_id(fields: tuple[str, ...]) -> int:  # GROUPING(k_…): a bit set for each key not grouped on
+        return sum(1 << (len(columns) - 1 - j) for j, field in enumerate(columns) if field not in fields)
+
+    if keyed:
+        key_exprs = ", ".join(f"{_CLASS_FIELDS[field][2].format(a='a')} AS {key_of[field]}" for field in columns)
+        grouping_sets = ", ".join("(" + ", ".join(key_of[field] for field in fields) + ")" for fields in keyed)
+        # The planner sizes each array_agg state at 8 kB and would sort a million text keys instead of
+        # hashing them; the states really take ~1 kB per class (a set's hash table spills past work_mem).
+        cursor.execute("SET LOCAL hash_mem_multiplier = 64")
+        cursor.execute(
+            f"""CREATE TEMP TABLE _engine_grp ON COMMIT DROP AS
+                SELECT GROUPING({", ".join(key_of.values())}) AS g, {", ".join(key_of.values())},
+                       min(a.postal COLLATE "C") AS postal, min(a.employees) AS employees,
+                       min(a.revenue) AS revenue, array_agg(a.account_id) AS ids
+                FROM (SELECT a.account_id, a.postal, a.employees, a.revenue, {key_exprs}
+                      FROM {source} a WHERE NOT a.pinned) a
+                GROUP BY GROUPING SETS ({grouping_sets})""",
+            class_params,
+        )
+        cursor.execute("SET LOCAL hash_mem_multiplier TO DEFAULT")
+        unpinned = f"(SELECT unnest(ids) AS account_id FROM _engine_grp WHERE g = {grouping_id(keyed[0])})"
+        cursor.execute(f"SELECT coalesce(sum(cardinality(ids)), 0) FROM _engine_grp WHERE g = {grouping_id(keyed[0])}")
+    else:
+        cursor.execute(
+            f"CREATE TEMP TABLE _engine_unpinned ON COMMIT DROP AS SELECT a.account_id FROM {source} a"
+            " WHERE NOT a.pinned;"
+            "SELECT count(*) FROM _engine_unpinned",
+            class_params,
+        )
+        unpinned = "(SELECT account_id FROM _engine_unpinned)"
+    unpinned_count = cursor.fetchone()[0]
+    cursor.execute("SELECT count(*) FROM _engine_cls")
+    counts = {"unpinned": unpinned_count, "pinned": cursor.fetchone()[0]}
     deal_set = None
     for index, (fields, _kinds, deals) in enumerate(sets):
-        read = {column for field in fields for column in _CLASS_FIELDS[field][1]}
-        columns = ", ".join(
-            (f"lower(min(c.{column})) AS {column}" if column in _LOWERED else f"min(c.{column}) AS {column}")
-            if column in read
-            else f"NULL::{_ATTR_TYPES[column]} AS {column}"
-            for column in _ATTRS[1:]
-        )
-        keys = _class_keys(fields, "c")
-        grouping = "GROUP BY " + ", ".join(keys) if keys else "HAVING count(*) > 0"
-        # Each representative carries its class's account ids: expanding (and mapping deals) unnests them
-        # instead of joining a million accounts back on the class's text keys. A set without fields has one
-        # class, every unpinned account (ids NULL: _members reads them from _engine_cls).
+        values = []
+        for column in _ATTRS[1:]:
+            field = next((f for f in fields if column in _CLASS_FIELDS[f][1]), None)
+            if field is None:
+                values.append(f"NULL::{_ATTR_TYPES[column]} AS {column}")
+            elif column in ("postal", "employees", "revenue"):
+                values.append(f"{'lower(g.postal)' if column == 'postal' else f'g.{column}'} AS {column}")
+            else:
+                values.append(f"lower(nullif(g.{key_of[field]}, chr(1))) AS {column}")
+        if fields:
+            select = f"SELECT {', '.join(values)}, g.ids FROM _engine_grp g WHERE g.g = {grouping_id(fields)}"
+        else:
+            select = f"SELECT {', '.join(values)}, NULL::bigint[] AS ids WHERE {unpinned_count} > 0"
         cursor.execute(
             f"""CREATE TEMP TABLE _engine_rep{index} ON COMMIT DROP AS
-                SELECT -({index * _REP_ID_STRIDE} + row_number() OVER ()) AS account_id, {columns},
-                       {"array_agg(c.account_id)" if keys else "NULL::bigint[]"} AS ids
-                FROM _engine_cls c WHERE NOT c.pinned {grouping};
+                SELECT -({index * _REP_ID_STRIDE} + row_number() OVER ()) AS account_id, r.*
+                FROM ({select}) r;
                 INSERT INTO _engine_prev
                 SELECT account_id, {", ".join(_ATTRS[1:])}, 0, 2, true FROM _engine_rep{index}"""
         )
         if deals:
             deal_set = index
     if has_products:
+        deal_members = _members(f"_engine_rep{deal_set}", None if sets[deal_set][0] else unpinned)
         statements = [
             f"""CREATE TEMP TABLE _engine_dmap ON COMMIT DROP AS
                 SELECT d.deal_id, m.rep_id, d.sku, d.pline
                 FROM ({DEALS_SELECT}) d
-                JOIN {_members(f"_engine_rep{deal_set}", not sets[deal_set][0])} m ON m.account_id = d.account_id""",
+                JOIN {deal_members} m ON m.account_id = d.account_id""",
             """CREATE TEMP TABLE _engine_pdeal ON COMMIT DROP AS
                 SELECT -row_number() OVER () AS deal_id, rep_id AS account_id, sku, pline, 0::bigint AS territory_id
                 FROM (SELECT DISTINCT rep_id, sku, pline FROM _engine_dmap) x""",
@@ -823,17 +880,13 @@ def _class_compute(
         " ON COMMIT DROP"
     )
     expanding = [(index, kinds) for index, (_fields, kinds, _deals) in enumerate(sets) if kinds]
-    scoped = skip_unchanged and _answer_scope(cursor, expanding)
+    scoped = skip_unchanged and _answer_scope(cursor, expanding, unpinned, counts)
     # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes —
     # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them).
     scope = " AND (row_type <> 'deep' OR a IN (SELECT account_id FROM _engine_scope))" if scoped else ""
     cursor.execute(f"INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0{scope}")
     for position, (index, kinds) in enumerate(expanding, start=1):
-        lateral = (
-            "(SELECT c.account_id FROM _engine_cls c WHERE NOT c.pinned) u"
-            if not sets[index][0]
-            else "unnest(r.ids) u(account_id)"
-        )
+        lateral = f"{unpinned} u" if not sets[index][0] else "unnest(r.ids) u(account_id)"
         cursor.execute(
             f"""INSERT INTO _engine_result
                 SELECT res.row_type, u.account_id, res.b, res.c, res.d, res.e
@@ -877,16 +930,16 @@ ANSWER_TABLE = "territories_engine_answer"
 _SCOPED_SHARE = 2  # a scope of at least 1/2 of the accounts expands and diffs everything (cheaper than filtering)
 
 
-def _members(rep_table: str, keyless: bool) -> str:
-    """(rep_id, account_id) for every account of the representatives' classes."""
-    if keyless:
-        return f"""(SELECT r.account_id AS rep_id, c.account_id FROM {rep_table} r
-                    CROSS JOIN _engine_cls c WHERE NOT c.pinned)"""
+def _members(rep_table: str, unpinned: str | None) -> str:
+    """(rep_id, account_id) for every account of the representatives' classes; unpinned: the accounts of the
+    one class of a set without fields."""
+    if unpinned:
+        return f"""(SELECT r.account_id AS rep_id, c.account_id FROM {rep_table} r CROSS JOIN {unpinned} c)"""
     return f"""(SELECT r.account_id AS rep_id, u.account_id
                 FROM {rep_table} r CROSS JOIN LATERAL unnest(r.ids) u(account_id))"""
 
 
-def _answer_scope(cursor, expanding: list[tuple[int, list[str]]]) -> bool:
+def _answer_scope(cursor, expanding: list[tuple[int, list[str]]], unpinned: str, counts: dict) -> bool:
     """_engine_scope(account_id, sig, reps): the accounts whose answer differs from the one stored in
     territories_engine_answer (or that have none stored), with their new signature and their
     representative per expanded class set (NULL for pinned accounts). True when few enough of them for
@@ -911,7 +964,7 @@ def _answer_scope(cursor, expanding: list[tuple[int, list[str]]]) -> bool:
     parts = [
         f"(SELECT unnest(ids) AS account_id, rep, sig FROM _engine_rsig{driver}) m{driver}"
         if driver is not None
-        else "(SELECT account_id FROM _engine_cls WHERE NOT pinned) m0"
+        else f"{unpinned} m0"
     ]
     for position, single in enumerate(singles, start=1):
         if single:
@@ -938,13 +991,12 @@ def _answer_scope(cursor, expanding: list[tuple[int, list[str]]]) -> bool:
             WHERE a.sig IS DISTINCT FROM s.sig"""
     )
     changed = cursor.rowcount
-    cursor.execute("SELECT count(*) FROM _engine_cls")
-    if changed * _SCOPED_SHARE >= cursor.fetchone()[0]:
+    if changed * _SCOPED_SHARE >= counts["unpinned"] + counts["pinned"]:
         return False
     cursor.execute("ANALYZE _engine_scope")
     totals = "".join(
-        f" + (SELECT coalesce(sum(cardinality(sig)::bigint * coalesce(cardinality(ids), (SELECT count(*) FROM"
-        f" _engine_cls WHERE NOT pinned))), 0) FROM _engine_rsig{position})"
+        f" + (SELECT coalesce(sum(cardinality(sig)::bigint * coalesce(cardinality(ids), {counts['unpinned']})), 0)"
+        f" FROM _engine_rsig{position})"
         for position in positions
     )
     cursor.execute(

@@ -213,9 +213,11 @@ def _membership_write(*, kind: str, effective: date, account_ids: list[int] | No
                            FROM {table} m WHERE m.valid_to IS NULL AND ({scope})) x
                   ON {match}
                 WHERE r.a IS NULL OR x.id IS NULL
-                      {f"OR x.source <> {_source_sql('r')}" if has_source else ""};
-                SELECT count(*) FILTER (WHERE id IS NULL), count(*) FILTER (WHERE id IS NOT NULL) FROM _engine_diff""",
+                      {f"OR x.source <> {_source_sql('r')}" if has_source else ""}""",
                 params,
+            )
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE id IS NULL), count(*) FILTER (WHERE id IS NOT NULL) FROM _engine_diff"
             )
             to_open, to_change = cursor.fetchone()
             if not to_open and not to_change:

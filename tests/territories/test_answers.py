@@ -58,8 +58,8 @@ def scopes(monkeypatch):
     seen = []
     original = engine._answer_scope
 
-    def spy(cursor, expanding):
-        scoped = original(cursor, expanding)
+    def spy(cursor, *args):
+        scoped = original(cursor, *args)
         cursor.execute("SELECT account_id FROM _engine_scope")
         seen.append(sorted(row[0] for row in cursor.fetchall()) if scoped else None)
         return scoped
