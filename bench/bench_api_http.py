@@ -2,8 +2,9 @@
 
 - list pages of 100 (deals, accounts; deals also as a rep, whose scoping is an EXISTS per row; first
   pages are served from the list cache, so the deal list's later pages, read through their cursor links
-  and never cached, are measured too) and a deal detail: p95 latency and requests/s over a fixed duration, 20 client processes each on one keep-alive
-  connection. Baseline: the same clients against /health/ (one SELECT 1): what the stack itself costs here.
+  and never cached, are measured too) and a deal detail: p95 latency and requests/s over a fixed
+  duration, 20 client processes each on one keep-alive connection. Baseline: the same clients against
+  /health/ (one SELECT 1): what the stack itself costs here.
 - export of every account (100,000 rows at full scale) as CSV. Baseline: a bare COPY of the same table.
 - bulk upsert of 10,000 deals (of 1,000 accounts) in one request (new, then all amounts changed), as in
   production: the request queues the moved accounts and dirty rollups in its transaction and a real Celery
