@@ -51,6 +51,8 @@ test: install-dev lint                 ## the whole suite
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev                     ## benchmarks; SCALE=small for a quick pass
+	@command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1) \
+		|| echo "wrk could not be installed: the HTTP benchmarks use Python client processes."
 	DEBUG=1 $(PY) -m bench.run --scale $(SCALE)
 
 check-deploy: install                  ## Django's deployment checks with production settings

@@ -1,10 +1,11 @@
-"""The REST API over HTTP: gunicorn (DEBUG off, gthread) on the seeded demo dataset, 20 concurrent clients.
+"""The REST API over HTTP: gunicorn (DEBUG off, config/gunicorn_conf.py) on the seeded demo dataset, 20 clients.
 
 - list pages of 100 (deals, accounts; deals also as a rep, whose scoping is an EXISTS per row; first
   pages are served from the list cache, so the deal list's later pages, read through their cursor links
   and never cached, are measured too) and a deal detail: p95 latency and requests/s over a fixed
-  duration, 20 client processes each on one keep-alive connection. Baseline: the same clients against
-  /health/ (one SELECT 1): what the stack itself costs here.
+  duration, 20 concurrent clients in a closed loop (wrk's connections, bench/http_load.py, or 20 Python
+  processes each on one connection when wrk is missing). Baseline: the same clients against /health/ (one
+  SELECT 1): what the stack itself costs here.
 - export of every account (100,000 rows at full scale) as CSV. Baseline: a bare COPY of the same table.
 - bulk upsert of 10,000 deals (of 1,000 accounts) in one request (new, then all amounts changed), as in
   production: the request queues the moved accounts and dirty rollups in its transaction and a real Celery
@@ -30,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from io import BytesIO
 
 from bench.common import ROOT, bench_database, connect, manage, result_row
+from bench.http_load import wrk_available, wrk_load
 from config.gunicorn_conf import layout as gunicorn_layout
 
 SIZES = {"full": (100_000, 1_000_000), "small": (5_000, 50_000)}
@@ -38,6 +40,9 @@ BULK_ROWS = {"full": 10_000, "small": 2_000}
 # Distinct accounts the bulk deals belong to: the engine hook reassigns each of them inside the request.
 BULK_ACCOUNTS = {"full": 1_000, "small": 200}
 CLIENTS = 20
+# The load generator: wrk when installed (`make bench` installs Debian's package when it can), else 20
+# Python client processes; BENCH_CLIENT=python picks those. The dataset column names the one used.
+CLIENT = os.environ.get("BENCH_CLIENT") or ("wrk" if wrk_available() else "python")
 # The deployed layout (config/gunicorn_conf.py); BENCH_WORKERS / BENCH_THREADS try others.
 GUNICORN_LAYOUT = {
     "WEB_CONCURRENCY": os.environ.get("BENCH_WORKERS", ""),
@@ -119,8 +124,6 @@ def _gunicorn_start(url: str, port: int, redis_url: str | None) -> subprocess.Po
         f"127.0.0.1:{port}",
         "--timeout",
         "1800",
-        "--access-logfile",
-        "/dev/null",
         "--log-level",
         "warning",
     ]
@@ -164,6 +167,14 @@ def _client_loop(port: int, token: str, paths: list[str], seconds: float, seed: 
 
 
 def _load(port: int, token: str, paths: list[str], seconds: float) -> dict:
+    if CLIENT == "wrk":
+        headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        wrk_load(port, headers, paths, 1, CLIENTS)  # warm every worker's code path first (not measured)
+        return wrk_load(port, headers, paths, seconds, CLIENTS)
+    return _python_load(port, token, paths, seconds)
+
+
+def _python_load(port: int, token: str, paths: list[str], seconds: float) -> dict:
     with ProcessPoolExecutor(max_workers=CLIENTS) as pool:
         # Warm every worker's connection and code path first (not measured).
         list(pool.map(_client_loop, *zip(*[(port, token, paths, 0.3, n) for n in range(CLIENTS)], strict=True)))
@@ -330,7 +341,7 @@ def run(scale: str) -> list[dict]:
         manage(url, "seed_demo", "--accounts", str(accounts), "--deals", str(deals), timeout=7200)
         figures = _measure(url, scale)
     load = f"load {figures['load_before']:.1f}→{figures['load_after']:.1f}"
-    dataset = f"{deals:,} deals, {CLIENTS} clients, gunicorn {WORKERS}×{THREADS} threads, {load}"
+    dataset = f"{deals:,} deals, {CLIENTS} clients ({CLIENT}), gunicorn {WORKERS}×{THREADS} threads, {load}"
     health = figures["health"]
     rows = []
     for key, label in (

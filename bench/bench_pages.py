@@ -152,8 +152,6 @@ def _gunicorn(url: str, port: int, static_root: str) -> subprocess.Popen:
             "config/gunicorn_conf.py",  # the deployed layout
             "-b",
             f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
             "--log-level",
             "warning",
         ],
