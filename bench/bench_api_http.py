@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from io import BytesIO
 
-from bench.common import ROOT, bench_database, connect, manage, result_row
+from bench.common import ROOT, bench_database, connect, database_settle, manage, result_row
 from bench.http_load import wrk_available, wrk_load
 from config.gunicorn_conf import layout as gunicorn_layout
 
@@ -339,6 +339,7 @@ def run(scale: str) -> list[dict]:
     accounts, deals = SIZES[scale]
     with bench_database(f"api_http_{scale}") as url:
         manage(url, "seed_demo", "--accounts", str(accounts), "--deals", str(deals), timeout=7200)
+        database_settle(url)
         figures = _measure(url, scale)
     load = f"load {figures['load_before']:.1f}→{figures['load_after']:.1f}"
     dataset = f"{deals:,} deals, {CLIENTS} clients ({CLIENT}), gunicorn {WORKERS}×{THREADS} threads, {load}"

@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from bench.common import bench_database, result_row, worker_figures
+from bench.common import bench_database, database_settle, result_row, worker_figures
 
 SIZES = {"full": [1_000_000, 100_000], "small": [100_000]}
 FULL_GOAL_SECONDS = 10.0
@@ -173,7 +173,7 @@ def worker(accounts: int) -> dict:
         for depth in range(4):
             cursor.execute(BUILD_SQL, {"model": model.pk, "depth": depth})
         cursor.execute(RULES_SQL, {"model": model.pk, "accounts": accounts})
-        cursor.execute("ANALYZE")
+    database_settle(os.environ["DATABASE_URL"])
     territories = Territory.objects.filter(territory_model=model).count()
     generate_seconds = time.perf_counter() - started
 

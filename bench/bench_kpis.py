@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, bench_database, connect, result_row, worker_figures
+from bench.common import ROOT, bench_database, connect, database_settle, result_row, worker_figures
 
 SIZES = {
     "full": {"deals": 1_000_000, "accounts": 100_000, "territories": 5_000},
@@ -303,6 +303,7 @@ def run(scale: str) -> list[dict]:
                 )
         finally:
             connection.close()
+        database_settle(url)
         figures = worker_figures(url, "bench.bench_kpis", url, scale, timeout=7200)
         end_to_end = _end_to_end(url)
     print(json.dumps({**figures, "end_to_end": end_to_end, "load": os.getloadavg()}), file=sys.stderr)

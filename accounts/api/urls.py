@@ -1,3 +1,5 @@
+"""This app's API routes, served by the one router of config/api_urls.py."""
+
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import views
@@ -8,4 +10,3 @@ router.register("product-lines", views.ProductLineViewSet, basename="product-lin
 router.register("products", views.ProductViewSet, basename="product")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
 router.register("deals", views.DealViewSet, basename="deal")
-urlpatterns = router.urls

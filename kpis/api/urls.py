@@ -1,3 +1,5 @@
+"""This app's API routes, served by the one router of config/api_urls.py."""
+
 from rest_framework.routers import SimpleRouter
 
 from kpis.api import views
@@ -10,4 +12,3 @@ router.register("rollups", views.KpiRollupViewSet, basename="rollup")
 router.register("breakdowns", views.KpiBreakdownRollupViewSet, basename="breakdown")
 router.register("campaign-revenue", views.KpiCampaignRollupViewSet, basename="campaign-revenue")
 router.register("recompute-runs", views.RecomputeRunViewSet, basename="recompute-run")
-urlpatterns = router.urls

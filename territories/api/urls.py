@@ -1,3 +1,5 @@
+"""This app's API routes, served by the one router of config/api_urls.py."""
+
 from rest_framework.routers import SimpleRouter
 
 from territories.api import views
@@ -11,4 +13,3 @@ router.register("overrides", views.TerritoryOverrideViewSet, basename="override"
 router.register("rep-assignments", views.RepAssignmentViewSet, basename="rep-assignment")
 router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("assignment-runs", views.AssignmentRunViewSet, basename="assignment-run")
-urlpatterns = router.urls

@@ -360,3 +360,12 @@ def test_it_lets_a_scoped_manager_staff_their_subtree_with_any_rep(world):
         format="json",
     )
     assert response.status_code == 201, response.json()
+
+
+def test_the_api_root_lists_every_resource_of_every_app(manager_client):
+    response = manager_client.get(url("api-root"), HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    listed = response.json()
+    for resource in ("accounts", "deals", "tokens", "audit", "reps", "territories", "rules", "rollups", "targets"):
+        assert listed[resource].endswith(f"/api/v1/{resource}/")
