@@ -47,8 +47,8 @@ def wrk_available() -> bool:
 
 
 def wrk_load(port: int, headers: dict, paths: list[str], seconds: float, connections: int) -> dict:
-    """requests, rps, p95_ms, median_ms of `connections` concurrent clients over `seconds`; raises when an
-    answer was not 2xx/3xx or a socket failed."""
+    """requests, rps, p95_ms, median_ms of `connections` concurrent clients over `seconds` (whole seconds:
+    wrk refuses fractions); raises when an answer was not 2xx/3xx or a socket failed."""
     with tempfile.TemporaryDirectory() as directory:
         files = {"script.lua": _SCRIPT, "paths": "\n".join(paths) + "\n"}
         files["headers"] = "".join(f"{name}: {value}\n" for name, value in headers.items())
@@ -56,7 +56,7 @@ def wrk_load(port: int, headers: dict, paths: list[str], seconds: float, connect
             with open(os.path.join(directory, name), "w") as handle:
                 handle.write(text)
         command = [
-            "wrk", "--threads", "2", "--connections", str(connections), "--duration", f"{seconds:g}s",
+            "wrk", "--threads", "2", "--connections", str(connections), "--duration", f"{max(1, round(seconds))}s",
             "--timeout", "60s", "--script", os.path.join(directory, "script.lua"), f"http://127.0.0.1:{port}",
         ]  # fmt: skip
         environment = {
