@@ -602,7 +602,7 @@ FROM ({rollup_rows}) n;
 ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_pkey PRIMARY KEY (id, view);
 ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_unique
     UNIQUE (territory_id, kpi_id, view, period_type, period_start);
-CREATE INDEX {rollup}_build_period ON {rollup}_build (kpi_id, view, period_type, period_start);
+CREATE INDEX {rollup}_build_period ON {rollup}_build (kpi_id, period_start, period_type);
 ANALYZE {rollup}_build;
 
 DROP TABLE IF EXISTS {campaign}_build;

@@ -538,7 +538,10 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
     skip_unchanged (full runs that write the active model's history): counts["_answers"] tells the writer
     what _class_compute left — "scoped": deep rows only for the accounts of _engine_scope, the rest
     unchanged since written; "full": every row, _engine_scope the changed accounts' signatures; "": every
-    row, no signatures (the plain path).
+    row, no signatures (the plain path). On the first write ever (no membership row yet) the classes' deep
+    rows are not expanded into _engine_result: counts["_deep_rest"] is (a query giving them as (a, b, c),
+    their number), for the writer to insert straight into the empty membership table (counts["deep"]
+    includes them).
     """
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
@@ -577,8 +580,14 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
         # accounts × candidates would be ruinous.
         # (and no JIT: disabled nested loops inflate costs past jit_above_cost, compiling costs seconds)
         cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
+        deferred: dict = {}
         mode = _class_compute(
-            cursor, params=params, max_depth=max_depth, has_products=bool(has_products), skip_unchanged=skip_unchanged
+            cursor,
+            params=params,
+            max_depth=max_depth,
+            has_products=bool(has_products),
+            skip_unchanged=skip_unchanged,
+            deferred=deferred,
         )
         if mode is None:
             for statement in _full_statements(max_depth, bool(has_products)):
@@ -591,6 +600,9 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
             counts["deep"] = cursor.fetchone()[0]
         if skip_unchanged:
             counts["_answers"] = mode
+        if deferred:
+            counts["deep"] += deferred["rows"]
+            counts["_deep_rest"] = (deferred["sql"], deferred["rows"])
         return counts
 
 
@@ -743,7 +755,13 @@ def _class_keys(fields: tuple[str, ...], alias: str) -> list[str]:
 
 
 def _class_compute(
-    cursor, *, params: dict, max_depth: int, has_products: bool, skip_unchanged: bool = False
+    cursor,
+    *,
+    params: dict,
+    max_depth: int,
+    has_products: bool,
+    skip_unchanged: bool = False,
+    deferred: dict | None = None,
 ) -> str | None:
     """The full run over classes of accounts (see above); None (nothing done) when the model's postal
     ranges are too many to classify postal codes by, and the plain full run should go instead.
@@ -751,7 +769,12 @@ def _class_compute(
     skip_unchanged (a run writing the active model's history): also compare every account's answer with
     the one last written (_answer_scope). Returns "scoped" when _engine_result holds deep rows only for the
     accounts in _engine_scope (those whose answer changed), "full" when it holds all of them (and
-    _engine_scope the changed ones), "" without the comparison."""
+    _engine_scope the changed ones), "" without the comparison.
+
+    deferred (given with skip_unchanged): when the membership table is empty — the first write ever, where
+    all three million rows of a million accounts open — the representatives' deep rows are left
+    unexpanded and deferred gets {"sql": a query of their accounts' rows (a, b, c), "rows": their number}:
+    the writer inserts them straight into the table instead of through _engine_result."""
     cursor.execute(_BOUNDS_SQL, params)
     ranges, emp_bounds, rev_bounds = cursor.fetchone()
     if ranges > _CLASS_MAX_RANGES:
@@ -881,22 +904,29 @@ def _class_compute(
     )
     expanding = [(index, kinds) for index, (_fields, kinds, _deals) in enumerate(sets) if kinds]
     scoped = skip_unchanged and _answer_scope(cursor, expanding, unpinned, counts)
+    first_write = False
+    if deferred is not None and skip_unchanged and not scoped:
+        cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM territories_accountterritorymembership)")
+        first_write = cursor.fetchone()[0]
     # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes —
-    # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them).
+    # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them);
+    # on the first write, overlaps only (the deep rows go to the writer as a query).
     scope = " AND (row_type <> 'deep' OR a IN (SELECT account_id FROM _engine_scope))" if scoped else ""
     cursor.execute(f"INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0{scope}")
+    deep_rest = []
     for position, (index, kinds) in enumerate(expanding, start=1):
         lateral = f"{unpinned} u" if not sets[index][0] else "unnest(r.ids) u(account_id)"
-        cursor.execute(
-            f"""INSERT INTO _engine_result
-                SELECT res.row_type, u.account_id, res.b, res.c, res.d, res.e
-                FROM _engine_raw res JOIN _engine_troot t ON t.territory_id = res.b
+        expansion = f"""FROM _engine_raw res JOIN _engine_troot t ON t.territory_id = res.b
                 JOIN _engine_rep{index} r ON r.account_id = res.a
                 CROSS JOIN LATERAL {lateral}
-                WHERE res.a < 0 AND res.row_type {"= 'overlap'" if scoped else "<> 'deal'"}
-                  AND t.root_kind = ANY(%(kinds)s)""",
-            {"kinds": kinds},
+                WHERE res.a < 0 AND t.root_kind = ANY({cursor.mogrify("%s", [kinds]).decode()}::text[])"""
+        cursor.execute(
+            f"""INSERT INTO _engine_result
+                SELECT res.row_type, u.account_id, res.b, res.c, res.d, res.e {expansion}
+                AND res.row_type {"= 'overlap'" if scoped or first_write else "<> 'deal'"}"""
         )
+        if first_write:
+            deep_rest.append(f"SELECT u.account_id AS a, res.b, res.c {expansion} AND res.row_type = 'deep'")
         if scoped:
             cursor.execute(
                 f"""INSERT INTO _engine_result
@@ -915,6 +945,19 @@ def _class_compute(
                 AND coalesce(m.pline, chr(1)) = coalesce(p.pline, chr(1))
                WHERE x.row_type = 'deal' AND x.a < 0"""
         )
+    if deep_rest:
+        # Each representative's deep rows in its root kinds' subtrees, once per account of its class.
+        totals = " + ".join(
+            f"""(SELECT coalesce(sum(x.n * coalesce(cardinality(r.ids), {counts["unpinned"]})), 0)
+                 FROM (SELECT res.a, count(*) AS n FROM _engine_raw res
+                       JOIN _engine_troot t ON t.territory_id = res.b
+                       WHERE res.a < 0 AND res.row_type = 'deep' AND t.root_kind = ANY(%s::text[])
+                       GROUP BY res.a) x
+                 JOIN _engine_rep{index} r ON r.account_id = x.a)"""
+            for index, _kinds in expanding
+        )
+        cursor.execute(f"SELECT ({totals})::bigint", [kinds for _index, kinds in expanding])
+        deferred |= {"sql": "\nUNION ALL\n".join(deep_rest), "rows": cursor.fetchone()[0]}
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
     if not skip_unchanged:
         return ""

@@ -429,10 +429,15 @@ class PlannedDealTerritory(models.Model):
 class AssignmentOverlap(models.Model):
     """Siblings of one kind that all claimed an account in the latest run, the winner and why."""
 
-    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="overlaps")
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    winner = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_won")
-    loser = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_lost")
+    # Derived rows, rewritten by every run (tens of thousands at a time): no database FK constraints, whose
+    # deferred per-row checks cost a first run more than writing the rows; the ORM still cascades deletes
+    # and every run replaces the model's rows from current accounts and territories.
+    territory_model = models.ForeignKey(
+        TerritoryModel, on_delete=models.CASCADE, related_name="overlaps", db_constraint=False
+    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    winner = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_won", db_constraint=False)
+    loser = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="overlaps_lost", db_constraint=False)
     reason = models.CharField(max_length=20, choices=OverlapReason.choices)
 
     class Meta:

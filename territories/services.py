@@ -163,7 +163,15 @@ def _pair_key_stride(cursor, *, table: str, column: str, params: dict) -> int:
 _ANSWER_TRIGGERS = ("territories_engine_answer_ins", "territories_engine_answer_upd", "territories_engine_answer_del")
 
 
-def _membership_write(*, kind: str, effective: date, account_ids: list[int] | None, answers: str = "") -> dict:
+def _membership_write(
+    *,
+    kind: str,
+    effective: date,
+    account_ids: list[int] | None,
+    answers: str = "",
+    deep_rest: str = "",
+    deep_rest_rows: int = 0,
+) -> dict:
     """Diff _engine_result against the current rows in scope and write the difference.
 
     One hash full join of the answer with the current rows keeps only what differs (nothing on an
@@ -175,7 +183,10 @@ def _membership_write(*, kind: str, effective: date, account_ids: list[int] | No
     answers (account history of a full run, see engine.assignment_compute): "scoped" — the answer and the
     diff cover only the accounts of _engine_scope (every other account's stored answer equals both its new
     answer and its current rows, so it has nothing to write); "full" — all accounts. Either way the
-    changed accounts' signatures are stored afterwards in ANSWER_TABLE."""
+    changed accounts' signatures are stored afterwards in ANSWER_TABLE.
+
+    deep_rest (account history of a first full run, see engine.assignment_compute): a query of the
+    deep_rest_rows deep rows (a, b, c) left out of _engine_result; they open with the rest."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
     scoped = answers == "scoped"
     if scoped:
@@ -188,12 +199,25 @@ def _membership_write(*, kind: str, effective: date, account_ids: list[int] | No
         if has_source:
             keys.append("source_changed")
         cursor.execute(f"DROP TABLE IF EXISTS _engine_diff, _engine_known; SELECT NOT EXISTS (SELECT 1 FROM {table})")
-        if account_ids is None and cursor.fetchone()[0]:
+        first_write = account_ids is None and cursor.fetchone()[0]
+        if deep_rest and not first_write:
+            # A row was written since the engine looked (an incremental reassignment committed in between):
+            # the deferred rows join the answer for the diff after all.
+            cursor.execute(
+                f"INSERT INTO _engine_result SELECT 'deep', d.a, d.b, d.c, NULL, NULL FROM ({deep_rest}) d;"
+                "DROP TABLE _engine_result_stats; CREATE TEMP TABLE _engine_result_stats ON COMMIT DROP AS"
+                " SELECT row_type, count(*) AS n, max(a) AS max_a, max(b) AS max_b FROM _engine_result GROUP BY 1"
+            )
+            deep_rest = ""
+        if first_write:
             # The very first write: the whole answer opens from the beginning of the data, nothing to diff.
             cursor.execute("SELECT coalesce(sum(n), 0) FROM _engine_result_stats WHERE row_type = %(row_type)s", params)
             to_open, to_change = cursor.fetchone()[0], 0
             opening = f"""SELECT a, b, {_source_sql("r") if has_source else "NULL"} AS source
                           FROM _engine_result r WHERE row_type = %(row_type)s"""
+            if deep_rest:
+                to_open += deep_rest_rows
+                opening += f"\nUNION ALL SELECT a, b, {_source_sql('r')} AS source FROM ({deep_rest}) r"
             valid_from = "%(earliest)s::date"
         else:
             stride = _pair_key_stride(cursor, table=table, column=column, params=params) if account_ids is None else 0
@@ -304,8 +328,17 @@ def _answers_store(cursor, *, truncated: bool) -> None:
     )
 
 
-def _history_write(*, effective: date, account_ids: list[int] | None, answers: str = "") -> dict:
-    return _membership_write(kind="account", effective=effective, account_ids=account_ids, answers=answers)
+def _history_write(
+    *, effective: date, account_ids: list[int] | None, answers: str = "", deep_rest: tuple[str, int] = ("", 0)
+) -> dict:
+    return _membership_write(
+        kind="account",
+        effective=effective,
+        account_ids=account_ids,
+        answers=answers,
+        deep_rest=deep_rest[0],
+        deep_rest_rows=deep_rest[1],
+    )
 
 
 def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> dict:
@@ -504,6 +537,7 @@ def assignment_apply(
     skip_unchanged = account_ids is None and not dry_run and model.state == TerritoryModelState.ACTIVE
     counts = assignment_compute(model_id=model.pk, account_ids=account_ids, skip_unchanged=skip_unchanged)
     answers = counts.pop("_answers", "")
+    deep_rest = counts.pop("_deep_rest", ("", 0))
     if account_ids is None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE _engine_result")
@@ -515,7 +549,7 @@ def assignment_apply(
     _overlaps_write(model_id=model.pk, account_ids=account_ids)
     if model.state == TerritoryModelState.ACTIVE:
         effective = effective or _effective_date(model)
-        counts |= _history_write(effective=effective, account_ids=account_ids, answers=answers)
+        counts |= _history_write(effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest)
         report("writing deals", 80, counts)
         counts |= _deal_history_write(effective=effective, account_ids=account_ids)
     else:

@@ -4,23 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('reps', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("reps", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='deal',
-            name='deal_created_idx',
+            model_name="deal",
+            name="deal_created_idx",
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['name', 'id'], name='account_name_idx'),
+            model_name="account",
+            index=models.Index(fields=["name", "id"], name="account_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(fields=['created_on', 'id'], name='deal_created_idx'),
+            model_name="deal",
+            index=models.Index(fields=["created_on", "id"], name="deal_created_idx"),
         ),
     ]

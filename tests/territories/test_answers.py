@@ -4,6 +4,7 @@ account whose class changed, one whose class answer changed, pins coming and goi
 changed behind its back — and write exactly the history a full diff would."""
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -267,3 +268,46 @@ class SkippingRunMatchesReferenceTests(TestCase):
         )
         self.assertEqual(overlaps, expected["overlaps"])
         assert_answers_match_memberships()
+
+
+@pytest.mark.django_db(databases=["default", "progress"])
+def test_the_first_write_opens_the_classes_rows_straight_from_the_representatives(alignment, monkeypatch):
+    accounts = [factories.make_account(region=region, industry="technology") for region in ("CA", "NY", "CA")]
+    written = []
+    original = services._membership_write
+
+    def spy(**kwargs):
+        written.append(bool(kwargs.get("deep_rest")))
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "_membership_write", spy)
+    run = full_run(alignment)
+    assert written == [True, False]  # accounts deferred, deals as ever
+    assert run.counts["deep"] == run.counts["opened"] == 6
+    assert {a.pk: codes(a) for a in accounts} == {
+        a.pk: {(a.region == "CA" and "west" or "east", "rule"), ("tech", "rule")} for a in accounts
+    }
+    assert_answers_match_memberships()
+
+
+@pytest.mark.django_db(databases=["default", "progress"])
+def test_a_row_written_between_compute_and_first_write_turns_the_deferred_rows_into_a_diff(alignment):
+    """An incremental reassignment committing between the engine's look at the empty table and the writer's:
+    the deferred rows join the answer and are diffed, so the result is the same full answer."""
+    accounts = [factories.make_account(region=region, industry="technology") for region in ("CA", "NY")]
+    with transaction.atomic():
+        counts = engine.assignment_compute(model_id=alignment.pk, skip_unchanged=True)
+        sql, rows = counts.pop("_deep_rest")
+        assert rows == 4
+        AccountTerritoryMembership.objects.create(
+            account=accounts[0], territory=Territory.objects.get(code="west"), source="rule", valid_from=date.today()
+        )
+        services._history_write(
+            effective=services._effective_date(alignment), account_ids=None, answers="full", deep_rest=(sql, rows)
+        )
+    assert [codes(a) for a in accounts] == [
+        {("west", "rule"), ("tech", "rule")},
+        {("east", "rule"), ("tech", "rule")},
+    ]
+    assert AccountTerritoryMembership.objects.filter(valid_to=None).count() == 4
+    assert_answers_match_memberships()
