@@ -946,17 +946,7 @@ def _class_compute(
                WHERE x.row_type = 'deal' AND x.a < 0"""
         )
     if deep_rest:
-        # Each representative's deep rows in its root kinds' subtrees, once per account of its class.
-        totals = " + ".join(
-            f"""(SELECT coalesce(sum(x.n * coalesce(cardinality(r.ids), {counts["unpinned"]})), 0)
-                 FROM (SELECT res.a, count(*) AS n FROM _engine_raw res
-                       JOIN _engine_troot t ON t.territory_id = res.b
-                       WHERE res.a < 0 AND res.row_type = 'deep' AND t.root_kind = ANY(%s::text[])
-                       GROUP BY res.a) x
-                 JOIN _engine_rep{index} r ON r.account_id = x.a)"""
-            for index, _kinds in expanding
-        )
-        cursor.execute(f"SELECT ({totals})::bigint", [kinds for _index, kinds in expanding])
+        cursor.execute(f"SELECT (0{_class_deep_rows(len(expanding), counts['unpinned'])})::bigint")
         deferred |= {"sql": "\nUNION ALL\n".join(deep_rest), "rows": cursor.fetchone()[0]}
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
     if not skip_unchanged:
@@ -1037,13 +1027,25 @@ def _answer_scope(cursor, expanding: list[tuple[int, list[str]]], unpinned: str,
     if changed * _SCOPED_SHARE >= counts["unpinned"] + counts["pinned"]:
         return False
     cursor.execute("ANALYZE _engine_scope")
-    totals = "".join(
-        f" + (SELECT coalesce(sum(cardinality(sig)::bigint * coalesce(cardinality(ids), {counts['unpinned']})), 0)"
-        f" FROM _engine_rsig{position})"
-        for position in positions
-    )
     cursor.execute(
         f"""CREATE TEMP TABLE _engine_scope_stats ON COMMIT DROP AS
-            SELECT ((SELECT count(*) FROM _engine_raw WHERE a > 0 AND row_type = 'deep'){totals})::bigint AS deep"""
+            SELECT ((SELECT count(*) FROM _engine_raw WHERE a > 0 AND row_type = 'deep')
+                    {_class_deep_rows(len(singles), counts["unpinned"])})::bigint AS deep"""
     )
     return True
+
+
+def _class_deep_rows(sets: int, unpinned: int) -> str:
+    """The "+ (…)" terms summing the deep rows of the classes' accounts (each representative's signature
+    length times its class size), from the _engine_rsig tables of _answer_scope."""
+    return "".join(
+        f" + (SELECT coalesce(sum(cardinality(sig)::bigint * coalesce(cardinality(ids), {unpinned})), 0)"
+        f" FROM _engine_rsig{position})"
+        for position in range(1, sets + 1)
+    )
+
+
+def result_stats_rebuild(cursor) -> None:
+    """Recount _engine_result into _engine_result_stats after rows were added to it."""
+    cursor.execute("DROP TABLE IF EXISTS _engine_result_stats")
+    _result_counts(cursor)

@@ -24,6 +24,7 @@ from territories.engine import (
     EARLIEST_DATE,
     assignment_compute,
     incremental_result_ctes,
+    result_stats_rebuild,
     rules_compile,
 )
 from territories.models import AssignmentRun, TerritoryModel
@@ -169,8 +170,7 @@ def _membership_write(
     effective: date,
     account_ids: list[int] | None,
     answers: str = "",
-    deep_rest: str = "",
-    deep_rest_rows: int = 0,
+    deep_rest: tuple[str, int] = ("", 0),
 ) -> dict:
     """Diff _engine_result against the current rows in scope and write the difference.
 
@@ -185,9 +185,10 @@ def _membership_write(
     answer and its current rows, so it has nothing to write); "full" — all accounts. Either way the
     changed accounts' signatures are stored afterwards in ANSWER_TABLE.
 
-    deep_rest (account history of a first full run, see engine.assignment_compute): a query of the
-    deep_rest_rows deep rows (a, b, c) left out of _engine_result; they open with the rest."""
+    deep_rest (account history of a first full run, see engine.assignment_compute): (a query of the deep
+    rows (a, b, c) left out of _engine_result, their number); they open with the rest."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
+    deep_rest, deep_rest_rows = deep_rest
     scoped = answers == "scoped"
     if scoped:
         scope = "m.account_id IN (SELECT s.account_id FROM _engine_scope s)"
@@ -203,11 +204,8 @@ def _membership_write(
         if deep_rest and not first_write:
             # A row was written since the engine looked (an incremental reassignment committed in between):
             # the deferred rows join the answer for the diff after all.
-            cursor.execute(
-                f"INSERT INTO _engine_result SELECT 'deep', d.a, d.b, d.c, NULL, NULL FROM ({deep_rest}) d;"
-                "DROP TABLE _engine_result_stats; CREATE TEMP TABLE _engine_result_stats ON COMMIT DROP AS"
-                " SELECT row_type, count(*) AS n, max(a) AS max_a, max(b) AS max_b FROM _engine_result GROUP BY 1"
-            )
+            cursor.execute(f"INSERT INTO _engine_result SELECT 'deep', d.a, d.b, d.c, NULL, NULL FROM ({deep_rest}) d")
+            result_stats_rebuild(cursor)
             deep_rest = ""
         if first_write:
             # The very first write: the whole answer opens from the beginning of the data, nothing to diff.
@@ -332,12 +330,7 @@ def _history_write(
     *, effective: date, account_ids: list[int] | None, answers: str = "", deep_rest: tuple[str, int] = ("", 0)
 ) -> dict:
     return _membership_write(
-        kind="account",
-        effective=effective,
-        account_ids=account_ids,
-        answers=answers,
-        deep_rest=deep_rest[0],
-        deep_rest_rows=deep_rest[1],
+        kind="account", effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest
     )
 
 
