@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from unittest import mock
 
 from bench.common import bench_database, database_settle, result_row, worker_figures
 
@@ -163,6 +164,7 @@ def worker(accounts: int) -> dict:
     django.setup()
     from django.db import connection
 
+    from kpis.models import RollupDirty
     from territories.models import AssignmentRun, Territory, TerritoryModel
     from territories.services import account_reassign, assignment_run_execute
 
@@ -189,9 +191,16 @@ def worker(accounts: int) -> dict:
 
     def full_run() -> tuple[float, dict]:
         run = AssignmentRun.objects.create(territory_model=model)
-        begin = time.perf_counter()
-        run = assignment_run_execute(run=run)
-        return time.perf_counter() - begin, run.counts
+        # A run marks the KPI rollups of the territories it moved (in its transaction, timed) and queues the
+        # KPI flush on commit: the KPI worker's job, measured by bench_kpis, which tasks running eagerly
+        # in this process would otherwise add to the run's time.
+        with mock.patch("kpis.services._enqueue_flush"):
+            begin = time.perf_counter()
+            run = assignment_run_execute(run=run)
+            seconds = time.perf_counter() - begin
+        run.counts["kpi_dirty_territories"] = RollupDirty.objects.count()
+        RollupDirty.objects.all().delete()
+        return seconds, run.counts
 
     first_seconds, first_counts = full_run()
     rerun_seconds, rerun_counts = full_run()

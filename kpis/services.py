@@ -30,6 +30,11 @@ VIEW_INDEX = {RollupView.AS_OF: 0, RollupView.RESTATED: 1}
 BOTH_VIEWS = [RollupView.AS_OF, RollupView.RESTATED]
 # More pending changes than this in one flush: a targeted recompute of their territories instead.
 DELTA_MAX_CHANGES = 2000
+# A flush whose dirty territories (with their ancestors) reach this share of the active model's recomputes
+# everything, with the full recompute's partition swap — in models of at least this many territories (in
+# smaller ones both cost alike, and a targeted recompute leaves the other territories' rows as they are).
+FULL_RECOMPUTE_SHARE = 0.5
+FULL_RECOMPUTE_MIN_TERRITORIES = 50
 
 StepCallback = Callable[[str, str], None]
 
@@ -270,9 +275,12 @@ def _calendar_unchanged(*, first, last, stored, views: list[str]):
 
 
 def _enqueue_flush() -> None:
+    from core.hooks import task_enqueue
     from kpis.tasks import flush_dirty_rollups
 
-    flush_dirty_rollups.delay()
+    # An unreachable broker only logs: the dirty rows and pending changes are committed and the beat sweep
+    # enqueues the flush later (the writer's own work — a run, an API write — has succeeded).
+    task_enqueue(flush_dirty_rollups)
 
 
 def _enqueue_flush_on_commit() -> None:
@@ -362,16 +370,37 @@ def rollup_affected_territories(*, dirty_territory_ids: list[int]) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
+def _full_recompute_wanted(*, dirty_territory_ids: list[int]) -> bool:
+    """Whether the dirty territories, with their ancestors, are at least FULL_RECOMPUTE_SHARE of the active
+    model's and at least FULL_RECOMPUTE_MIN_TERRITORIES (after a first assignment run or an activation, say):
+    one full recompute then costs less than a targeted one of nearly everything, which updates millions of
+    rows in place."""
+    affected = rollup_affected_territories(dirty_territory_ids=dirty_territory_ids)
+    if len(affected) < FULL_RECOMPUTE_MIN_TERRITORIES:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM territories_territory WHERE territory_model_id = %s", [_active_model_id()])
+        return len(affected) >= FULL_RECOMPUTE_SHARE * cursor.fetchone()[0]
+
+
 def rollups_flush_dirty() -> RecomputeResult:
     """Apply every pending deal change as deltas (or recompute its territories: see _deal_changes_take),
     recompute the dirty territories (both views), and delete what it took — all in one transaction, so a
-    failure leaves the changes pending and the territories dirty, and a second run finds nothing."""
+    failure leaves the changes pending and the territories dirty, and a second run finds nothing. When most
+    territories are dirty it recomputes everything instead (_full_recompute_wanted)."""
     own = not connection.in_atomic_block
     with transaction.atomic():
         _writer_begin(own_transaction=own, full=False)
         with connection.cursor() as cursor:
             cursor.execute("SELECT territory_id FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED")
             dirty = [row[0] for row in cursor.fetchall()]
+        if dirty and _full_recompute_wanted(dirty_territory_ids=dirty):
+            # In this transaction and snapshot: takes the pending deal changes as a full recompute does.
+            result = rollups_recompute()
+            if not result.skipped_views:  # else another full recompute holds a view: stay dirty for the sweep
+                with connection.cursor() as cursor:
+                    cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
+            return result
         taken = _deal_changes_take(maintain_views=BOTH_VIEWS)
         to_recompute = sorted(set(dirty) | set(taken.fallback_territory_ids))
         affected = rollup_affected_territories(dirty_territory_ids=to_recompute) if to_recompute else []

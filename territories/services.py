@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core.hooks import hook_call
 from core.prepared import prepared_execute
 from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import (
@@ -186,7 +187,10 @@ def _membership_write(
     changed accounts' signatures are stored afterwards in ANSWER_TABLE.
 
     deep_rest (account history of a first full run, see engine.assignment_compute): (a query of the deep
-    rows (a, b, c) left out of _engine_result, their number); they open with the rest."""
+    rows (a, b, c) left out of _engine_result, their number); they open with the rest.
+
+    The counts carry "_touched": the territories whose memberships opened or closed (their KPI rollups
+    follow), or None when the write was a first write or a bulk load (every territory of the model)."""
     table, column, row_type, scope, has_source = _HISTORY_TABLES[kind]
     deep_rest, deep_rest_rows = deep_rest
     scoped = answers == "scoped"
@@ -245,7 +249,7 @@ def _membership_write(
             if not to_open and not to_change:
                 if answers:
                     _answers_store(cursor, truncated=False)
-                return dict.fromkeys(keys, 0)
+                return dict.fromkeys(keys, 0) | {"_touched": []}
             if to_open + to_change > 10_000:
                 cursor.execute("ANALYZE _engine_diff")
             # Owners to open that already have history (open from the effective date, else from the beginning).
@@ -270,12 +274,16 @@ def _membership_write(
                 + f"; TRUNCATE {ANSWER_TABLE}"
             )
         changed = [0] * (len(keys) - 1)
+        touched: set[int] | None = None if (first_write or bulk) and to_open else set()
+        if touched is not None and to_open:
+            cursor.execute("SELECT DISTINCT b FROM _engine_diff WHERE id IS NULL")
+            touched.update(row[0] for row in cursor.fetchall())
         if to_change:
             ctes = [
                 f"""del AS (DELETE FROM {table} m USING _engine_diff d
-                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING 1)""",
+                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING m.territory_id)""",
                 f"""clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM _engine_diff d
-                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING 1)""",
+                    WHERE d.a IS NULL AND m.id = d.id AND d.valid_from < %(eff)s::date RETURNING m.territory_id)""",
             ]
             names = ["del", "clo"]
             if has_source:
@@ -285,8 +293,11 @@ def _membership_write(
                 )
                 names.append("src")
             counts_sql = ", ".join(f"(SELECT count(*) FROM {name})" for name in names)
-            cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}", params)
-            changed = cursor.fetchone()
+            left = "(SELECT array_agg(DISTINCT territory_id) FROM (TABLE del UNION ALL TABLE clo) gone)"
+            cursor.execute("WITH " + ",\n".join(ctes) + f"\nSELECT {counts_sql}, {left}", params)
+            *changed, left_territories = cursor.fetchone()
+            if touched is not None:
+                touched.update(left_territories or [])
         # The opening rows in a statement of their own, counted by rowcount (no RETURNING rows kept); sorted by
         # owner unless loading in bulk, where sorting millions of rows costs more than sorted input saves the
         # index builds.
@@ -297,6 +308,7 @@ def _membership_write(
             params,
         )
         counts = dict(zip(keys, [cursor.rowcount, *changed], strict=True))
+        counts["_touched"] = None if touched is None else sorted(touched)
         if bulk:
             _bulk_load_end(cursor, table=table, dependents=dependents)
             if kind == "account":
@@ -542,12 +554,30 @@ def assignment_apply(
     _overlaps_write(model_id=model.pk, account_ids=account_ids)
     if model.state == TerritoryModelState.ACTIVE:
         effective = effective or _effective_date(model)
-        counts |= _history_write(effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest)
+        written = _history_write(effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest)
+        touched = written.pop("_touched")
+        counts |= written
         report("writing deals", 80, counts)
-        counts |= _deal_history_write(effective=effective, account_ids=account_ids)
+        written = _deal_history_write(effective=effective, account_ids=account_ids)
+        deal_touched = written.pop("_touched")
+        counts |= written
+        if account_ids is None:  # the incremental path's queue marks its accounts' territories itself
+            both = None if touched is None or deal_touched is None else sorted({*touched, *deal_touched})
+            _kpi_rollups_follow(model=model, territory_ids=both)
     else:
         counts |= _planned_write(model_id=model.pk, account_ids=account_ids)
     return counts
+
+
+def _kpi_rollups_follow(*, model: TerritoryModel, territory_ids: list[int] | None) -> None:
+    """A full run moved memberships: mark the KPI rollups of the territories they left and entered (None:
+    every territory of the model — a first write or a bulk load, such as an activation) for recomputing,
+    in the run's transaction; the KPI flush is queued once it commits and recomputes them (in full when
+    most territories are marked)."""
+    if territory_ids is None:
+        territory_ids = list(model.territories.values_list("id", flat=True))
+    if territory_ids:
+        hook_call("kpis.services", "rollups_mark_dirty", territory_ids=territory_ids)
 
 
 PROGRESS_DB = "progress"  # a second connection to the same database (config/settings.py)
@@ -715,6 +745,8 @@ def territory_model_activate(
         model.effective_from = effective
         model.save(update_fields=["state", "activated_at", "effective_from"])
         counts = assignment_apply(model=model, effective=effective, progress=progress)
+        # Every territory of the new alignment, even one without accounts, gets its rollups.
+        _kpi_rollups_follow(model=model, territory_ids=None)
         TerritoryModel.objects.filter(pk=model.pk).update(state=TerritoryModelState.ACTIVE)
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM territories_plannedaccountterritory WHERE territory_model_id = %s", [model.pk])
