@@ -74,10 +74,14 @@ def dimension_rows(*, keys: list[tuple[str, str]], measures: list[tuple[str, str
     aliases = [alias for alias, _ in keys]
     agg = ", ".join(f"{aggregate} AS {alias}" for alias, aggregate in measures)
     resum = ", ".join(f"sum(w.{alias}) AS {alias}" for alias, _ in measures)
-    outer = ", ".join(f"sum(m.{alias}) AS {alias}" for alias, _ in measures)
+    names = ", ".join(alias for alias, _ in measures)
+    key_names = ", ".join(aliases)
     positions = ", ".join(str(i) for i in range(1, len(keys) + 3))
+    # Month rows are unique per (territory, key, month) — accounts' territories and product territories are
+    # disjoint — so they are rows as they stand; quarters sum months and years sum quarters, each grouping the
+    # level below (a tenth of the rows of grouping every month three times over by a text period type).
     return f"""
-WITH month_rows AS (
+WITH month_rows AS MATERIALIZED (
     SELECT ss.territory_id, {", ".join(f"w.{a}" for a in aliases)}, w.month, {resum}
     FROM (
         SELECT sig_id, {key_list}, {month} AS month, {agg}
@@ -88,12 +92,19 @@ WITH month_rows AS (
     UNION ALL
     SELECT territory_id, {key_list}, {month}, {agg}
     FROM kpi_credit WHERE {where} GROUP BY {positions}
+),
+quarter_rows AS MATERIALIZED (
+    SELECT territory_id, {key_names}, date_trunc('quarter', month::timestamp)::date AS month,
+           {", ".join(f"sum({alias}) AS {alias}" for alias, _ in measures)}
+    FROM month_rows GROUP BY {positions}
 )
-SELECT m.territory_id, {", ".join(f"m.{a}" for a in aliases)}, p.period_type,
-       date_trunc(p.period_type, m.month::timestamp)::date AS period_start, {outer}
-FROM month_rows m CROSS JOIN {PERIOD_TYPES}
-GROUP BY m.territory_id, {", ".join(f"m.{a}" for a in aliases)}, p.period_type,
-    date_trunc(p.period_type, m.month::timestamp)
+SELECT territory_id, {key_names}, 'month'::text AS period_type, month AS period_start, {names} FROM month_rows
+UNION ALL
+SELECT territory_id, {key_names}, 'quarter'::text, month, {names} FROM quarter_rows
+UNION ALL
+SELECT territory_id, {key_names}, 'year'::text, date_trunc('year', month::timestamp)::date,
+       {", ".join(f"sum({alias})" for alias, _ in measures)}
+FROM quarter_rows GROUP BY territory_id, {key_names}, date_trunc('year', month::timestamp)
 """
 
 
