@@ -47,14 +47,16 @@ LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
 
 # The 11 KPI rows per (territory, period) of the scope (targeted recompute).
 ROLLUP_ROWS = (
-    "SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start, round(v.value, 6) AS value, "
+    "SELECT p.territory_id, v.kpi_id, p.period_type, p.period_start, round(v.value, 6) AS value, "
     "v.numerator, v.denominator\nFROM ("
     + PERIOD_FIGURES
     + ") p\nCROSS JOIN LATERAL (VALUES\n    "
+    # Each KPI's id looked up once (an uncorrelated subquery is an InitPlan), not joined per row.
     + ",\n    ".join(
-        f"('{code}', {value}, {numerator}, {denominator})" for code, value, numerator, denominator in KPI_EXPRESSIONS
+        f"((SELECT id FROM kpis_kpidefinition WHERE code = '{code}'), {value}, {numerator}, {denominator})"
+        for code, value, numerator, denominator in KPI_EXPRESSIONS
     )
-    + "\n) v(code, value, numerator, denominator)\nJOIN kpis_kpidefinition k ON k.code = v.code"
+    + "\n) v(kpi_id, value, numerator, denominator)\nWHERE v.kpi_id IS NOT NULL"
 )
 
 # Which deals each breakdown counts, and in which month (one place per rule, shared by the recompute and the
@@ -482,20 +484,34 @@ STEPS: list[tuple[str, str]] = [
     ),
     (
         "periods",
-        # Quarters and years sum their months; account counts are those at the period's last month.
+        # Quarters sum their months and years their quarters (each level grouped from the one below); account
+        # counts are those at the period's last month.
         """
         CREATE TEMP TABLE kpi_period ON COMMIT DROP AS
+        WITH quarter AS MATERIALIZED (
+            SELECT territory_id, date_trunc('quarter', month::timestamp)::date AS period_start,
+                   sum(revenue) AS revenue, sum(won) AS won, sum(lost) AS lost, sum(pipeline) AS pipeline,
+                   sum(weighted) AS weighted, sum(created) AS created, sum(created_won) AS created_won,
+                   sum(new_customers) AS new_customers,
+                   (array_agg(accounts_end ORDER BY month DESC))[1] AS accounts_end,
+                   (array_agg(penetrated_end ORDER BY month DESC))[1] AS penetrated_end
+            FROM kpi_month GROUP BY 1, 2
+        )
         SELECT territory_id, 'month'::text AS period_type, month AS period_start, revenue, won, lost, pipeline,
                weighted, created, created_won, new_customers, accounts_end, penetrated_end
         FROM kpi_month
         UNION ALL
-        SELECT territory_id, p.period_type, date_trunc(p.period_type, month::timestamp)::date,
+        SELECT territory_id, 'quarter', period_start, revenue, won, lost, pipeline, weighted, created, created_won,
+               new_customers, accounts_end, penetrated_end
+        FROM quarter
+        UNION ALL
+        SELECT territory_id, 'year', date_trunc('year', period_start::timestamp)::date,
                sum(revenue), sum(won), sum(lost), sum(pipeline), sum(weighted), sum(created), sum(created_won),
                sum(new_customers),
-               (array_agg(accounts_end ORDER BY month DESC))[1],
-               (array_agg(penetrated_end ORDER BY month DESC))[1]
-        FROM kpi_month CROSS JOIN (VALUES ('quarter'), ('year')) p(period_type)
-        GROUP BY territory_id, p.period_type, date_trunc(p.period_type, month::timestamp)
+               (array_agg(accounts_end ORDER BY period_start DESC))[1],
+               (array_agg(penetrated_end ORDER BY period_start DESC))[1]
+        FROM quarter
+        GROUP BY territory_id, date_trunc('year', period_start::timestamp)
         """,
     ),
     (
