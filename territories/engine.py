@@ -442,22 +442,13 @@ def _compute_parts(max_depth: int, has_products: bool) -> tuple[list[str], list[
     return ctes, outputs
 
 
-def _full_statements(max_depth: int, has_products: bool, prebuilt: bool = False) -> list[str]:
-    """The full run: the same level SQL, one statement per level over temporary tables (whose sizes the
-    planner reads from their pages, so it hashes the small side). Each level's statement ranks, writes
-    overlaps and deep rows to _engine_result and the winners with children to _engine_win, which becomes
-    the next level's _engine_prev."""
-    statements = [
-        f"CREATE TEMP TABLE _engine_prev ON COMMIT DROP AS {ACCOUNTS_SELECT}",
-        f"CREATE TEMP TABLE _engine_forced ON COMMIT DROP AS {FORCED_SELECT}",
-    ]
-    if prebuilt:  # _class_compute made the level-0 accounts, pins and deals
-        statements = []
-    elif has_products:
-        statements += [
-            f"CREATE TEMP TABLE _engine_deal ON COMMIT DROP AS {DEALS_SELECT}",
-            "CREATE TEMP TABLE _engine_dprev ON COMMIT DROP AS SELECT * FROM _engine_deal",
-        ]
+def _full_statements(max_depth: int, has_products: bool) -> list[str]:
+    """The full run's levels over what _class_compute prepared (the level-0 representatives and pinned
+    accounts in _engine_prev, pins, deals): the same level SQL, one statement per level over temporary
+    tables (whose sizes the planner reads from their pages, so it hashes the small side). Each level's
+    statement ranks, writes overlaps and deep rows to _engine_result and the winners with children to
+    _engine_win, which becomes the next level's _engine_prev."""
+    statements = []
     for depth in range(max_depth + 1):
         result = "INSERT INTO _engine_result " + _union(
             [*_deep_sql(depth, "_engine_prev", "cand", "pin", "rank"), _overlap_sql("rank")]
@@ -537,11 +528,10 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
 
     skip_unchanged (full runs that write the active model's history): counts["_answers"] tells the writer
     what _class_compute left — "scoped": deep rows only for the accounts of _engine_scope, the rest
-    unchanged since written; "full": every row, _engine_scope the changed accounts' signatures; "": every
-    row, no signatures (the plain path). On the first write ever (no membership row yet) the classes' deep
-    rows are not expanded into _engine_result: counts["_deep_rest"] is (a query giving them as (a, b, c),
-    their number), for the writer to insert straight into the empty membership table (counts["deep"]
-    includes them).
+    unchanged since written; "full": every row, _engine_scope the changed accounts' signatures. On the first
+    write ever (no membership row yet) the classes' deep rows are not expanded into _engine_result:
+    counts["_deep_rest"] is (a query giving them as (a, b, c), their number), for the writer to insert
+    straight into the empty membership table (counts["deep"] includes them).
     """
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
@@ -589,10 +579,6 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
             skip_unchanged=skip_unchanged,
             deferred=deferred,
         )
-        if mode is None:
-            for statement in _full_statements(max_depth, bool(has_products)):
-                cursor.execute(statement, params)
-            mode = ""
         cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
         counts = _result_counts(cursor)
         if mode == "scoped":
@@ -634,7 +620,6 @@ _CLASS_FIELDS = {
     "btype": ("r.btypes IS NOT NULL", ["btype"], "coalesce({a}.btype, chr(1))"),
     "industry": ("r.industries IS NOT NULL", ["industry"], "coalesce({a}.industry, chr(1))"),
 }
-_CLASS_MAX_RANGES = 256  # distinct postal ranges (each distinct postal code is compared with every one)
 
 _ROOTS_SQL = f"""
 CREATE TEMP TABLE _engine_troot ON COMMIT DROP AS
@@ -651,9 +636,7 @@ GROUP BY x.root_kind ORDER BY x.root_kind
 """
 
 _BOUNDS_SQL = """
-SELECT (SELECT count(*) FROM (SELECT DISTINCT pr_start, pr_end FROM territories_engine_rule
-                              WHERE model_id = %(model)s AND NOT never AND pr_start IS NOT NULL) x),
-       (SELECT coalesce(array_agg(DISTINCT b ORDER BY b), '{}') FROM territories_engine_rule r,
+SELECT (SELECT coalesce(array_agg(DISTINCT b ORDER BY b), '{}') FROM territories_engine_rule r,
                LATERAL (VALUES (r.emp_min), (r.emp_max)) v(b)
         WHERE r.model_id = %(model)s AND NOT r.never AND r.has_emp AND b IS NOT NULL),
        (SELECT coalesce(array_agg(DISTINCT b ORDER BY b), '{}') FROM territories_engine_rule r,
@@ -682,8 +665,9 @@ WITH pv AS (SELECT raw, lower(raw) AS postal FROM (SELECT DISTINCT postal_code A
 rules AS (SELECT * FROM territories_engine_rule WHERE model_id = %(model)s AND NOT never),
 ins AS (SELECT DISTINCT unnest(postal_in) AS v FROM rules),
 pre AS (SELECT DISTINCT unnest(prefixes) AS v FROM rules),
-rng AS (SELECT row_number() OVER (ORDER BY s COLLATE "C", e COLLATE "C") AS id, s, e
-        FROM (SELECT DISTINCT pr_start AS s, pr_end AS e FROM rules WHERE pr_start IS NOT NULL) x)
+bnd AS (SELECT length(b) AS n, array_agg(b ORDER BY b COLLATE "C") AS bounds
+        FROM (SELECT DISTINCT b FROM rules, LATERAL (VALUES (pr_start), (pr_end)) v(b) WHERE pr_start IS NOT NULL) x
+        GROUP BY 1)
 SELECT raw, dense_rank() OVER (ORDER BY tags) AS pkey FROM (
 SELECT raw, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
     SELECT pv.raw, 'i:' || pv.postal AS tag FROM pv JOIN ins ON ins.v = pv.postal
@@ -691,8 +675,10 @@ SELECT raw, array_agg(tag ORDER BY tag COLLATE "C") AS tags FROM (
     SELECT pv.raw, 'p:' || pre.v FROM pv CROSS JOIN (SELECT DISTINCT length(v) AS n FROM pre) n
     JOIN pre ON pre.v = left(pv.postal, n.n)
     UNION ALL
-    SELECT pv.raw, 'r:' || rng.id FROM pv JOIN rng ON length(pv.postal) = length(rng.s)
-     AND pv.postal COLLATE "C" >= rng.s COLLATE "C" AND pv.postal COLLATE "C" <= rng.e COLLATE "C"
+    SELECT pv.raw, 'r:' || bnd.n || ':' || CASE WHEN w.k > 0 AND pv.postal = bnd.bounds[w.k] THEN 2 * w.k - 1
+                                                ELSE 2 * w.k END
+    FROM pv JOIN bnd ON bnd.n = length(pv.postal)
+    CROSS JOIN LATERAL (SELECT width_bucket(pv.postal COLLATE "C", bnd.bounds) AS k) w
 ) t GROUP BY raw) c;
 ANALYZE _engine_pclass;
 --
@@ -762,9 +748,8 @@ def _class_compute(
     has_products: bool,
     skip_unchanged: bool = False,
     deferred: dict | None = None,
-) -> str | None:
-    """The full run over classes of accounts (see above); None (nothing done) when the model's postal
-    ranges are too many to classify postal codes by, and the plain full run should go instead.
+) -> str:
+    """The full run over classes of accounts (see above).
 
     skip_unchanged (a run writing the active model's history): also compare every account's answer with
     the one last written (_answer_scope). Returns "scoped" when _engine_result holds deep rows only for the
@@ -776,9 +761,7 @@ def _class_compute(
     unexpanded and deferred gets {"sql": a query of their accounts' rows (a, b, c), "rows": their number}:
     the writer inserts them straight into the table instead of through _engine_result."""
     cursor.execute(_BOUNDS_SQL, params)
-    ranges, emp_bounds, rev_bounds = cursor.fetchone()
-    if ranges > _CLASS_MAX_RANGES:
-        return None
+    emp_bounds, rev_bounds = cursor.fetchone()
     sets = _class_sets(cursor, params, has_products)
     # Hash joins and hash aggregates on the class keys: sorting a million text keys by collation costs more.
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
@@ -894,7 +877,7 @@ def _class_compute(
         for statement in statements:
             cursor.execute(statement, params)
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
-    for statement in _full_statements(max_depth, has_products, prebuilt=True):
+    for statement in _full_statements(max_depth, has_products):
         cursor.execute(statement, params)
     cursor.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off")
     cursor.execute(
