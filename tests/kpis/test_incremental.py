@@ -3,7 +3,6 @@
 from datetime import date
 from unittest import mock
 
-import psycopg2
 import pytest
 from django.db import transaction
 
@@ -12,7 +11,6 @@ from kpis import rollup_sql, services
 from kpis.models import DealChange, KpiRollup, RollupDirty
 from territories.models import AccountTerritoryMembership
 from tests import factories
-from tests.conftest import database_url_for_current_connection
 from tests.kpis.helpers import d, member, value
 
 FEB = date(2025, 2, 1)
@@ -187,14 +185,6 @@ def test_it_keeps_the_pending_changes_and_the_rollups_when_a_delta_flush_fails(t
     assert services.rollups_flush_dirty().delta
     assert value(tree["east"], "revenue", FEB) == d("999")
     assert value(tree["region"], "revenue", FEB) == d("1199")
-
-
-@pytest.fixture
-def other_session(db):
-    other = psycopg2.connect(database_url_for_current_connection())
-    other.autocommit = True
-    yield other.cursor()
-    other.close()
 
 
 def test_it_skips_a_full_recompute_of_a_view_another_recompute_holds(bare_tree, other_session):

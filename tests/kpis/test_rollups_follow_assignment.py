@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
 
-import psycopg2
 import pytest
 from django.utils import timezone
 
@@ -16,7 +15,6 @@ from territories import services
 from territories.choices import RunStatus
 from territories.models import AssignmentRun, Territory
 from tests import factories
-from tests.conftest import database_url_for_current_connection
 from tests.kpis.reference import Reference, stored_rollups
 
 pytestmark = pytest.mark.django_db(databases=["default", "progress"])
@@ -138,14 +136,6 @@ def test_an_activation_gives_the_new_models_territories_their_rollups(alignment,
         plan.territories.values_list("id", flat=True)
     )
     assert_rollups_match_reference()
-
-
-@pytest.fixture
-def other_session(db):
-    other = psycopg2.connect(database_url_for_current_connection())
-    other.autocommit = True
-    yield other.cursor()
-    other.close()
 
 
 def test_a_full_recompute_held_elsewhere_leaves_the_territories_dirty_for_the_next_flush(
