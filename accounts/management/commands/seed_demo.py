@@ -40,10 +40,15 @@ class Command(BaseCommand):
             self.compute_figures()
 
     def compute_figures(self):
-        from kpis.services import revenue_targets_from_history
+        from kpis.services import revenue_targets_from_history, rollups_flush_dirty
 
         call_command("assign_territories", stdout=self.stdout, stderr=self.stderr)
-        call_command("recompute_kpis", view="as-of", stdout=self.stdout, stderr=self.stderr)
+        # The run marked every territory's rollups for recomputing and queued the flush: in-process tasks ran
+        # it on commit, a worker has it queued. Flush here (it finds nothing if it ran), so last year's revenue
+        # is rolled up for the targets below and no territory is left waiting.
+        flushed = rollups_flush_dirty()
+        if flushed.territories:
+            self.stdout.write(f"Rolled up {flushed.territories:,} territories after the assignment.")
         written = revenue_targets_from_history(growth_percent=10)
         self.stdout.write(f"Set {written:,} monthly revenue targets (last year + 10 %).")
         call_command("recompute_kpis", stdout=self.stdout, stderr=self.stderr)
