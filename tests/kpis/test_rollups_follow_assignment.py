@@ -8,9 +8,14 @@ from unittest import mock
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
 
+from accounts.models import Account
 from kpis import services as kpi_services
 from kpis.models import KpiRollup, RollupDirty
+from kpis.services import kpi_catalogue_sync
 from territories import services
 from territories.choices import RunStatus
 from territories.models import AssignmentRun, Territory
@@ -160,3 +165,67 @@ def test_a_run_succeeds_when_the_broker_is_down(alignment, django_capture_on_com
 
     assert run.status == RunStatus.SUCCEEDED
     assert len(dirty()) == 7  # committed: the beat sweep enqueues the flush later
+
+
+class RollupsFollowRandomMovesTests(TestCase):
+    """On random accounts, deals and rounds of moves, each full run followed by the flush leaves exactly the
+    rollups the definitions give (targeted flushes for a few moves, full ones when most territories move)."""
+
+    databases = {"default", "progress"}
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        regions=st.lists(st.sampled_from([*REGIONS[:4], "ZZ"]), min_size=1, max_size=5),
+        deals=st.lists(
+            st.tuples(
+                st.integers(0, 4),  # account (modulo the accounts made)
+                st.sampled_from(["won", "lost", "proposal"]),
+                st.integers(1, 900),  # amount
+                st.integers(1, 400),  # days ago it closed / days ahead it is expected
+            ),
+            max_size=8,
+        ),
+        rounds=st.lists(
+            st.lists(st.tuples(st.integers(0, 4), st.sampled_from([*REGIONS[:4], "ZZ"])), min_size=1, max_size=3),
+            min_size=1,
+            max_size=2,
+        ),
+    )
+    def test_the_flush_after_each_run_equals_the_reference(self, regions, deals, rounds):
+        kpi_catalogue_sync()
+        model = factories.make_territory_model(state="active")
+        country = factories.make_territory(model, code="us")
+        factories.make_rule(country, {"field": "country", "values": ["US"]})
+        for region in REGIONS[:4]:
+            leaf = factories.make_territory(model, code=region.lower(), parent=country)
+            factories.make_rule(leaf, {"field": "region", "values": [region]})
+        accounts = [factories.make_account(country="US", region=region) for region in regions]
+        today = timezone.localdate()
+        for account, stage, amount, days in deals:
+            dates = (
+                {"expected_close_on": today + timedelta(days)}
+                if stage == "proposal"
+                else {"closed_on": today - timedelta(days)}
+            )
+            factories.make_deal(
+                account=accounts[account % len(accounts)],
+                stage=stage,
+                amount=Decimal(amount),
+                created_on=today - timedelta(days + 30),
+                probability=50,
+                **dates,
+            )
+        with (
+            mock.patch("kpis.tasks.flush_dirty_rollups.delay"),
+            mock.patch.object(kpi_services, "FULL_RECOMPUTE_MIN_TERRITORIES", 1),
+        ):
+            full_run(model)
+            kpi_services.rollups_flush_dirty()
+            assert_rollups_match_reference()
+            for moves in rounds:
+                for account, region in moves:
+                    Account.objects.filter(pk=accounts[account % len(accounts)].pk).update(region=region)
+                full_run(model)
+                kpi_services.rollups_flush_dirty()
+                assert not dirty()
+                assert_rollups_match_reference()
