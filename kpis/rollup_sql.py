@@ -70,7 +70,7 @@ PERIOD_TYPES = "(VALUES ('month'), ('quarter'), ('year')) p(period_type)"
 
 def dimension_rows(*, keys: list[tuple[str, str]], measures: list[tuple[str, str]], where: str, month: str) -> str:
     """Figures per territory × key × period of the credited deals (kpi_sig_deal, kpi_credit) matching
-    `where`: months by signature, then territories, then quarters and years from the months.
+    `where`: months by signature, then territories, then quarters from the months and years from the quarters.
     keys: (alias, expression over a deal row); measures: (alias, aggregate over deal rows), summed upward."""
     key_list = ", ".join(f"{expression} AS {alias}" for alias, expression in keys)
     aliases = [alias for alias, _ in keys]
