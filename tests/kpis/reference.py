@@ -262,3 +262,14 @@ def stored_breakdowns(view: str) -> dict:
         )
         for r in KpiBreakdownRollup.objects.filter(view=view)
     }
+
+
+def assert_stored_match_reference() -> None:
+    """The stored rollups and breakdowns of both views equal this module's computation."""
+    for view in ("as_of", "restated"):
+        expected = Reference(view).compute()
+        stored = stored_rollups(view)
+        assert set(stored) == set(expected), view
+        mismatches = {key: (stored[key], expected[key]) for key in expected if stored[key] != expected[key]}
+        assert not mismatches, (view, dict(list(mismatches.items())[:5]))
+        assert stored_breakdowns(view) == Reference(view).breakdowns(), view
