@@ -402,9 +402,20 @@ class AssignmentRun(BackgroundRun):
 class PlannedAccountTerritory(models.Model):
     """A non-active model's computed alignment (deepest territories, as in memberships), for diffs."""
 
-    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="planned_accounts")
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="planned_accounts")
+    # Derived rows, millions per plan at scale and rewritten by each run of the plan: no database FK
+    # constraints (their deferred per-row checks took a minute at a plan run's commit for 3 million rows);
+    # the ORM still cascades deletes, and every run rewrites the plan from current accounts and territories.
+    territory_model = models.ForeignKey(
+        TerritoryModel,
+        on_delete=models.CASCADE,
+        related_name="planned_accounts",
+        db_constraint=False,
+        db_index=False,  # planned_account_model_idx leads with it
+    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    territory = models.ForeignKey(
+        Territory, on_delete=models.CASCADE, related_name="planned_accounts", db_constraint=False
+    )
     source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
 
     class Meta:
@@ -415,15 +426,41 @@ class PlannedAccountTerritory(models.Model):
 
 
 class PlannedDealTerritory(models.Model):
-    territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="planned_deals")
-    deal = models.ForeignKey("accounts.Deal", on_delete=models.CASCADE, related_name="+")
-    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="planned_deals")
+    # Derived rows, as PlannedAccountTerritory: no database FK constraints.
+    territory_model = models.ForeignKey(
+        TerritoryModel,
+        on_delete=models.CASCADE,
+        related_name="planned_deals",
+        db_constraint=False,
+        db_index=False,  # planned_deal_model_idx leads with it
+    )
+    deal = models.ForeignKey("accounts.Deal", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    territory = models.ForeignKey(
+        Territory, on_delete=models.CASCADE, related_name="planned_deals", db_constraint=False
+    )
 
     class Meta:
         indexes = [models.Index(fields=["territory_model", "deal"], name="planned_deal_model_idx")]
 
     def __str__(self):
         return f"deal {self.deal_id} → {self.territory_id} (plan {self.territory_model_id})"
+
+
+class PlanDiff(models.Model):
+    """A plan against the active alignment as the plan's latest full run found them — both sides at one
+    moment — so the model page reads it instead of comparing millions of rows per view."""
+
+    territory_model = models.OneToOneField(TerritoryModel, on_delete=models.CASCADE, related_name="plan_diff")
+    active_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    moved_accounts = models.PositiveIntegerField(help_text="Accounts whose deepest territories differ.")
+    # The first moves (territories.selectors.PLAN_DIFF_MOVES_KEPT) and every territory code's figures, as
+    # territory_model_diff returns them (revenue as decimal strings).
+    moves = models.JSONField(default=list)
+    territories = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"plan {self.territory_model_id} against {self.active_model_id} ({self.computed_at:%Y-%m-%d %H:%M})"
 
 
 class AssignmentOverlap(models.Model):

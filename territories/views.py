@@ -63,7 +63,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.selectors import territory_model_diff
+from territories.selectors import plan_diff_latest
 from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
 
@@ -358,10 +358,19 @@ def territory_model_detail(request, pk: int):
     active = dash.active_territory_model()
     diff = None
     has_plan = PlannedAccountTerritory.objects.filter(territory_model=model).exists()
-    if model.state == TerritoryModelState.PLANNING and active is not None and has_plan:
-        full = territory_model_diff(planning=model, active=active, limit=DIFF_MOVES_SHOWN)
-        changed = [t for t in full["territories"] if t["accounts_before"] != t["accounts_after"]]
-        diff = {"moves": full["moves"], "territories": changed[:DIFF_TERRITORIES_SHOWN], "changed": len(changed)}
+    stored = plan_diff_latest(planning=model) if model.state == TerritoryModelState.PLANNING else None
+    if stored is not None and active is not None and has_plan:
+        changed = [t for t in stored.territories if t["accounts_before"] != t["accounts_after"]]
+        diff = {
+            "moves": stored.moves[:DIFF_MOVES_SHOWN],
+            "moved_accounts": stored.moved_accounts,
+            "territories": changed[:DIFF_TERRITORIES_SHOWN],
+            "changed": len(changed),
+            "computed_at": stored.computed_at,
+            "compared_with": stored.active_model,
+            # Another model was activated since: the stored diff compares with an archived alignment.
+            "outdated": stored.active_model_id != active.pk,
+        }
     runs = list(AssignmentRun.objects.visible_to(request.user).filter(territory_model=model)[:5])
     for run in runs:
         run.kind = "assignment"

@@ -65,6 +65,29 @@ def test_it_copies_a_model_as_a_plan_and_shows_the_diff(manager, world, django_c
     assert by_code["west-ca"]["accounts_before"] == 1
     assert by_code["west-ca"]["accounts_after"] == 2
     assert by_code["west-or"]["accounts_after"] == 0
+    assert diff["moved_accounts"] == 1 and not diff["outdated"]
+
+
+def test_the_diff_is_the_plans_latest_run_and_says_when_the_alignment_changed(
+    manager, world, django_capture_on_commit_callbacks
+):
+    plan = factories.make_territory_model(code="fy-plan", name="FY plan")
+    factories.make_rule(factories.make_territory(plan, code="west"), {"field": "country", "values": ["US"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.post(reverse("territories:model-run", args=[plan.pk]))
+    page = manager.get(reverse("territories:model-detail", args=[plan.pk]))
+    stored = page.context["diff"]
+    assert stored["moved_accounts"] == 2 and stored["compared_with"] == world.model  # both accounts join west
+    # The page reads what the run stored: the plan's rows changing behind it do not show until a run.
+    plan.planned_accounts.filter(territory__code="west").update(source="named")
+    plan.planned_accounts.exclude(pk=plan.planned_accounts.order_by("pk").first().pk).delete()
+    assert manager.get(reverse("territories:model-detail", args=[plan.pk])).context["diff"]["moved_accounts"] == 2
+    # Another alignment becomes active: the stored diff says it compared with the archived one.
+    other = factories.make_territory_model(code="other", name="Other")
+    manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": ""})
+    page = manager.get(reverse("territories:model-detail", args=[plan.pk]))
+    assert page.context["diff"]["outdated"]
+    assert "no longer active" in page.content.decode()
 
 
 def test_it_activates_a_plan(manager, world):
