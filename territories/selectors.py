@@ -33,24 +33,39 @@ PLAN_DIFF_MOVES_KEPT = 1000
 
 _RESULT_ROWS = "SELECT a AS account_id, b AS territory_id FROM _engine_result WHERE row_type = 'deep'"
 
-# The diff works per side on each account's set of deepest territories (`_diff_acc_<side>`: one sort of
-# the side's rows by account) and on the distinct sets (`_diff_set_<side>`: a few thousand for a million
-# accounts). Moves: accounts whose sets differ by (code, kind) — compared once per pair of distinct sets;
-# per territory: each set counts its accounts once for every ancestor of its members (overlays included).
+# The diff works per side on each account's set of deepest territories (`_diff_acc_<side>`) and on the
+# distinct sets (`_diff_set_<side>`: a few thousand for a million accounts). Moves: accounts whose sets
+# differ by (code, kind); per territory: each set counts its accounts once for every ancestor of its
+# members (overlays included). A set is keyed by an array of `territory_id * scale + x` (scale 1 for rows
+# read here; 4 for the engine's stored answer signatures, `territory_id * 4 + source`).
+_DIFF_ROWS_ACCOUNTS = """SELECT x.account_id, array_agg(x.territory_id ORDER BY x.territory_id) AS deepest
+    FROM ({rows}) x GROUP BY x.account_id"""
+
+# The active alignment's accounts from the engine's stored answers (territories_engine_answer: one row per
+# account, kept equal to its current rows by triggers on the membership table), and from the rows only for
+# the accounts without one (changed since the last full run): no sort of millions of rows by account.
+_CURRENT_ACCOUNTS = """SELECT a.account_id, a.sig AS deepest FROM territories_engine_answer a
+    WHERE cardinality(a.sig) > 0
+    UNION ALL
+    SELECT m.account_id, array_agg(m.territory_id * 4 ORDER BY m.territory_id)
+    FROM territories_accountterritorymembership m JOIN territories_territory t ON t.id = m.territory_id
+    WHERE m.valid_to IS NULL AND t.territory_model_id = %(active)s
+      AND NOT EXISTS (SELECT 1 FROM territories_engine_answer a WHERE a.account_id = m.account_id)
+    GROUP BY m.account_id"""
+
 _DIFF_ACCOUNTS_SQL = """
 DROP TABLE IF EXISTS _diff_acc_{side}, _diff_set_{side};
-CREATE TEMP TABLE _diff_acc_{side} ON COMMIT DROP AS
-SELECT x.account_id, array_agg(x.territory_id ORDER BY x.territory_id) AS deepest FROM ({rows}) x
-GROUP BY x.account_id;
+CREATE TEMP TABLE _diff_acc_{side} ON COMMIT DROP AS {accounts};
 CREATE TEMP TABLE _diff_set_{side} ON COMMIT DROP AS
-SELECT d.deepest, count(*) AS accounts, coalesce(sum(r.revenue), 0) AS revenue,
-       (SELECT array_agg(t.kind || ':' || t.code ORDER BY t.kind, t.code)
-        FROM unnest(d.deepest) u(id) JOIN territories_territory t ON t.id = u.id) AS codes
-FROM _diff_acc_{side} d LEFT JOIN (
-    SELECT account_id, sum(amount) AS revenue FROM accounts_deal
-    WHERE stage = 'won' AND closed_on > %(since)s AND closed_on <= %(today)s GROUP BY account_id
-) r ON r.account_id = d.account_id
-GROUP BY d.deepest;
+SELECT s.*, (SELECT array_agg(t.kind || ':' || t.code ORDER BY t.kind, t.code)
+             FROM unnest(s.territories) u(id) JOIN territories_territory t ON t.id = u.id) AS codes
+FROM (SELECT d.deepest, (SELECT array_agg(DISTINCT e / {scale}) FROM unnest(d.deepest) e) AS territories,
+             count(*) AS accounts, coalesce(sum(r.revenue), 0) AS revenue
+      FROM _diff_acc_{side} d LEFT JOIN (
+          SELECT account_id, sum(amount) AS revenue FROM accounts_deal
+          WHERE stage = 'won' AND closed_on > %(since)s AND closed_on <= %(today)s GROUP BY account_id
+      ) r ON r.account_id = d.account_id
+      GROUP BY d.deepest) s;
 ANALYZE _diff_set_{side}
 """
 
@@ -68,19 +83,29 @@ WHERE sb.codes IS DISTINCT FROM sa.codes
 _PER_TERRITORY_SQL = """
 SELECT t.code, sum(s.accounts)::bigint, sum(s.revenue)
 FROM (SELECT DISTINCT s.deepest, c.ancestor_id FROM _diff_set_{side} s
-      CROSS JOIN LATERAL unnest(s.deepest) d(territory_id)
+      CROSS JOIN LATERAL unnest(s.territories) d(territory_id)
       JOIN territories_territoryclosure c ON c.descendant_id = d.territory_id) up
 JOIN _diff_set_{side} s ON s.deepest = up.deepest JOIN territories_territory t ON t.id = up.ancestor_id
 GROUP BY t.code
 """
 
 
-def _diff_sides(cursor, *, before: str, after: str, params: dict) -> None:
+def _diff_sides(cursor, *, active: TerritoryModel | None, after: str, params: dict) -> None:
+    """Before: the active model's current rows; after: the rows of the `after` query."""
     # Millions of rows sorted and grouped: in memory, no JIT (its compile time exceeds what it saves), and
     # read in one sequential pass — in index order by account, the heap reads are random (2–3× slower).
     cursor.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off; SET LOCAL enable_indexscan = off")
-    for side, rows in (("before", before), ("after", after)):
-        cursor.execute(_DIFF_ACCOUNTS_SQL.format(side=side, rows=rows), params)
+    # Stored answers are the active model's (a run writes them; an activation rewrites every current row,
+    # which forgets them): any other "before" model is read from its rows.
+    if active is not None and active.state == TerritoryModelState.ACTIVE:
+        before, before_scale = _CURRENT_ACCOUNTS, 4
+    else:
+        before, before_scale = _DIFF_ROWS_ACCOUNTS.format(rows=_CURRENT_ROWS), 1
+    for side, accounts, scale in (
+        ("before", before, before_scale),
+        ("after", _DIFF_ROWS_ACCOUNTS.format(rows=after), 1),
+    ):
+        cursor.execute(_DIFF_ACCOUNTS_SQL.format(side=side, accounts=accounts, scale=scale), params)
     cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
 
 
@@ -113,7 +138,7 @@ def assignment_preview(*, model: TerritoryModel, limit: int = 1000) -> dict:
     params = {"active": active.pk if active else 0, "today": today, "since": today - relativedelta(years=1)}
     with transaction.atomic(), connection.cursor() as cursor:
         counts = assignment_apply(model=model, dry_run=True)
-        _diff_sides(cursor, before=_CURRENT_ROWS, after=_RESULT_ROWS, params=params)
+        _diff_sides(cursor, active=active, after=_RESULT_ROWS, params=params)
         moves, moved = _moves(cursor, limit=limit)
         transaction.set_rollback(True)
     return {"counts": counts, "moves": moves, "moved_accounts": moved}
@@ -127,7 +152,7 @@ def territory_model_diff(*, planning: TerritoryModel, active: TerritoryModel, li
     params = {"active": active.pk, "planning": planning.pk, "today": today, "since": today - relativedelta(years=1)}
     territories = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        _diff_sides(cursor, before=_CURRENT_ROWS, after=_PLANNED_ROWS, params=params)
+        _diff_sides(cursor, active=active, after=_PLANNED_ROWS, params=params)
         moves, moved = _moves(cursor, limit=limit)
         for side in ("before", "after"):
             cursor.execute(_PER_TERRITORY_SQL.format(side=side))
