@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from territories.choices import AssignmentRole, TerritoryModelState
+from territories.engine import ANSWER_TABLE
 from territories.models import (
     AccountTerritoryMembership,
     AssignmentOverlap,
@@ -44,13 +45,13 @@ _DIFF_ROWS_ACCOUNTS = """SELECT x.account_id, array_agg(x.territory_id ORDER BY 
 # The active alignment's accounts from the engine's stored answers (territories_engine_answer: one row per
 # account, kept equal to its current rows by triggers on the membership table), and from the rows only for
 # the accounts without one (changed since the last full run): no sort of millions of rows by account.
-_CURRENT_ACCOUNTS = """SELECT a.account_id, a.sig AS deepest FROM territories_engine_answer a
+_CURRENT_ACCOUNTS = f"""SELECT a.account_id, a.sig AS deepest FROM {ANSWER_TABLE} a
     WHERE cardinality(a.sig) > 0
     UNION ALL
     SELECT m.account_id, array_agg(m.territory_id * 4 ORDER BY m.territory_id)
     FROM territories_accountterritorymembership m JOIN territories_territory t ON t.id = m.territory_id
     WHERE m.valid_to IS NULL AND t.territory_model_id = %(active)s
-      AND NOT EXISTS (SELECT 1 FROM territories_engine_answer a WHERE a.account_id = m.account_id)
+      AND NOT EXISTS (SELECT 1 FROM {ANSWER_TABLE} a WHERE a.account_id = m.account_id)
     GROUP BY m.account_id"""
 
 _DIFF_ACCOUNTS_SQL = """

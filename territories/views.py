@@ -55,7 +55,6 @@ from territories.forms import (
 from territories.models import (
     AssignmentRun,
     NamedAccount,
-    PlannedAccountTerritory,
     RepAssignment,
     RuleCriterion,
     Territory,
@@ -357,9 +356,8 @@ def territory_model_detail(request, pk: int):
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
     active = dash.active_territory_model()
     diff = None
-    has_plan = PlannedAccountTerritory.objects.filter(territory_model=model).exists()
     stored = plan_diff_latest(planning=model) if model.state == TerritoryModelState.PLANNING else None
-    if stored is not None and active is not None and has_plan:
+    if stored is not None and active is not None:
         changed = [t for t in stored.territories if t["accounts_before"] != t["accounts_after"]]
         diff = {
             "moves": stored.moves[:DIFF_MOVES_SHOWN],
@@ -379,7 +377,6 @@ def territory_model_detail(request, pk: int):
         "model": model,
         "active": active,
         "diff": diff,
-        "has_plan": has_plan,
         "runs": runs,
         "territory_count": Territory.objects.visible_to(request.user).filter(territory_model=model).count(),
         "copy_form": TerritoryModelCopyForm(initial={"code": f"{model.code}-plan", "name": f"{model.name} (plan)"}),
