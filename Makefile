@@ -46,6 +46,7 @@ worker: migrate                        ## a Celery worker with beat (needs REDIS
 
 lint: install-dev                      ## ruff
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: install-dev lint                 ## the whole suite
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

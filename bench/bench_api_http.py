@@ -203,7 +203,7 @@ def _later_pages(port: int, token: str, pages: int = 20) -> list[str]:
         if status != 200:
             raise RuntimeError(f"{path}: {status} {content[:300]!r}")
         link = json.loads(content)["next"]
-        path = link[link.index("/api/"):]
+        path = link[link.index("/api/") :]
         paths.append(path)
     return paths
 

@@ -25,6 +25,11 @@ BEAT_SCHEDULE = {
         "schedule": 10 * 60,
         "options": {"expires": 10 * 60},
     },
+    "territories.sweep-plan-diffs": {
+        "task": "territories.tasks.plan_diffs_sweep",
+        "schedule": 10 * 60,
+        "options": {"expires": 10 * 60},
+    },
     "territories.sweep-reassign-queue": {
         "task": "territories.tasks.reassign_pending_sweep",
         "schedule": 5 * 60,

@@ -137,7 +137,10 @@ def run_progress(request, kind: str, pk: int):
     if run is None:
         raise Http404("Not found")
     run.kind = kind
-    return render(request, "core/partials/run.html", {"run": run})
+    response = render(request, "core/partials/run.html", {"run": run})
+    if run.is_finished:
+        response["HX-Trigger"] = "run-finished"  # sections that show a run's results refresh themselves
+    return response
 
 
 @login_required

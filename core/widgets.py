@@ -123,7 +123,5 @@ def search_select_options(*, queryset, query: str, search_fields: tuple[str, ...
     rows = list(queryset.order_by(*queryset.model._meta.ordering or ["pk"])[: SEARCH_SELECT_SHOWN + 1])
     count = "no" if not rows else f"more than {SEARCH_SELECT_SHOWN}" if len(rows) > SEARCH_SELECT_SHOWN else len(rows)
     options = [f'<option value="">— {count} match{"" if count == 1 else "es"}: pick one —</option>']
-    options += [
-        f'<option value="{row.pk}">{escape(label(row))}</option>' for row in rows[:SEARCH_SELECT_SHOWN]
-    ]
+    options += [f'<option value="{row.pk}">{escape(label(row))}</option>' for row in rows[:SEARCH_SELECT_SHOWN]]
     return "".join(options)

@@ -447,11 +447,14 @@ class PlannedDealTerritory(models.Model):
 
 
 class PlanDiff(models.Model):
-    """A plan against the active alignment as the plan's latest full run found them — both sides at one
-    moment — so the model page reads it instead of comparing millions of rows per view."""
+    """A plan's latest run against the active alignment, both sides read at one moment, so the model page
+    reads it instead of comparing millions of rows per view. Computed by a task after each plan run and
+    each activation (services.plan_diff_refresh)."""
 
     territory_model = models.OneToOneField(TerritoryModel, on_delete=models.CASCADE, related_name="plan_diff")
     active_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="+")
+    # The plan run whose rows were compared: a later run makes the diff pending until the task stores it.
+    run = models.ForeignKey(AssignmentRun, on_delete=models.SET_NULL, null=True, related_name="+")
     computed_at = models.DateTimeField()
     moved_accounts = models.PositiveIntegerField(help_text="Accounts whose deepest territories differ.")
     # The first moves (territories.selectors.PLAN_DIFF_MOVES_KEPT) and every territory code's figures, as

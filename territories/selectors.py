@@ -5,15 +5,16 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
-from territories.choices import AssignmentRole, TerritoryModelState
+from territories.choices import AssignmentRole, RunStatus, TerritoryModelState
 from territories.engine import ANSWER_TABLE
 from territories.models import (
     AccountTerritoryMembership,
     AssignmentOverlap,
+    AssignmentRun,
     DealTerritoryMembership,
     PlanDiff,
     PlannedAccountTerritory,
@@ -170,8 +171,38 @@ def territory_model_diff(*, planning: TerritoryModel, active: TerritoryModel, li
     }
 
 
+def plan_run_latest(*, plan: TerritoryModel) -> AssignmentRun | None:
+    """The plan's latest successful full run: its plan rows are that run's answer."""
+    return plan.runs.filter(status=RunStatus.SUCCEEDED, dry_run=False).order_by("-finished_at", "-pk").first()
+
+
+def plan_diff_current(*, stored: PlanDiff | None, run: AssignmentRun | None, active: TerritoryModel | None) -> bool:
+    """Whether the stored diff compares the plan's latest run with the active model (or there is nothing
+    to compare: no run, no active model)."""
+    if run is None or active is None:
+        return True
+    return stored is not None and stored.run_id == run.pk and stored.active_model_id == active.pk
+
+
+def plans_with_pending_diff() -> QuerySet[TerritoryModel]:
+    """Planning models with a successful run whose stored diff is missing or not current."""
+    active = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+    if active is None:
+        return TerritoryModel.objects.none()
+    latest = AssignmentRun.objects.filter(
+        territory_model=OuterRef("pk"), status=RunStatus.SUCCEEDED, dry_run=False
+    ).order_by("-finished_at", "-pk")
+    current = PlanDiff.objects.filter(territory_model=OuterRef("pk"), run=OuterRef("latest_run"), active_model=active)
+    return (
+        TerritoryModel.objects.filter(state=TerritoryModelState.PLANNING)
+        .annotate(latest_run=Subquery(latest.values("pk")[:1]))
+        .filter(latest_run__isnull=False)
+        .filter(~Exists(current))
+    )
+
+
 def plan_diff_latest(*, planning: TerritoryModel) -> PlanDiff | None:
-    """The diff the plan's latest full run stored (revenue back to Decimal), or None."""
+    """The diff stored for the plan (revenue back to Decimal), or None; see plan_diff_current."""
     stored = PlanDiff.objects.filter(territory_model=planning).select_related("active_model").first()
     if stored is not None:
         for entry in stored.territories:
@@ -232,7 +263,10 @@ __all__ = [
     "assignment_preview",
     "coverage_gaps",
     "coverage_overlaps",
+    "plan_diff_current",
     "plan_diff_latest",
+    "plan_run_latest",
+    "plans_with_pending_diff",
     "territories_without_accounts",
     "territories_without_owner",
     "territory_model_diff",

@@ -628,34 +628,58 @@ def assignment_apply(
             _kpi_rollups_follow(model=model, territory_ids=both)
     else:
         counts |= _planned_write(model_id=model.pk, account_ids=account_ids)
-        if account_ids is None:
-            report("comparing with the active alignment", 85, counts)
-            _plan_diff_store(plan=model)
     return counts
 
 
-def _plan_diff_store(*, plan: TerritoryModel) -> None:
-    """Store the plan's diff against the active alignment, as of this run (the model page reads it)."""
-    from territories.selectors import PLAN_DIFF_MOVES_KEPT, territory_model_diff
+def plan_diff_refresh(*, plan: TerritoryModel) -> PlanDiff | None:
+    """Compare the plan's latest run with the active alignment and store it for the model page.
 
-    active = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
-    if active is None or plan.state != TerritoryModelState.PLANNING:
-        PlanDiff.objects.filter(territory_model=plan).delete()
-        return
-    diff = territory_model_diff(planning=plan, active=active, limit=PLAN_DIFF_MOVES_KEPT)
-    PlanDiff.objects.update_or_create(
-        territory_model=plan,
-        defaults={
-            "active_model": active,
-            "computed_at": timezone.now(),
-            "moved_accounts": diff["moved_accounts"],
-            "moves": diff["moves"],
-            "territories": [
-                entry | {"revenue_before": str(entry["revenue_before"]), "revenue_after": str(entry["revenue_after"])}
-                for entry in diff["territories"]
-            ],
-        },
-    )
+    Its own task after each plan run and each activation (the run is done when its rows are written; the
+    diff, seconds at scale, follows). Holds the plan's row lock, as runs do, so it reads one committed
+    run's rows. Nothing to do when the stored diff already compares that run with the active model (a
+    redelivered task); no diff without an active model or a run, or once the plan is no longer planning."""
+    from territories.selectors import PLAN_DIFF_MOVES_KEPT, plan_diff_current, plan_run_latest, territory_model_diff
+
+    with transaction.atomic():
+        plan = TerritoryModel.objects.select_for_update().get(pk=plan.pk)
+        active = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+        run = plan_run_latest(plan=plan)
+        stored = PlanDiff.objects.filter(territory_model=plan).first()
+        if plan.state != TerritoryModelState.PLANNING or active is None or run is None:
+            PlanDiff.objects.filter(territory_model=plan).delete()
+            return None
+        if plan_diff_current(stored=stored, run=run, active=active):
+            return stored
+        diff = territory_model_diff(planning=plan, active=active, limit=PLAN_DIFF_MOVES_KEPT)
+        stored, _created = PlanDiff.objects.update_or_create(
+            territory_model=plan,
+            defaults={
+                "active_model": active,
+                "run": run,
+                "computed_at": timezone.now(),
+                "moved_accounts": diff["moved_accounts"],
+                "moves": diff["moves"],
+                "territories": [
+                    entry
+                    | {"revenue_before": str(entry["revenue_before"]), "revenue_after": str(entry["revenue_after"])}
+                    for entry in diff["territories"]
+                ],
+            },
+        )
+    return stored
+
+
+def plan_diffs_enqueue_pending() -> list[int]:
+    """Queue a diff refresh for every plan whose stored diff is missing or not current (the beat sweep, an
+    activation); return their ids."""
+    from core.hooks import task_enqueue
+    from territories.selectors import plans_with_pending_diff
+    from territories.tasks import plan_diff_refresh_task
+
+    plan_ids = list(plans_with_pending_diff().values_list("pk", flat=True))
+    for plan_id in plan_ids:
+        task_enqueue(plan_diff_refresh_task, plan_id)
+    return plan_ids
 
 
 def _kpi_rollups_follow(*, model: TerritoryModel, territory_ids: list[int] | None) -> None:
@@ -704,7 +728,17 @@ def assignment_run_execute(*, run: AssignmentRun, progress: ProgressCallback | N
         status=RunStatus.SUCCEEDED, phase="done", progress=100, counts=counts, finished_at=timezone.now()
     )
     run.refresh_from_db()
+    if not run.dry_run and run.territory_model.state == TerritoryModelState.PLANNING:
+        # The plan's rows (and the run's status) are committed: compare them with the alignment.
+        transaction.on_commit(functools.partial(_plan_diff_enqueue, plan_id=run.territory_model_id))
     return run
+
+
+def _plan_diff_enqueue(*, plan_id: int) -> None:
+    from core.hooks import task_enqueue
+    from territories.tasks import plan_diff_refresh_task
+
+    task_enqueue(plan_diff_refresh_task, plan_id)
 
 
 def _run_progress_save_on_progress_alias(run: AssignmentRun, *, phase: str, percent: int, counts: dict) -> None:
@@ -840,5 +874,8 @@ def territory_model_activate(
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM territories_plannedaccountterritory WHERE territory_model_id = %s", [model.pk])
             cursor.execute("DELETE FROM territories_planneddealterritory WHERE territory_model_id = %s", [model.pk])
+        PlanDiff.objects.filter(territory_model=model).delete()
+        # The other plans compared themselves with the previous alignment: compare them with this one.
+        transaction.on_commit(plan_diffs_enqueue_pending)
     logger.info("territory model %s activated from %s by %s", model.code, effective, user)
     return counts

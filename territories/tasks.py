@@ -1,8 +1,8 @@
 from celery import shared_task
 
 from territories import reassign_queue
-from territories.models import AssignmentRun
-from territories.services import assignment_run_execute
+from territories.models import AssignmentRun, TerritoryModel
+from territories.services import assignment_run_execute, plan_diff_refresh, plan_diffs_enqueue_pending
 
 QUEUE_SWEEP_AFTER_SECONDS = 120
 
@@ -39,3 +39,16 @@ def reassign_pending_sweep() -> bool:
         reassign_pending_drain_task.delay()
         return True
     return False
+
+
+@shared_task(name="territories.tasks.plan_diff_refresh_task", acks_late=True, reject_on_worker_lost=True)
+def plan_diff_refresh_task(model_id: int) -> bool:
+    """Compare a plan's latest run with the alignment; a redelivered message finds it current."""
+    plan = TerritoryModel.objects.filter(pk=model_id).first()
+    return plan is not None and plan_diff_refresh(plan=plan) is not None
+
+
+@shared_task(name="territories.tasks.plan_diffs_sweep", acks_late=True, reject_on_worker_lost=True)
+def plan_diffs_sweep() -> int:
+    """Beat: queue the diffs a lost message or an unreachable broker left pending."""
+    return len(plan_diffs_enqueue_pending())

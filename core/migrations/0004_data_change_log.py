@@ -44,11 +44,14 @@ END $$;
     for table in TRACKED_TABLES
 )
 
-DROP = "".join(f"DROP TRIGGER IF EXISTS {table}_data_changed ON {table};\n" for table in TRACKED_TABLES) + """
+DROP = (
+    "".join(f"DROP TRIGGER IF EXISTS {table}_data_changed ON {table};\n" for table in TRACKED_TABLES)
+    + """
 DROP FUNCTION IF EXISTS core_data_changed();
 DROP TABLE IF EXISTS core_datachange;
 DROP TABLE IF EXISTS core_datachangeepoch;
 """
+)
 
 
 class Migration(migrations.Migration):

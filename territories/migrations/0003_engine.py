@@ -5,100 +5,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('territories', '0002_hierarchy_triggers'),
+        ("accounts", "0001_initial"),
+        ("territories", "0002_hierarchy_triggers"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssignmentOverlap',
+            name="AssignmentOverlap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('override', 'Manual override'), ('named', 'Named account'), ('priority', 'Higher priority'), ('specificity', 'More specific rule'), ('tie_break', 'Tie-break: lowest territory code')], max_length=20)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("override", "Manual override"),
+                            ("named", "Named account"),
+                            ("priority", "Higher priority"),
+                            ("specificity", "More specific rule"),
+                            ("tie_break", "Tie-break: lowest territory code"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['territory_model', 'account', 'winner'],
+                "ordering": ["territory_model", "account", "winner"],
             },
         ),
         migrations.CreateModel(
-            name='PlannedAccountTerritory',
+            name="PlannedAccountTerritory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('rule', 'Rule'), ('named', 'Named account'), ('override', 'Manual override')], default='rule', max_length=10)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("rule", "Rule"), ("named", "Named account"), ("override", "Manual override")],
+                        default="rule",
+                        max_length=10,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PlannedDealTerritory',
+            name="PlannedDealTerritory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
         ),
         migrations.AddConstraint(
-            model_name='rulecriterion',
-            constraint=models.UniqueConstraint(fields=('rule', 'field'), name='criterion_one_per_field', violation_error_message='This rule already has a criterion on this field; put all values in it.'),
+            model_name="rulecriterion",
+            constraint=models.UniqueConstraint(
+                fields=("rule", "field"),
+                name="criterion_one_per_field",
+                violation_error_message="This rule already has a criterion on this field; put all values in it.",
+            ),
         ),
         migrations.AddField(
-            model_name='assignmentoverlap',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account'),
+            model_name="assignmentoverlap",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+            ),
         ),
         migrations.AddField(
-            model_name='assignmentoverlap',
-            name='loser',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overlaps_lost', to='territories.territory'),
+            model_name="assignmentoverlap",
+            name="loser",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="overlaps_lost", to="territories.territory"
+            ),
         ),
         migrations.AddField(
-            model_name='assignmentoverlap',
-            name='territory_model',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overlaps', to='territories.territorymodel'),
+            model_name="assignmentoverlap",
+            name="territory_model",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="overlaps", to="territories.territorymodel"
+            ),
         ),
         migrations.AddField(
-            model_name='assignmentoverlap',
-            name='winner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overlaps_won', to='territories.territory'),
+            model_name="assignmentoverlap",
+            name="winner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="overlaps_won", to="territories.territory"
+            ),
         ),
         migrations.AddField(
-            model_name='plannedaccountterritory',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account'),
+            model_name="plannedaccountterritory",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+            ),
         ),
         migrations.AddField(
-            model_name='plannedaccountterritory',
-            name='territory',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='planned_accounts', to='territories.territory'),
+            model_name="plannedaccountterritory",
+            name="territory",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="planned_accounts", to="territories.territory"
+            ),
         ),
         migrations.AddField(
-            model_name='plannedaccountterritory',
-            name='territory_model',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='planned_accounts', to='territories.territorymodel'),
+            model_name="plannedaccountterritory",
+            name="territory_model",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="planned_accounts",
+                to="territories.territorymodel",
+            ),
         ),
         migrations.AddField(
-            model_name='planneddealterritory',
-            name='deal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.deal'),
+            model_name="planneddealterritory",
+            name="deal",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.deal"),
         ),
         migrations.AddField(
-            model_name='planneddealterritory',
-            name='territory',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='planned_deals', to='territories.territory'),
+            model_name="planneddealterritory",
+            name="territory",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="planned_deals", to="territories.territory"
+            ),
         ),
         migrations.AddField(
-            model_name='planneddealterritory',
-            name='territory_model',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='planned_deals', to='territories.territorymodel'),
+            model_name="planneddealterritory",
+            name="territory_model",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="planned_deals",
+                to="territories.territorymodel",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assignmentoverlap',
-            index=models.Index(fields=['territory_model', 'account'], name='overlap_model_account_idx'),
+            model_name="assignmentoverlap",
+            index=models.Index(fields=["territory_model", "account"], name="overlap_model_account_idx"),
         ),
         migrations.AddIndex(
-            model_name='plannedaccountterritory',
-            index=models.Index(fields=['territory_model', 'account'], name='planned_account_model_idx'),
+            model_name="plannedaccountterritory",
+            index=models.Index(fields=["territory_model", "account"], name="planned_account_model_idx"),
         ),
         migrations.AddIndex(
-            model_name='planneddealterritory',
-            index=models.Index(fields=['territory_model', 'deal'], name='planned_deal_model_idx'),
+            model_name="planneddealterritory",
+            index=models.Index(fields=["territory_model", "deal"], name="planned_deal_model_idx"),
         ),
     ]

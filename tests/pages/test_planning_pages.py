@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from core.models import AuditEntry
 from territories.models import AssignmentRun, RuleCriterion, Territory, TerritoryModel
+from territories.tasks import plan_diffs_sweep
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -68,26 +69,68 @@ def test_it_copies_a_model_as_a_plan_and_shows_the_diff(manager, world, django_c
     assert diff["moved_accounts"] == 1 and not diff["outdated"]
 
 
-def test_the_diff_is_the_plans_latest_run_and_says_when_the_alignment_changed(
-    manager, world, django_capture_on_commit_callbacks
-):
+def test_the_diff_follows_the_plans_latest_run_and_the_alignment(manager, world, django_capture_on_commit_callbacks):
     plan = factories.make_territory_model(code="fy-plan", name="FY plan")
     factories.make_rule(factories.make_territory(plan, code="west"), {"field": "country", "values": ["US"]})
+    detail = reverse("territories:model-detail", args=[plan.pk])
     with django_capture_on_commit_callbacks(execute=True):
         manager.post(reverse("territories:model-run", args=[plan.pk]))
-    page = manager.get(reverse("territories:model-detail", args=[plan.pk]))
-    stored = page.context["diff"]
+    first_run = AssignmentRun.objects.get(territory_model=plan)
+    stored = manager.get(detail).context["diff"]
     assert stored["moved_accounts"] == 2 and stored["compared_with"] == world.model  # both accounts join west
-    # The page reads what the run stored: the plan's rows changing behind it do not show until a run.
+    assert stored["run"] == first_run and not stored["pending"]
+    # The page reads what the task stored: the plan's rows changing behind it do not show.
     plan.planned_accounts.filter(territory__code="west").update(source="named")
     plan.planned_accounts.exclude(pk=plan.planned_accounts.order_by("pk").first().pk).delete()
-    assert manager.get(reverse("territories:model-detail", args=[plan.pk])).context["diff"]["moved_accounts"] == 2
-    # Another alignment becomes active: the stored diff says it compared with the archived one.
+    assert manager.get(detail).context["diff"]["moved_accounts"] == 2
+
+    # A new run whose diff task has not run yet: the previous figures, marked as being recomputed.
+    with django_capture_on_commit_callbacks() as callbacks:
+        manager.post(reverse("territories:model-run", args=[plan.pk]))
+    (run_task,) = callbacks
+    run_task()  # the run, not the diff task it queues on commit
+    page = manager.get(detail)
+    assert page.context["diff"]["pending"] and page.context["diff"]["moved_accounts"] == 2
+    assert 'id="diff-pending"' in page.content.decode()
+
+    # Another alignment becomes active: until the refresh it queues on commit runs, the stored diff says it
+    # compared with the archived one; then it compares with the new alignment (which holds no account).
     other = factories.make_territory_model(code="other", name="Other")
-    manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": ""})
-    page = manager.get(reverse("territories:model-detail", args=[plan.pk]))
-    assert page.context["diff"]["outdated"]
+    with django_capture_on_commit_callbacks() as callbacks:
+        manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": ""})
+    page = manager.get(detail)
+    assert page.context["diff"]["outdated"] and page.context["diff"]["pending"]
     assert "no longer active" in page.content.decode()
+    for callback in callbacks:
+        callback()
+    diff = manager.get(detail).context["diff"]
+    assert (diff["compared_with"], diff["pending"], diff["outdated"]) == (other, False, False)
+    assert diff["run"] == AssignmentRun.objects.filter(territory_model=plan).latest("finished_at")
+    # The second run rewrote the plan (both accounts in west again); the new alignment holds none of them.
+    assert diff["moved_accounts"] == 2 and {m["to_codes"][0] for m in diff["moves"]} == {"west"}
+
+
+def test_the_diff_section_polls_while_a_diff_is_pending(manager, world, django_capture_on_commit_callbacks):
+    plan = factories.make_territory_model(code="fy-plan", name="FY plan")
+    factories.make_rule(factories.make_territory(plan, code="west"), {"field": "country", "values": ["US"]})
+    section = reverse("territories:model-diff", args=[plan.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        manager.post(reverse("territories:model-run", args=[plan.pk]))
+    (run_task,) = callbacks
+    run_task()  # the run, not the diff task it queues on commit
+    pending = manager.get(section).content.decode()
+    assert "every 3s" in pending and 'id="diff-pending"' in pending and "diff-table" not in pending
+    assert plan_diffs_sweep() == 1  # the beat sweep queues it (Celery is eager in tests)
+    current = manager.get(section).content.decode()
+    assert "every 3s" not in current and "run-finished from:body" in current and "diff-table" in current
+    assert plan_diffs_sweep() == 0
+
+
+def test_a_finished_run_tells_the_page(manager, world):
+    finished = AssignmentRun.objects.create(territory_model=world.model, status="succeeded", progress=100)
+    assert manager.get(reverse("run-progress", args=["assignment", finished.pk]))["HX-Trigger"] == "run-finished"
+    running = AssignmentRun.objects.create(territory_model=world.model, status="running", progress=40)
+    assert "HX-Trigger" not in manager.get(reverse("run-progress", args=["assignment", running.pk]))
 
 
 def test_it_activates_a_plan(manager, world):

@@ -23,8 +23,7 @@ def _options(html: str, name: str) -> list[str]:
 
 def _many_territories(world, n: int) -> list[Territory]:
     return [
-        factories.make_territory(world.model, parent=world.west, code=f"zz-{i:03d}", name=f"Zone {i}")
-        for i in range(n)
+        factories.make_territory(world.model, parent=world.west, code=f"zz-{i:03d}", name=f"Zone {i}") for i in range(n)
     ]
 
 
@@ -43,9 +42,7 @@ def test_the_search_finds_territories_by_code_or_name_words(world):
     _many_territories(world, 5)
     client = _client(world.manager_user)
     by_name = client.get("/options/territories/", {"q": "zone 3"}).content.decode()
-    assert re.findall(r'<option value="(\d+)">', by_name) == [
-        str(Territory.objects.get(code="zz-003").pk)
-    ]
+    assert re.findall(r'<option value="(\d+)">', by_name) == [str(Territory.objects.get(code="zz-003").pk)]
     by_code = client.get("/options/territories/", {"q": "WEST-"}).content.decode()
     assert {world.west_ca.name, world.west_or.name} <= set(re.findall(r">([^<]+) \[", by_code))
     assert "2 matches" in by_code

@@ -132,7 +132,8 @@ class PlanRunsMatchReferenceTests(TestCase):
                 Account.objects.filter(pk=moved).update(region=values[0])
                 if index % 2:  # the alignment follows it too (its stored answer is forgotten: read from rows)
                     services.account_reassign(account_ids=[moved])
-            full_run(plan)
+            with self.captureOnCommitCallbacks(execute=True):  # the diff task, queued once the run is done
+                run = full_run(plan)
             expected = reference_assign(plan)
             assert plan_rows(plan) == expected["deep"]
             assert (
@@ -141,8 +142,8 @@ class PlanRunsMatchReferenceTests(TestCase):
             )
             reference = reference_diff(plan, active)
             moved = len({move["account_id"] for move in reference["moves"]})
-            stored = plan_diff_latest(planning=plan)  # what the run stored for the model page
-            assert (stored.active_model, stored.moved_accounts) == (active, moved)
+            stored = plan_diff_latest(planning=plan)  # what the task stored for the model page
+            assert (stored.run, stored.active_model, stored.moved_accounts) == (run, active, moved)
             assert stored.moves == reference["moves"]
             assert stored.territories == reference["territories"]
             limit = 3
