@@ -81,21 +81,18 @@ def _source_sql(alias: str) -> str:
 
 
 # A full write that opens at least this many rows — and at least half as many as the table holds (a first
-# run, an activation) — loads in bulk: the table's indexes (primary key included) and foreign keys are
-# dropped, the rows inserted in no particular order, and all rebuilt set-based (sorted, parallel index
-# builds, one anti-join per foreign key) instead of one index insert per index and one deferred
-# foreign-key check per key for every row. Within the run's transaction: readers never see it half done,
-# but they wait (the drop takes ACCESS EXCLUSIVE locks on the table and, for the foreign keys, on the
-# referenced tables) until the run commits.
+# run, an activation) — loads in bulk: the table's indexes (primary key included) are dropped, the rows
+# inserted in no particular order, and the indexes rebuilt set-based (sorted, parallel builds) instead of
+# one index insert per index for every row. Within the run's transaction: readers never see it half done,
+# but readers of that table wait (the drop takes an ACCESS EXCLUSIVE lock on it) until the run commits.
+# The tables loaded this way have no database foreign keys (see the models): dropping and re-adding one
+# would lock the referenced tables too, and validating it costs seconds.
 BULK_LOAD_MIN_ROWS = 100_000
 
 _TABLE_DEPENDENTS_SQL = """
     SELECT 'index', i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
     WHERE x.indrelid = %(table)s::regclass AND NOT x.indisprimary AND NOT EXISTS (
         SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid)
-    UNION ALL
-    SELECT 'fk', c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
-    WHERE c.conrelid = %(table)s::regclass AND c.contype = 'f'
     UNION ALL
     SELECT 'pk', c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
     WHERE c.conrelid = %(table)s::regclass AND c.contype = 'p'
@@ -111,15 +108,12 @@ def _bulk_load_wanted(cursor, *, table: str, to_open: int) -> bool:
 
 
 def _bulk_load_begin(cursor, *, table: str) -> list[tuple[str, str, str]]:
-    """Drop the table's secondary indexes, foreign keys and primary key (unless another table references it);
-    return what _bulk_load_end recreates."""
+    """Drop the table's secondary indexes and primary key (unless another table references it); return what
+    _bulk_load_end recreates."""
     cursor.execute(_TABLE_DEPENDENTS_SQL, {"table": table})
     dependents = cursor.fetchall()
-    # Deferred checks already queued in this transaction run now (they would at commit): a table with pending
-    # trigger events cannot be altered.
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
     for kind, name, _definition in dependents:
-        if kind in ("fk", "pk"):
+        if kind == "pk":
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         else:
             cursor.execute(f'DROP INDEX "{name}"')
@@ -134,9 +128,6 @@ def _bulk_load_end(cursor, *, table: str, dependents: list[tuple[str, str, str]]
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for _kind, _name, definition in (d for d in dependents if d[0] == "index"):
         cursor.execute(definition)
-    foreign_keys = [f'ADD CONSTRAINT "{name}" {definition}' for kind, name, definition in dependents if kind == "fk"]
-    if foreign_keys:
-        cursor.execute(f"ALTER TABLE {table} " + ", ".join(foreign_keys))  # one validating anti-join per key
     cursor.execute(f"ANALYZE {table}")
 
 
