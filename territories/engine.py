@@ -519,7 +519,9 @@ def _temp_buffers_raise() -> None:
         pass
 
 
-def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, skip_unchanged: bool = False) -> dict:
+def assignment_compute(
+    *, model_id: int, account_ids: list[int] | None = None, skip_unchanged: bool = False, plan_answers: bool = False
+) -> dict:
     """Fill the temporary table _engine_result(row_type, a, b, c, d, e) for a model within the transaction.
 
     row_type 'deep': (account, territory, source); 'overlap': (account, winner, source, loser, reason);
@@ -532,6 +534,10 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
     write ever (no membership row yet) the classes' deep rows are not expanded into _engine_result:
     counts["_deep_rest"] is (a query giving them as (a, b, c), their number), for the writer to insert
     straight into the empty membership table (counts["deep"] includes them).
+
+    plan_answers (full runs of a non-active model): every account's answer is compared with the plan's
+    stored one (PLAN_ANSWER_TABLE) instead; _engine_scope holds the accounts whose answer changed or that
+    vanished (sig NULL), and _engine_result no deep row of a class (counts["_answers"] = "plan").
     """
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
@@ -577,14 +583,15 @@ def assignment_compute(*, model_id: int, account_ids: list[int] | None = None, s
             max_depth=max_depth,
             has_products=bool(has_products),
             skip_unchanged=skip_unchanged,
+            plan_answers=plan_answers,
             deferred=deferred,
         )
         cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
         counts = _result_counts(cursor)
-        if mode == "scoped":
+        if mode in ("scoped", "plan"):
             cursor.execute("SELECT deep FROM _engine_scope_stats")
             counts["deep"] = cursor.fetchone()[0]
-        if skip_unchanged:
+        if skip_unchanged or plan_answers:
             counts["_answers"] = mode
         if deferred:
             counts["deep"] += deferred["rows"]
@@ -747,6 +754,7 @@ def _class_compute(
     max_depth: int,
     has_products: bool,
     skip_unchanged: bool = False,
+    plan_answers: bool = False,
     deferred: dict | None = None,
 ) -> str:
     """The full run over classes of accounts (see above).
@@ -755,6 +763,9 @@ def _class_compute(
     the one last written (_answer_scope). Returns "scoped" when _engine_result holds deep rows only for the
     accounts in _engine_scope (those whose answer changed), "full" when it holds all of them (and
     _engine_scope the changed ones), "" without the comparison.
+
+    plan_answers (a run of a non-active model): compare with the plan's stored answers instead; returns
+    "plan", with no class's deep row in _engine_result (the writer stores _engine_scope's signatures).
 
     deferred (given with skip_unchanged): when the membership table is empty — the first write ever, where
     all three million rows of a million accounts open — the representatives' deep rows are left
@@ -886,7 +897,11 @@ def _class_compute(
         " ON COMMIT DROP"
     )
     expanding = [(index, kinds) for index, (_fields, kinds, _deals) in enumerate(sets) if kinds]
-    scoped = skip_unchanged and _answer_scope(cursor, expanding, unpinned, counts)
+    if plan_answers:
+        stored = f"(SELECT account_id, sig FROM {PLAN_ANSWER_TABLE} WHERE territory_model_id = {int(params['model'])})"
+        scoped = _answer_scope(cursor, expanding, unpinned, counts, stored=stored, plan=True)
+    else:
+        scoped = skip_unchanged and _answer_scope(cursor, expanding, unpinned, counts)
     first_write = False
     if deferred is not None and skip_unchanged and not scoped:
         cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM territories_accountterritorymembership)")
@@ -894,7 +909,12 @@ def _class_compute(
     # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes —
     # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them);
     # on the first write, overlaps only (the deep rows go to the writer as a query).
-    scope = " AND (row_type <> 'deep' OR a IN (SELECT account_id FROM _engine_scope))" if scoped else ""
+    if plan_answers:
+        scope = " AND row_type <> 'deep'"
+    elif scoped:
+        scope = " AND (row_type <> 'deep' OR a IN (SELECT account_id FROM _engine_scope))"
+    else:
+        scope = ""
     cursor.execute(f"INSERT INTO _engine_result SELECT * FROM _engine_raw WHERE a > 0{scope}")
     deep_rest = []
     for position, (index, kinds) in enumerate(expanding, start=1):
@@ -910,7 +930,7 @@ def _class_compute(
         )
         if first_write:
             deep_rest.append(f"SELECT u.account_id AS a, res.b, res.c {expansion} AND res.row_type = 'deep'")
-        if scoped:
+        if scoped and not plan_answers:
             cursor.execute(
                 f"""INSERT INTO _engine_result
                     SELECT 'deep', s.account_id, res.b, res.c, res.d, res.e
@@ -932,6 +952,8 @@ def _class_compute(
         cursor.execute(f"SELECT (0{_class_deep_rows(len(expanding), counts['unpinned'])})::bigint")
         deferred |= {"sql": "\nUNION ALL\n".join(deep_rest), "rows": cursor.fetchone()[0]}
     cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT; SET LOCAL enable_sort TO DEFAULT")
+    if plan_answers:
+        return "plan"
     if not skip_unchanged:
         return ""
     return "scoped" if scoped else "full"
@@ -943,6 +965,7 @@ def _class_compute(
 # costs a needless diff, never a missed one.
 _ROW_SIG = "array_agg(res.b * 4 + res.c ORDER BY res.b * 4 + res.c)"
 ANSWER_TABLE = "territories_engine_answer"
+PLAN_ANSWER_TABLE = "territories_planaccountanswer"  # a non-active model's answers (PlanAccountAnswer)
 _SCOPED_SHARE = 2  # a scope of at least 1/2 of the accounts expands and diffs everything (cheaper than filtering)
 
 
@@ -955,11 +978,20 @@ def _members(rep_table: str, unpinned: str | None) -> str:
                 FROM {rep_table} r CROSS JOIN LATERAL unnest(r.ids) u(account_id))"""
 
 
-def _answer_scope(cursor, expanding: list[tuple[int, list[str]]], unpinned: str, counts: dict) -> bool:
-    """_engine_scope(account_id, sig, reps): the accounts whose answer differs from the one stored in
-    territories_engine_answer (or that have none stored), with their new signature and their
-    representative per expanded class set (NULL for pinned accounts). True when few enough of them for
-    the run to expand and diff only those; then _engine_scope_stats holds the run's total deep rows."""
+def _answer_scope(
+    cursor,
+    expanding: list[tuple[int, list[str]]],
+    unpinned: str,
+    counts: dict,
+    *,
+    stored: str = ANSWER_TABLE,
+    plan: bool = False,
+) -> bool:
+    """_engine_scope(account_id, sig, reps): the accounts whose answer differs from the one `stored`
+    (territories_engine_answer, or a plan's answers) or that have none stored, with their new signature
+    and their representative per expanded class set (NULL for pinned accounts). True when few enough of
+    them for the run to expand and diff only those; then _engine_scope_stats holds the run's total deep
+    rows. plan: also the stored accounts that no longer exist (sig NULL), and always the stats."""
     singles = []
     for position, (index, kinds) in enumerate(expanding, start=1):
         cursor.execute(
@@ -996,18 +1028,19 @@ def _answer_scope(cursor, expanding: list[tuple[int, list[str]]], unpinned: str,
     account = f"m{driver if driver is not None else 0}.account_id"
     cursor.execute(
         f"""CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
-            SELECT s.account_id, s.sig, s.reps FROM (
+            SELECT {"coalesce(s.account_id, a.account_id)" if plan else "s.account_id"} AS account_id, s.sig, s.reps
+            FROM (
                 SELECT {account} AS account_id, {sig} AS sig, {reps} AS reps FROM {" ".join(parts)}
                 UNION ALL
                 SELECT p.account_id, coalesce(x.sig, '{{}}'), NULL FROM _engine_cls p
                 LEFT JOIN (SELECT res.a, {_ROW_SIG} AS sig FROM _engine_raw res
                            WHERE res.a > 0 AND res.row_type = 'deep' GROUP BY res.a) x ON x.a = p.account_id
                 WHERE p.pinned
-            ) s LEFT JOIN {ANSWER_TABLE} a ON a.account_id = s.account_id
+            ) s {"FULL" if plan else "LEFT"} JOIN {stored} a ON a.account_id = s.account_id
             WHERE a.sig IS DISTINCT FROM s.sig"""
     )
     changed = cursor.rowcount
-    if changed * _SCOPED_SHARE >= counts["unpinned"] + counts["pinned"]:
+    if not plan and changed * _SCOPED_SHARE >= counts["unpinned"] + counts["pinned"]:
         return False
     cursor.execute("ANALYZE _engine_scope")
     cursor.execute(

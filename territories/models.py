@@ -408,34 +408,52 @@ class AssignmentRun(BackgroundRun):
         indexes = [models.Index(fields=["territory_model", "-created_at"], name="assignment_run_model_idx")]
 
 
-class PlannedAccountTerritory(models.Model):
-    """A non-active model's computed alignment (deepest territories, as in memberships), for diffs."""
+class PlanAccountAnswer(models.Model):
+    """A non-active model's computed alignment, one row per account: its deepest territories as the
+    engine's answer signature (territory_id * 4 + source: 0 override, 1 named, 2 rule; see
+    territories.engine). A plan run compares each account's new signature with this one and rewrites only
+    the accounts whose answer changed; PlannedAccountTerritory reads it as rows."""
 
-    # Derived rows, millions per plan at scale and rewritten by each run of the plan: no database FK
-    # constraints (their deferred per-row checks took a minute at a plan run's commit for 3 million rows);
-    # the ORM still cascades deletes, and every run rewrites the plan from current accounts and territories.
+    # Derived, a million rows per plan at scale and rewritten by each run of the plan: no database FK
+    # constraints, and one index (the key). An account deleted since leaves its row until the plan's next
+    # run (accounts with history cannot be deleted at all).
+    pk = models.CompositePrimaryKey("territory_model_id", "account_id")
     territory_model = models.ForeignKey(
-        TerritoryModel,
-        on_delete=models.CASCADE,
-        related_name="planned_accounts",
-        db_constraint=False,
-        db_index=False,  # planned_account_model_idx leads with it
+        TerritoryModel, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    sig = ArrayField(models.BigIntegerField())
+
+    def __str__(self):
+        return f"{self.account_id} → {self.sig} (plan {self.territory_model_id})"
+
+
+class PlannedAccountTerritory(models.Model):
+    """A non-active model's computed alignment as rows (deepest territories, as in memberships): a
+    database view over PlanAccountAnswer, read-only."""
+
+    pk = models.CompositePrimaryKey("territory_model_id", "account_id", "territory_id")
+    territory_model = models.ForeignKey(
+        TerritoryModel, on_delete=models.DO_NOTHING, related_name="planned_accounts", db_constraint=False
+    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     territory = models.ForeignKey(
-        Territory, on_delete=models.CASCADE, related_name="planned_accounts", db_constraint=False
+        Territory, on_delete=models.DO_NOTHING, related_name="planned_accounts", db_constraint=False
     )
-    source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.RULE)
+    source = models.CharField(max_length=10, choices=MembershipSource.choices)
 
     class Meta:
-        indexes = [models.Index(fields=["territory_model", "account"], name="planned_account_model_idx")]
+        managed = False
+        db_table = "territories_plannedaccountterritory"
 
     def __str__(self):
         return f"{self.account_id} → {self.territory_id} (plan {self.territory_model_id})"
 
 
 class PlannedDealTerritory(models.Model):
-    # Derived rows, as PlannedAccountTerritory: no database FK constraints.
+    # Derived rows, rewritten by each run of the plan: no database FK constraints.
     territory_model = models.ForeignKey(
         TerritoryModel,
         on_delete=models.CASCADE,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from territories.choices import AssignmentRole, RunStatus, TerritoryModelState
-from territories.engine import ANSWER_TABLE
+from territories.engine import ANSWER_TABLE, PLAN_ANSWER_TABLE
 from territories.models import (
     AccountTerritoryMembership,
     AssignmentOverlap,
@@ -28,8 +28,9 @@ from territories.models import (
 _CURRENT_ROWS = """SELECT m.account_id, m.territory_id FROM territories_accountterritorymembership m
     JOIN territories_territory t ON t.id = m.territory_id
     WHERE m.valid_to IS NULL AND t.territory_model_id = %(active)s"""
-_PLANNED_ROWS = """SELECT account_id, territory_id FROM territories_plannedaccountterritory
-    WHERE territory_model_id = %(planning)s"""
+# A plan's accounts: the stored answer signatures (PlanAccountAnswer, one row per account, scale 4).
+_PLANNED_ACCOUNTS = f"""SELECT account_id, sig AS deepest FROM {PLAN_ANSWER_TABLE}
+    WHERE territory_model_id = %(planning)s AND cardinality(sig) > 0"""
 # How many moves a plan's stored diff keeps (its page shows the first hundred; the count covers all).
 PLAN_DIFF_MOVES_KEPT = 1000
 
@@ -92,8 +93,9 @@ GROUP BY t.code
 """
 
 
-def _diff_sides(cursor, *, active: TerritoryModel | None, after: str, params: dict) -> None:
-    """Before: the active model's current rows; after: the rows of the `after` query."""
+def _diff_sides(cursor, *, active: TerritoryModel | None, after: str, after_scale: int, params: dict) -> None:
+    """Before: the active model's current rows; after: the accounts of the `after` query (account_id,
+    deepest: its territories as territory_id * after_scale + x)."""
     # Millions of rows sorted and grouped: in memory, no JIT (its compile time exceeds what it saves), and
     # read in one sequential pass — in index order by account, the heap reads are random (2–3× slower).
     cursor.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off; SET LOCAL enable_indexscan = off")
@@ -105,7 +107,7 @@ def _diff_sides(cursor, *, active: TerritoryModel | None, after: str, params: di
         before, before_scale = _DIFF_ROWS_ACCOUNTS.format(rows=_CURRENT_ROWS), 1
     for side, accounts, scale in (
         ("before", before, before_scale),
-        ("after", _DIFF_ROWS_ACCOUNTS.format(rows=after), 1),
+        ("after", after, after_scale),
     ):
         cursor.execute(_DIFF_ACCOUNTS_SQL.format(side=side, accounts=accounts, scale=scale), params)
     cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
@@ -140,7 +142,9 @@ def assignment_preview(*, model: TerritoryModel, limit: int = 1000) -> dict:
     params = {"active": active.pk if active else 0, "today": today, "since": today - relativedelta(years=1)}
     with transaction.atomic(), connection.cursor() as cursor:
         counts = assignment_apply(model=model, dry_run=True)
-        _diff_sides(cursor, active=active, after=_RESULT_ROWS, params=params)
+        _diff_sides(
+            cursor, active=active, after=_DIFF_ROWS_ACCOUNTS.format(rows=_RESULT_ROWS), after_scale=1, params=params
+        )
         moves, moved = _moves(cursor, limit=limit)
         transaction.set_rollback(True)
     return {"counts": counts, "moves": moves, "moved_accounts": moved}
@@ -154,7 +158,7 @@ def territory_model_diff(*, planning: TerritoryModel, active: TerritoryModel, li
     params = {"active": active.pk, "planning": planning.pk, "today": today, "since": today - relativedelta(years=1)}
     territories = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        _diff_sides(cursor, active=active, after=_PLANNED_ROWS, params=params)
+        _diff_sides(cursor, active=active, after=_PLANNED_ACCOUNTS, after_scale=4, params=params)
         moves, moved = _moves(cursor, limit=limit)
         for side in ("before", "after"):
             cursor.execute(_PER_TERRITORY_SQL.format(side=side))

@@ -23,6 +23,7 @@ from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import (
     ANSWER_TABLE,
     EARLIEST_DATE,
+    PLAN_ANSWER_TABLE,
     assignment_compute,
     incremental_result_ctes,
     result_stats_rebuild,
@@ -341,35 +342,64 @@ def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> di
     return _membership_write(kind="deal", effective=effective, account_ids=account_ids)
 
 
-_PLAN_TABLES = {
-    # result row type: (plan table, owner column, has source, scope condition on the owner column)
-    "deep": ("territories_plannedaccountterritory", "account_id", True, "p.account_id = ANY(%(ids)s)"),
-    "deal": (
-        "territories_planneddealterritory",
-        "deal_id",
-        False,
-        "p.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s))",
-    ),
-}
-
-
-def _planned_write(*, model_id: int, account_ids: list[int] | None) -> dict:
-    """Store a non-active model's answer as its plan: only the rows that differ from the plan's last run."""
+def _planned_write(*, model_id: int, account_ids: list[int] | None, answers: str) -> dict:
+    """Store a non-active model's answer as its plan: the accounts' signatures that changed since the
+    plan's last run (PlanAccountAnswer), and the deals' rows that differ."""
     params = {**_scope_params(account_ids), "model": model_id}
     with connection.cursor() as cursor:
-        planned = _plan_rows_write(cursor, row_type="deep", params=params)
-        _plan_rows_write(cursor, row_type="deal", params=params)
-    return {"planned": planned}
+        changed = _plan_answers_write(cursor, params=params, answers=answers)
+        _plan_deals_write(cursor, params=params)
+    return {"plan_accounts_changed": changed}
 
 
-def _plan_rows_write(cursor, *, row_type: str, params: dict) -> int:
-    """Diff the answer's rows of one type against the plan's rows in scope (one hash full join), delete what
-    is gone, re-source what changed source, insert what is new; the first plan of a model goes straight in
-    (in bulk when big). Returns the plan's row count in scope."""
-    table, column, has_source, scope = _PLAN_TABLES[row_type]
-    params = {**params, "row_type": row_type}
-    source = SOURCE_SQL if has_source else "NULL"
-    cursor.execute("SELECT coalesce(sum(n), 0)::bigint FROM _engine_result_stats WHERE row_type = %(row_type)s", params)
+def _plan_answers_write(cursor, *, params: dict, answers: str) -> int:
+    """Replace the stored signatures of the accounts in _engine_scope (answer changed, new, or gone: sig
+    NULL); the first answers of a plan go in one load. Without a class run (a model without territories,
+    some accounts only) the signatures come from _engine_result's deep rows. Returns the accounts written."""
+    table = PLAN_ANSWER_TABLE
+    if answers != "plan":
+        cursor.execute(
+            f"""DROP TABLE IF EXISTS _engine_scope;
+                CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
+                SELECT coalesce(n.account_id, o.account_id) AS account_id, n.sig FROM (
+                    SELECT a AS account_id, array_agg(b * 4 + c ORDER BY b * 4 + c) AS sig FROM _engine_result
+                    WHERE row_type = 'deep' GROUP BY a) n
+                FULL JOIN (SELECT account_id, sig FROM {table} WHERE territory_model_id = %(model)s
+                           AND (%(all)s OR account_id = ANY(%(ids)s))) o ON o.account_id = n.account_id
+                WHERE n.sig IS DISTINCT FROM o.sig""",
+            params,
+        )
+    cursor.execute("SELECT count(*), count(*) FILTER (WHERE sig IS NOT NULL) FROM _engine_scope")
+    changed, to_open = cursor.fetchone()
+    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE territory_model_id = %(model)s)", params)
+    first = cursor.fetchone()[0]
+    bulk = first and _bulk_load_wanted(cursor, table=table, to_open=to_open)
+    dependents = _bulk_load_begin(cursor, table=table) if bulk else []
+    if not first:
+        cursor.execute(
+            f"""DELETE FROM {table} p USING _engine_scope s
+                WHERE p.territory_model_id = %(model)s AND p.account_id = s.account_id""",
+            params,
+        )
+    cursor.execute(
+        f"""INSERT INTO {table} (territory_model_id, account_id, sig)
+            SELECT %(model)s, account_id, sig FROM _engine_scope WHERE sig IS NOT NULL""",
+        params,
+    )
+    if bulk:
+        _bulk_load_end(cursor, table=table, dependents=dependents)
+    elif changed > 10_000:
+        cursor.execute(f"ANALYZE {table}")
+    return changed
+
+
+def _plan_deals_write(cursor, *, params: dict) -> None:
+    """Diff the answer's deal rows against the plan's deals in scope (one hash full join), delete what is
+    gone, insert what is new; the first plan of a model goes straight in (in bulk when big)."""
+    table = "territories_planneddealterritory"
+    scope = "p.deal_id IN (SELECT d.id FROM accounts_deal d WHERE d.account_id = ANY(%(ids)s))"
+    params = {**params, "row_type": "deal"}
+    cursor.execute("SELECT coalesce(sum(n), 0)::bigint FROM _engine_result_stats WHERE row_type = 'deal'")
     answer_rows = cursor.fetchone()[0]
     cursor.execute(
         f"SELECT NOT EXISTS (SELECT 1 FROM {table} p WHERE p.territory_model_id = %(model)s AND (%(all)s OR {scope}))",
@@ -379,55 +409,45 @@ def _plan_rows_write(cursor, *, row_type: str, params: dict) -> int:
         bulk = _bulk_load_wanted(cursor, table=table, to_open=answer_rows)
         dependents = _bulk_load_begin(cursor, table=table) if bulk else []
         cursor.execute(
-            f"""INSERT INTO {table} (territory_model_id, {column}, territory_id{", source" if has_source else ""})
-                SELECT %(model)s, r.a, r.b{f", {source}" if has_source else ""}
-                FROM _engine_result r WHERE r.row_type = %(row_type)s""",
+            f"""INSERT INTO {table} (territory_model_id, deal_id, territory_id)
+                SELECT %(model)s, r.a, r.b FROM _engine_result r WHERE r.row_type = 'deal'""",
             params,
         )
         if bulk:
             _bulk_load_end(cursor, table=table, dependents=dependents)
-        return answer_rows
-    stride = _pair_key_stride(cursor, table=table, column=column, params=params) if params["all"] else 0
+        return
+    stride = _pair_key_stride(cursor, table=table, column="deal_id", params=params) if params["all"] else 0
     # One bigint key per pair when the ids allow (the hash join's cost is mostly per key column).
     if stride:
         answer_key, plan_key, match = (
             f", r.a * {stride} + r.b AS k",
-            f", p.{column} * {stride} + p.territory_id AS k",
+            f", p.deal_id * {stride} + p.territory_id AS k",
             "x.k = r.k",
         )
     else:
         answer_key = plan_key = ""
-        match = f"x.{column} = r.a AND x.territory_id = r.b"
-    # A hash full join: the planner would sort both sides of millions of rows for a merge join (1.7× slower).
+        match = "x.deal_id = r.a AND x.territory_id = r.b"
+    # A hash full join: the planner would sort both sides for a merge join.
     cursor.execute(
         f"""SET LOCAL enable_mergejoin = off;
             DROP TABLE IF EXISTS _plan_diff;
             CREATE TEMP TABLE _plan_diff ON COMMIT DROP AS
-            SELECT r.a, r.b, r.src, x.id
-            FROM (SELECT r.a, r.b, {source} AS src{answer_key} FROM _engine_result r WHERE r.row_type = %(row_type)s) r
-            FULL JOIN (SELECT p.id, p.{column}, p.territory_id,
-                              {"p.source" if has_source else "NULL"} AS source{plan_key}
+            SELECT r.a, r.b, x.id
+            FROM (SELECT r.a, r.b{answer_key} FROM _engine_result r WHERE r.row_type = 'deal') r
+            FULL JOIN (SELECT p.id, p.deal_id, p.territory_id{plan_key}
                        FROM {table} p WHERE p.territory_model_id = %(model)s AND (%(all)s OR {scope})) x
               ON {match}
-            WHERE r.a IS NULL OR x.id IS NULL OR x.source IS DISTINCT FROM r.src;
+            WHERE r.a IS NULL OR x.id IS NULL;
             SET LOCAL enable_mergejoin TO DEFAULT""",
         params,
     )
-    changes = [f"gone AS (DELETE FROM {table} p USING _plan_diff d WHERE d.a IS NULL AND p.id = d.id)"]
-    if has_source:
-        changes.append(
-            f"""resourced AS (UPDATE {table} p SET source = d.src FROM _plan_diff d
-                WHERE d.a IS NOT NULL AND d.id IS NOT NULL AND p.id = d.id)"""
-        )
     # Data-modifying CTEs run to completion whether or not the insert reads them.
     cursor.execute(
-        f"""WITH {", ".join(changes)}
-            INSERT INTO {table} (territory_model_id, {column}, territory_id{", source" if has_source else ""})
-            SELECT %(model)s, d.a, d.b{", d.src" if has_source else ""} FROM _plan_diff d
-            WHERE d.id IS NULL ORDER BY d.a""",
+        f"""WITH gone AS (DELETE FROM {table} p USING _plan_diff d WHERE d.a IS NULL AND p.id = d.id)
+            INSERT INTO {table} (territory_model_id, deal_id, territory_id)
+            SELECT %(model)s, d.a, d.b FROM _plan_diff d WHERE d.id IS NULL ORDER BY d.a""",
         params,
     )
-    return answer_rows
 
 
 def _overlaps_write(*, model_id: int, account_ids: list[int] | None) -> None:
@@ -593,7 +613,11 @@ def assignment_apply(
     # A full run that writes history compares each account's answer with the one it last wrote, and
     # expands and diffs only the accounts whose answer changed.
     skip_unchanged = account_ids is None and not dry_run and model.state == TerritoryModelState.ACTIVE
-    counts = assignment_compute(model_id=model.pk, account_ids=account_ids, skip_unchanged=skip_unchanged)
+    # A full run of any other model compares each account's answer with the plan's stored one instead.
+    plan_answers = account_ids is None and not dry_run and model.state != TerritoryModelState.ACTIVE
+    counts = assignment_compute(
+        model_id=model.pk, account_ids=account_ids, skip_unchanged=skip_unchanged, plan_answers=plan_answers
+    )
     answers = counts.pop("_answers", "")
     deep_rest = counts.pop("_deep_rest", ("", 0))
     if account_ids is None:
@@ -618,7 +642,8 @@ def assignment_apply(
             both = None if touched is None or deal_touched is None else sorted({*touched, *deal_touched})
             _kpi_rollups_follow(model=model, territory_ids=both)
     else:
-        counts |= _planned_write(model_id=model.pk, account_ids=account_ids)
+        counts |= _planned_write(model_id=model.pk, account_ids=account_ids, answers=answers)
+        counts["planned"] = counts["deep"]
     return counts
 
 
@@ -863,7 +888,7 @@ def territory_model_activate(
         _kpi_rollups_follow(model=model, territory_ids=None)
         TerritoryModel.objects.filter(pk=model.pk).update(state=TerritoryModelState.ACTIVE)
         with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM territories_plannedaccountterritory WHERE territory_model_id = %s", [model.pk])
+            cursor.execute(f"DELETE FROM {PLAN_ANSWER_TABLE} WHERE territory_model_id = %s", [model.pk])
             cursor.execute("DELETE FROM territories_planneddealterritory WHERE territory_model_id = %s", [model.pk])
         PlanDiff.objects.filter(territory_model=model).delete()
         # The other plans compared themselves with the previous alignment: compare them with this one.

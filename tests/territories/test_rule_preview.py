@@ -11,7 +11,7 @@ from hypothesis.extra.django import TestCase
 from accounts.models import Account
 from core import roles
 from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
-from territories.models import AccountTerritoryMembership, PlannedAccountTerritory, RuleCriterion, Territory
+from territories.models import AccountTerritoryMembership, PlanAccountAnswer, RuleCriterion, Territory
 from tests import factories
 from tests.territories.reference import criterion_matches
 from tests.territories.test_properties import NUMBERS, RANGES, VALUE_POOLS, accounts_strategy
@@ -85,7 +85,8 @@ class PreviewMatchesReferenceTests(TestCase):
             if active:
                 AccountTerritoryMembership.objects.create(account=account, territory=where, valid_from="2020-01-01")
             else:
-                PlannedAccountTerritory.objects.create(territory_model=model, account=account, territory=where)
+                # A plan stores each account's deepest territories as its signature (id * 4 + 2: by rule).
+                PlanAccountAnswer.objects.create(territory_model=model, account=account, sig=[where.pk * 4 + 2])
         territory = Territory.objects.create(
             territory_model=model, code="new", name="New", kind=kind, parent=middle if with_parent else None
         )
