@@ -210,12 +210,15 @@ def rules_compile(*, model_id: int, force: bool = False) -> tuple[int, bool]:
         for table in ("branch", "probe", "rule"):
             cursor.execute(f"DELETE FROM territories_engine_{table} WHERE model_id = %(model)s", params)
         # Hash joins: right after territories were created (a model copied) their statistics are stale, and
-        # the planner, estimating one territory, nested loops over thousands (0.8–1.8 s for 5,000).
-        cursor.execute("SET LOCAL enable_nestloop = off")
+        # the planner, estimating one territory, nested loops over thousands (0.8–1.8 s for 5,000). No JIT
+        # either: disabled nested loops inflate the costs past its threshold (compiling takes 100s of ms).
+        cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
+        nestloop, jit = cursor.fetchone()
+        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
         cursor.execute(COMPILE_SQL, params)
         cursor.execute(PROBE_SQL, params)
         cursor.execute(BRANCH_SQL, params)
-        cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        cursor.execute("SELECT set_config('enable_nestloop', %s, true), set_config('jit', %s, true)", [nestloop, jit])
         # Fresh statistics, or the planner takes these tables for empty and nests loops over accounts.
         cursor.execute(
             "ANALYZE territories_engine_rule; ANALYZE territories_engine_probe; ANALYZE territories_engine_branch"
