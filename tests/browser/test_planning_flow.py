@@ -75,3 +75,24 @@ def test_it_creates_a_territory_runs_the_assignment_and_shows_attainment(
     assert page.get_by_role("cell", name="Alpha Pacific Inc").is_visible()
     screenshot("territory-attainment")
     assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_plan_run_shows_its_diff_without_a_reload(page, live_server, world, console_errors):
+    from territories.services import territory_model_copy
+
+    # The plan puts every US account in California (Beaver, in Oregon today, moves).
+    plan = territory_model_copy(source=world.model, code="fy-plan", name="FY plan")
+    factories.make_rule(plan.territories.get(code="west-ca"), {"field": "country", "values": ["US"]})
+    factories.make_rule(plan.territories.get(code="west"), {"field": "country", "values": ["US"]})
+    log_in(page, live_server, world.manager_user.username, "pw-for-tests")
+    page.goto(f"{live_server.url}/territories/models/{plan.pk}/")
+    diff = page.locator("#plan-diff")
+    diff.get_by_text("Run the assignment of this plan").wait_for()
+
+    page.get_by_role("button", name="Run assignment").click()
+    # The finished run tells the page; the diff section, computed by its task, replaces itself.
+    diff.locator("#diff-table").wait_for(timeout=30_000)
+    assert "1 account move" in diff.inner_text()
+    assert diff.locator("#diff-table tr", has_text="west-or").locator("td").nth(2).inner_text() == "0"
+    assert console_errors == []
