@@ -2,6 +2,7 @@
 and drops the accounts that no longer exist."""
 
 import pytest
+from django.db import connection
 
 from accounts.models import Account
 from territories import services
@@ -66,3 +67,27 @@ def test_deleting_a_plan_deletes_its_answers(plan):
     plan_run(plan)
     plan.delete()
     assert not PlanAccountAnswer.objects.exists()
+
+
+def test_a_plans_first_answers_load_in_bulk_and_keep_the_key(plan, monkeypatch):
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_ROWS", 1)
+    loads = []
+    begin = services._bulk_load_begin
+
+    def recorded(cursor, *, table):
+        loads.append(table)
+        return begin(cursor, table=table)
+
+    monkeypatch.setattr(services, "_bulk_load_begin", recorded)
+    plan_run(plan)
+    assert "territories_planaccountanswer" in loads
+    assert len(planned(plan)) == 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'territories_planaccountanswer'::regclass AND contype = 'p'"
+        )
+        assert cursor.fetchall() == [("PRIMARY KEY (territory_model_id, account_id)",)]
+    loads.clear()
+    plan_run(plan)  # later runs write only the changes, through the key
+    assert "territories_planaccountanswer" not in loads
