@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef
 
 from accounts.choices import CLOSED_STAGES, AccountStatus, BusinessType, CampaignChannel, DealStage, Industry
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from core.filtersets import UtcDateTimeFilter
 from reps.models import Rep
 from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure
 
@@ -30,7 +31,7 @@ class AccountFilterSet(django_filters.FilterSet):
     city = django_filters.CharFilter(lookup_expr="iexact")
     employees_min = django_filters.NumberFilter(field_name="employees", lookup_expr="gte")
     employees_max = django_filters.NumberFilter(field_name="employees", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     territory = django_filters.ModelChoiceFilter(
         field_name="memberships__territory",  # for the schema's type; filter_territory does the filtering
         queryset=_visible(Territory),
@@ -100,7 +101,7 @@ class DealFilterSet(django_filters.FilterSet):
     expected_close_to = django_filters.DateFilter(field_name="expected_close_on", lookup_expr="lte")
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     territory = django_filters.ModelChoiceFilter(
         field_name="account__memberships__territory",  # for the schema's type; filter_territory filters
         queryset=_visible(Territory),

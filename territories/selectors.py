@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
+from core.access import access_scope
 from territories.choices import AssignmentRole, RunStatus, TerritoryModelState
 from territories.engine import ANSWER_TABLE, PLAN_ANSWER_TABLE
 from territories.models import (
@@ -205,6 +206,59 @@ def plans_with_pending_diff() -> QuerySet[TerritoryModel]:
     )
 
 
+def plan_diff_visible(*, stored: PlanDiff, user) -> dict:
+    """The stored diff as this caller may see it (page and API alike). Unscoped: all of it. A scoped
+    manager: the figures of the territory codes in their scope, and the stored moves of the accounts they
+    can see (accounts currently in their territories), counted — "complete" is False when the plan moves
+    more accounts than the diff keeps, so that count may be short."""
+    if access_scope(user).everything:
+        return {
+            "moves": stored.moves,
+            "territories": stored.territories,
+            "moved_accounts": stored.moved_accounts,
+            "complete": True,
+        }
+    models = [stored.territory_model_id, stored.active_model_id]
+    codes = set(Territory.objects.visible_to(user).filter(territory_model_id__in=models).values_list("code", flat=True))
+    moving = {move["account_id"] for move in stored.moves}
+    visible = set(Account.objects.visible_to(user).filter(pk__in=moving).values_list("pk", flat=True))
+    return {
+        "moves": [move for move in stored.moves if move["account_id"] in visible],
+        "territories": [entry for entry in stored.territories if entry["code"] in codes],
+        "moved_accounts": len(visible),
+        "complete": stored.moved_accounts <= len(moving),
+    }
+
+
+def plan_diff_report(*, plan: TerritoryModel, user, active: TerritoryModel | None = None) -> dict:
+    """What the model page and the API show of a plan's diff: the stored one as the caller may see it
+    (plan_diff_visible), when and against which model it was computed, and whether a newer one is pending
+    (the plan ran again, or another model was activated, since)."""
+    active = active or TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+    stored = plan_diff_latest(planning=plan)
+    run = plan_run_latest(plan=plan)
+    report = {
+        "stored": stored is not None,
+        "pending": not plan_diff_current(stored=stored, run=run, active=active),
+        "run": run,
+        "computed_at": None,
+        "compared_with": None,
+        "outdated": False,
+        "moves": [],
+        "territories": [],
+        "moved_accounts": None,
+        "complete": True,
+    }
+    if stored is not None:
+        report |= plan_diff_visible(stored=stored, user=user) | {
+            "computed_at": stored.computed_at,
+            "compared_with": stored.active_model,
+            # Another model was activated since: the stored diff compares with an archived alignment.
+            "outdated": active is not None and stored.active_model_id != active.pk,
+        }
+    return report
+
+
 def plan_diff_latest(*, planning: TerritoryModel) -> PlanDiff | None:
     """The diff stored for the plan (revenue back to Decimal), or None; see plan_diff_current."""
     stored = PlanDiff.objects.filter(territory_model=planning).select_related("active_model").first()
@@ -269,6 +323,8 @@ __all__ = [
     "coverage_overlaps",
     "plan_diff_current",
     "plan_diff_latest",
+    "plan_diff_report",
+    "plan_diff_visible",
     "plan_run_latest",
     "plans_with_pending_diff",
     "territories_without_accounts",

@@ -62,7 +62,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.selectors import plan_diff_current, plan_diff_latest, plan_run_latest
+from territories.selectors import plan_diff_report
 from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
 
@@ -350,28 +350,18 @@ DIFF_TERRITORIES_SHOWN = 100
 DIFF_MOVES_SHOWN = 100
 
 
-def _plan_diff_context(model: TerritoryModel, active: TerritoryModel | None) -> dict | None:
-    """The plan's stored diff as the page shows it, and whether a newer one is being computed."""
+def _plan_diff_context(model: TerritoryModel, active: TerritoryModel | None, user) -> dict | None:
+    """The plan's diff as the page shows it to this user (the first moves and changed territories)."""
     if model.state != TerritoryModelState.PLANNING or active is None:
         return None
-    stored = plan_diff_latest(planning=model)
-    run = plan_run_latest(plan=model)
-    pending = not plan_diff_current(stored=stored, run=run, active=active)
-    if stored is None:
-        return {"pending": pending, "run": run} if pending else None
-    changed = [t for t in stored.territories if t["accounts_before"] != t["accounts_after"]]
-    return {
-        "stored": True,
-        "pending": pending,
-        "run": run,
-        "moves": stored.moves[:DIFF_MOVES_SHOWN],
-        "moved_accounts": stored.moved_accounts,
+    report = plan_diff_report(plan=model, user=user, active=active)
+    if not report["stored"]:
+        return report if report["pending"] else None
+    changed = [t for t in report["territories"] if t["accounts_before"] != t["accounts_after"]]
+    return report | {
+        "moves": report["moves"][:DIFF_MOVES_SHOWN],
         "territories": changed[:DIFF_TERRITORIES_SHOWN],
         "changed": len(changed),
-        "computed_at": stored.computed_at,
-        "compared_with": stored.active_model,
-        # Another model was activated since: the stored diff compares with an archived alignment.
-        "outdated": stored.active_model_id != active.pk,
     }
 
 
@@ -380,7 +370,7 @@ def territory_model_detail(request, pk: int):
     _require_manager(request)
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
     active = dash.active_territory_model()
-    diff = _plan_diff_context(model, active)
+    diff = _plan_diff_context(model, active, request.user)
     runs = list(AssignmentRun.objects.visible_to(request.user).filter(territory_model=model)[:5])
     for run in runs:
         run.kind = "assignment"
@@ -403,7 +393,7 @@ def territory_model_diff_section(request, pk: int):
     _require_manager(request)
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
     active = dash.active_territory_model()
-    context = {"model": model, "active": active, "diff": _plan_diff_context(model, active)}
+    context = {"model": model, "active": active, "diff": _plan_diff_context(model, active, request.user)}
     return render(request, "territories/partials/model_diff.html", context)
 
 

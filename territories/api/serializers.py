@@ -186,3 +186,34 @@ class CoverageReportSerializer(serializers.Serializer):
     overlaps = serializers.IntegerField(help_text="Accounts several sibling territories claimed in the last run.")
     territories_without_accounts = serializers.ListField(child=serializers.CharField())
     territories_without_owner = serializers.ListField(child=serializers.CharField())
+
+
+class PlanDiffMoveSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="The territory kind the account changes in.")
+    from_codes = serializers.ListField(child=serializers.CharField(), help_text="Deepest territories now.")
+    to_codes = serializers.ListField(child=serializers.CharField(), help_text="Deepest territories in the plan.")
+
+
+class PlanDiffTerritorySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    accounts_before = serializers.IntegerField(help_text="Accounts in it (its subtree) in the active alignment.")
+    accounts_after = serializers.IntegerField(help_text="Accounts in it in the plan.")
+    revenue_before = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="Won, last 12 months.")
+    revenue_after = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class PlanDiffSerializer(serializers.Serializer):
+    pending = serializers.BooleanField(
+        help_text="A newer diff is being computed (the plan ran, or another model was activated, since)."
+    )
+    run = serializers.IntegerField(source="run.pk", allow_null=True, help_text="The plan's latest run.")
+    computed_at = serializers.DateTimeField(allow_null=True)
+    compared_with = serializers.CharField(
+        source="compared_with.code", allow_null=True, help_text="The active model the stored diff compared with."
+    )
+    outdated = serializers.BooleanField(help_text="That model is no longer active.")
+    moved_accounts = serializers.IntegerField(allow_null=True, help_text="Accounts whose territories differ.")
+    complete = serializers.BooleanField(help_text="False when moved_accounts counts only the stored moves.")
+    moves = PlanDiffMoveSerializer(many=True, help_text="The first 1,000 moves (within the caller's scope).")
+    territories = PlanDiffTerritorySerializer(many=True)

@@ -80,6 +80,17 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         }
         return Response(serializers.CoverageReportSerializer(report).data)
 
+    @extend_schema(responses=serializers.PlanDiffSerializer)
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated, ManagersOnly])
+    def diff(self, request, pk=None):
+        """This plan's latest run against the active alignment, as its diff task stored it (within the
+        caller's scope); `pending` while a newer one is being computed."""
+        model = self.get_object()
+        if model.state != TerritoryModelState.PLANNING:
+            raise ValidationError({"state": "Only a planning model has a diff against the active alignment."})
+        report = territory_selectors.plan_diff_report(plan=model, user=request.user)
+        return Response(serializers.PlanDiffSerializer(report).data)
+
     @extend_schema(request=serializers.TerritoryModelActivateSerializer, responses=serializers.TerritoryModelSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):

@@ -126,3 +126,17 @@ def test_it_answers_400_to_a_bad_filter_value(client):
     response = client.get(url("deal-list", created_from="soon"))
     assert response.status_code == 400
     assert "created_from" in response.json()
+
+
+def test_it_filters_by_a_time_whose_offset_the_database_would_refuse(world, client):
+    # ISO 8601 allows +17:14; PostgreSQL does not: the filter compares in UTC instead of failing.
+    response = client.get(url("audit-entry-list", until="2030-02-19T13:43:08.8+17:14"))
+    assert response.status_code == 200
+    response = client.get(url("account-list", updated_since="2000-01-01T00:00:00-23:59"))
+    assert response.status_code == 200 and len(response.json()["results"]) == Account.objects.count()
+
+
+def test_it_names_a_time_filter_out_of_range(world, client):
+    response = client.get(url("account-list", updated_since="0001-01-01T00:00:00+15:00"))
+    assert response.status_code == 400
+    assert "updated_since" in response.json()
