@@ -40,7 +40,7 @@ def test_it_answers_no_server_error_to_generated_requests(live_server, tmp_path)
             "--max-time",
             os.environ.get("SCHEMATHESIS_MAX_TIME", "150"),
             "--seed",
-            "7",
+            os.environ.get("SCHEMATHESIS_SEED", "7"),
             "--workers",
             "1",
             "--no-color",
