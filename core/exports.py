@@ -13,6 +13,7 @@ from io import BytesIO
 
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_ROW_LIMIT = 100_000
@@ -47,12 +48,21 @@ def csv_response(*, rows: Iterable[Iterable], filename: str) -> StreamingHttpRes
     return response
 
 
+def _xlsx_cell(value):
+    # Excel cells hold no timezone-aware datetimes and no control characters (a synced name may carry
+    # them): those show as U+FFFD instead of failing the whole export.
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def xlsx_response(*, rows: Iterable[Iterable], filename: str, sheet_title: str = "Export") -> HttpResponse:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
     for row in _escaped_rows(rows):
-        # Timezone-aware datetimes are not allowed in Excel cells.
-        sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])
+        sheet.append([_xlsx_cell(value) for value in row])
     buffer = BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

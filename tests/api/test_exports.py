@@ -128,6 +128,15 @@ def test_it_exports_xlsx_with_the_same_rows_escaped(world, manager_user):
     assert header[-1] == "is_open"
 
 
+def test_it_exports_xlsx_with_control_characters_replaced(world, manager_user):
+    factories.make_deal(name="Bell\x07 deal\x05", account=world.account_a)
+    response = client_for(manager_user).get(url("deal-export", format="xlsx", ordering="id"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert rows[-1][header.index("name")] == "Bell\ufffd deal\ufffd"
+
+
 def test_it_exports_xlsx_only_the_reps_rows(world):
     response = client_for(world.rep_a.user).get(url("deal-export", format="xlsx"))
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
