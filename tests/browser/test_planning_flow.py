@@ -78,7 +78,7 @@ def test_it_creates_a_territory_runs_the_assignment_and_shows_attainment(
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "progress"])
-def test_a_plan_run_shows_its_diff_without_a_reload(page, live_server, world, console_errors):
+def test_a_plan_run_shows_its_diff_without_a_reload(page, live_server, world, console_errors, screenshot):
     from territories.services import territory_model_copy
 
     # The plan puts every US account in California (Beaver, in Oregon today, moves).
@@ -95,4 +95,6 @@ def test_a_plan_run_shows_its_diff_without_a_reload(page, live_server, world, co
     diff.locator("#diff-table").wait_for(timeout=30_000)
     assert "1 account move" in diff.inner_text()
     assert diff.locator("#diff-table tr", has_text="west-or").locator("td").nth(2).inner_text() == "0"
+    assert not page.get_by_text("No run yet.").is_visible()
+    screenshot("plan-diff")
     assert console_errors == []
