@@ -154,7 +154,8 @@ def assignment_preview(*, model: TerritoryModel, limit: int = 1000) -> dict:
 def territory_model_diff(*, planning: TerritoryModel, active: TerritoryModel, limit: int = 10_000) -> dict:
     """Accounts moving from → to (by territory code, per kind; the first `limit`, and how many accounts move)
     and, per territory code, accounts and trailing-12-month won revenue before (active, current) and after
-    (planning, its latest run). Compares every row of both sides: pages read plan_diff_latest instead."""
+    (planning, its latest run). Compares both sides in full: the diff task stores it
+    (services.plan_diff_refresh); pages and the API read plan_diff_report."""
     today = timezone.localdate()
     params = {"active": active.pk, "planning": planning.pk, "today": today, "since": today - relativedelta(years=1)}
     territories = {}
