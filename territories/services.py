@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.hooks import hook_call
 from core.prepared import prepared_execute
+from core.table_swap import table_copy_create, table_copy_swap
 from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import (
     ANSWER_TABLE,
@@ -152,9 +153,64 @@ def _pair_key_stride(cursor, *, table: str, column: str, params: dict) -> int:
     return stride if owner * stride + stride - 1 <= _BIGINT_MAX else 0
 
 
-# The membership table's triggers that forget stored answers (migration 0010); a bulk load disables them and
-# rewrites the stored answers itself.
-_ANSWER_TRIGGERS = ("territories_engine_answer_ins", "territories_engine_answer_upd", "territories_engine_answer_del")
+def _answer_disjoint(cursor, table: str, params: dict) -> bool:
+    """Whether no current row of the table is in a territory of the answer (then no answer row can equal
+    one): one probe of the table's territory index per territory of the answer."""
+    cursor.execute(
+        f"""SELECT NOT EXISTS (
+                SELECT 1 FROM (SELECT DISTINCT b FROM _engine_result WHERE row_type = %(row_type)s) t
+                WHERE EXISTS (SELECT 1 FROM {table} m WHERE m.territory_id = t.b AND m.valid_to IS NULL))""",
+        params,
+    )
+    return cursor.fetchone()[0]
+
+
+def _history_copy(
+    cursor,
+    *,
+    table: str,
+    copy: str,
+    column: str,
+    has_source: bool,
+    diffed: bool,
+    params: dict,
+    every_current_closes: bool = False,
+) -> list[int]:
+    """Copy a history table's rows into its copy with _engine_diff applied — rows to close closed at the
+    effective date, those that opened that same day left out, sources updated — and return the counts
+    (deleted the same day, closed, and re-sourced when has_source) the in-place writes would have.
+    every_current_closes: _engine_diff closes every current row, so the copy needs no join with it."""
+    columns = f"id, {column}, territory_id, valid_from, valid_to{', source' if has_source else ''}"
+    if not diffed:
+        cursor.execute(f"INSERT INTO {copy} ({columns}) SELECT {columns} FROM {table}")
+        return [0, 0, 0] if has_source else [0, 0]
+    cursor.execute(
+        """SELECT count(*) FILTER (WHERE a IS NULL AND valid_from >= %(eff)s::date),
+                  count(*) FILTER (WHERE a IS NULL AND valid_from < %(eff)s::date),
+                  count(*) FILTER (WHERE a IS NOT NULL AND id IS NOT NULL)
+           FROM _engine_diff""",
+        params,
+    )
+    deleted, closed, resourced = cursor.fetchone()
+    if every_current_closes:
+        cursor.execute(
+            f"""INSERT INTO {copy} ({columns})
+                SELECT id, {column}, territory_id, valid_from, coalesce(valid_to, %(eff)s::date)
+                       {", source" if has_source else ""}
+                FROM {table} WHERE valid_to IS NOT NULL OR valid_from < %(eff)s::date""",
+            params,
+        )
+        return [deleted, closed, resourced] if has_source else [deleted, closed]
+    source = f", CASE WHEN d.a IS NULL THEN m.source ELSE {_source_sql('d')} END" if has_source else ""
+    cursor.execute(
+        f"""INSERT INTO {copy} ({columns})
+            SELECT m.id, m.{column}, m.territory_id, m.valid_from,
+                   CASE WHEN d.id IS NOT NULL AND d.a IS NULL THEN %(eff)s::date ELSE m.valid_to END{source}
+            FROM {table} m LEFT JOIN _engine_diff d ON d.id = m.id
+            WHERE d.id IS NULL OR d.a IS NOT NULL OR d.valid_from < %(eff)s::date""",
+        params,
+    )
+    return [deleted, closed, resourced] if has_source else [deleted, closed]
 
 
 def _membership_write(
@@ -203,6 +259,7 @@ def _membership_write(
             cursor.execute(f"INSERT INTO _engine_result SELECT 'deep', d.a, d.b, d.c, NULL, NULL FROM ({deep_rest}) d")
             result_stats_rebuild(cursor)
             deep_rest = ""
+        every_current_closes = False
         if first_write:
             # The very first write: the whole answer opens from the beginning of the data, nothing to diff.
             cursor.execute("SELECT coalesce(sum(n), 0) FROM _engine_result_stats WHERE row_type = %(row_type)s", params)
@@ -222,18 +279,24 @@ def _membership_write(
             else:
                 answer_key = current_key = ""
                 match = "x.owner_id = r.a AND x.territory_id = r.b"
-            cursor.execute(
-                f"""CREATE TEMP TABLE _engine_diff ON COMMIT DROP AS
-                SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
-                FROM (SELECT a, b, c{answer_key} FROM _engine_result WHERE row_type = %(row_type)s) r
-                FULL JOIN (SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
-                                  {"m.source" if has_source else "NULL::text AS source"}{current_key}
-                           FROM {table} m WHERE m.valid_to IS NULL AND ({scope})) x
-                  ON {match}
-                WHERE r.a IS NULL OR x.id IS NULL
-                      {f"OR x.source <> {_source_sql('r')}" if has_source else ""}""",
-                params,
-            )
+            answer = f"SELECT a, b, c{answer_key} FROM _engine_result WHERE row_type = %(row_type)s"
+            current = f"""SELECT m.id, m.{column} AS owner_id, m.territory_id, m.valid_from,
+                                 {"m.source" if has_source else "NULL::text AS source"}{current_key}
+                          FROM {table} m WHERE m.valid_to IS NULL AND ({scope})"""
+            every_current_closes = account_ids is None and not scoped and _answer_disjoint(cursor, table, params)
+            if every_current_closes:
+                # No pair can match (an activation: the answer is in the new model's territories): the full
+                # join's result is both sides side by side, without hashing millions of keys.
+                diff = f"""SELECT r.a, r.b, r.c, NULL::bigint AS id, NULL::date AS valid_from, NULL::text AS source
+                            FROM ({answer}) r
+                            UNION ALL
+                            SELECT NULL, NULL, NULL, x.id, x.valid_from, x.source FROM ({current}) x"""
+            else:
+                diff = f"""SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
+                            FROM ({answer}) r FULL JOIN ({current}) x ON {match}
+                            WHERE r.a IS NULL OR x.id IS NULL
+                                  {f"OR x.source <> {_source_sql('r')}" if has_source else ""}"""
+            cursor.execute(f"CREATE TEMP TABLE _engine_diff ON COMMIT DROP AS {diff}", params)
             cursor.execute(
                 "SELECT count(*) FILTER (WHERE id IS NULL), count(*) FILTER (WHERE id IS NOT NULL) FROM _engine_diff"
             )
@@ -256,21 +319,30 @@ def _membership_write(
                           FROM _engine_diff d LEFT JOIN _engine_known k ON k.a = d.a WHERE d.id IS NULL"""
             valid_from = "CASE WHEN d.known THEN %(eff)s::date ELSE %(earliest)s::date END"
         bulk = account_ids is None and not scoped and _bulk_load_wanted(cursor, table=table, to_open=to_open)
-        dependents = _bulk_load_begin(cursor, table=table) if bulk else []
-        if bulk and kind == "account":
-            # Millions of rows through the forgetting triggers' transition tables would cost seconds: the
-            # stored answers are dropped and (answers) rewritten below instead.
-            cursor.execute(
-                f"ALTER TABLE {table} "
-                + ", ".join(f"DISABLE TRIGGER {name}" for name in _ANSWER_TRIGGERS)
-                + f"; TRUNCATE {ANSWER_TABLE}"
-            )
         changed = [0] * (len(keys) - 1)
         touched: set[int] | None = None if (first_write or bulk) and to_open else set()
         if touched is not None and to_open:
             cursor.execute("SELECT DISTINCT b FROM _engine_diff WHERE id IS NULL")
             touched.update(row[0] for row in cursor.fetchall())
-        if to_change:
+        target, copy = table, None
+        if bulk:
+            copy = table_copy_create(cursor, table=table)
+            target = copy.copy
+            if kind == "account":
+                # The copy gets the forgetting triggers after its load (millions of rows through their
+                # transition tables would cost seconds): the stored answers are rewritten below instead.
+                cursor.execute(f"TRUNCATE {ANSWER_TABLE}")
+            changed = _history_copy(
+                cursor,
+                table=table,
+                copy=copy.copy,
+                column=column,
+                has_source=has_source,
+                diffed=not first_write,
+                every_current_closes=every_current_closes,
+                params=params,
+            )
+        elif to_change:
             ctes = [
                 f"""del AS (DELETE FROM {table} m USING _engine_diff d
                     WHERE d.a IS NULL AND m.id = d.id AND d.valid_from >= %(eff)s::date RETURNING m.territory_id)""",
@@ -294,19 +366,15 @@ def _membership_write(
         # owner unless loading in bulk, where sorting millions of rows costs more than sorted input saves the
         # index builds.
         cursor.execute(
-            f"""INSERT INTO {table} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
+            f"""INSERT INTO {target} ({column}, territory_id, valid_from, valid_to{", source" if has_source else ""})
                 SELECT d.a, d.b, {valid_from}, NULL{", d.source" if has_source else ""}
                 FROM ({opening}) d {"" if bulk else "ORDER BY d.a"}""",
             params,
         )
         counts = dict(zip(keys, [cursor.rowcount, *changed], strict=True))
         counts["_touched"] = None if touched is None else sorted(touched)
-        if bulk:
-            _bulk_load_end(cursor, table=table, dependents=dependents)
-            if kind == "account":
-                cursor.execute(
-                    f"ALTER TABLE {table} " + ", ".join(f"ENABLE TRIGGER {name}" for name in _ANSWER_TRIGGERS)
-                )
+        if copy:
+            table_copy_swap(cursor, copy)
         if answers:
             _answers_store(cursor, truncated=bulk)
         return counts
@@ -609,6 +677,12 @@ def assignment_apply(
         with connection.cursor() as cursor:
             # Big sorts and hashes in memory; no JIT, whose compile time exceeds what it saves here.
             cursor.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
+            if not dry_run and model.state == TerritoryModelState.ACTIVE:
+                # Incremental reassignments wait for the run (readers do not): one committing between the
+                # engine's read and the write would be overwritten with an older answer, or, where the
+                # write rebuilds a table aside (core.table_swap), lost with the old table.
+                tables = ", ".join(table for table, *_rest in _HISTORY_TABLES.values())
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
     report("computing", 10, {})
     # A full run that writes history compares each account's answer with the one it last wrote, and
     # expands and diffs only the accounts whose answer changed.

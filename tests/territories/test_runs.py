@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 
+import psycopg2
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -99,17 +100,55 @@ def test_it_deletes_a_row_that_started_the_same_day(alignment):
 HISTORY_TABLES = ("territories_accountterritorymembership", "territories_dealterritorymembership")
 
 
-def _indexes() -> list:
+def _catalog() -> list:
+    """What a bulk load must leave as it found it: columns, keys and indexes, constraints, triggers (and
+    whether they fire), the identity column and its sequence."""
+    rows = []
     with connection.cursor() as cursor:
-        rows = []
         for table in HISTORY_TABLES:
-            cursor.execute(services._TABLE_DEPENDENTS_SQL, {"table": table})
-            rows += cursor.fetchall()
+            cursor.execute(
+                """
+                SELECT 'index', pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %(t)s::regclass
+                UNION ALL
+                SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+                WHERE conrelid = %(t)s::regclass
+                UNION ALL
+                SELECT 'trigger', pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger
+                WHERE tgrelid = %(t)s::regclass AND NOT tgisinternal
+                UNION ALL
+                SELECT 'identity', attname || ' ' || attidentity::text || ' ' || pg_get_serial_sequence(%(t)s, attname)
+                FROM pg_attribute WHERE attrelid = %(t)s::regclass AND attidentity <> ''
+                UNION ALL
+                SELECT 'columns', string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull
+                                             || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ', '
+                                             ORDER BY attnum)
+                FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE attrelid = %(t)s::regclass AND attnum > 0 AND NOT attisdropped
+                ORDER BY 1, 2
+                """,
+                {"t": table},
+            )
+            rows += [(table, *row) for row in cursor.fetchall()]
     return rows
 
 
+def _record_bulk_loads(monkeypatch) -> list[str]:
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_ROWS", 1)
+    with connection.cursor() as cursor:
+        # Whether to load in bulk reads the table's row estimate, which an earlier test's (rolled back) bulk
+        # load left behind (pg_class is updated in place): estimate the empty table afresh.
+        cursor.execute("ANALYZE territories_accountterritorymembership; ANALYZE territories_dealterritorymembership")
+    bulk_loads = []
+    create = services.table_copy_create
+    monkeypatch.setattr(
+        services, "table_copy_create", lambda cursor, table: bulk_loads.append(table) or create(cursor, table=table)
+    )
+    return bulk_loads
+
+
 def test_tables_loaded_in_bulk_have_no_foreign_keys_to_drop():
-    # A bulk load drops and rebuilds indexes only: a foreign key would stay, checked row by row.
+    # A plan table's bulk load drops and rebuilds indexes only: a foreign key would stay, checked row by row;
+    # a history table's is rebuilt aside and swapped in, which a foreign key would forbid.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
@@ -118,29 +157,26 @@ def test_tables_loaded_in_bulk_have_no_foreign_keys_to_drop():
         assert cursor.fetchall() == []
 
 
-def test_a_big_write_loads_in_bulk_with_the_same_history_and_restores_indexes(alignment, monkeypatch):
-    monkeypatch.setattr(services, "BULK_LOAD_MIN_ROWS", 1)
-    bulk_loads = []
-    begin = services._bulk_load_begin
-    monkeypatch.setattr(
-        services, "_bulk_load_begin", lambda cursor, table: bulk_loads.append(table) or begin(cursor, table=table)
-    )
-    dependents = _indexes()
-    assert {kind for kind, _name, _definition in dependents} == {"index", "pk"}
-    with connection.cursor() as cursor:
-        # Whether to load in bulk reads the table's row estimate, which an earlier test's (rolled back) bulk
-        # load left behind (pg_class is updated in place): estimate the empty table afresh.
-        cursor.execute("ANALYZE territories_accountterritorymembership; ANALYZE territories_dealterritorymembership")
-    mover = factories.make_account(region="CA")
-    stayer = factories.make_account(region="NY")
+def _deal_in_a_product_line(alignment, account):
+    """A deal of account whose product (sku S1) a product territory "line" of alignment holds."""
     product = factories.make_product(sku="S1")
-    deal = factories.make_deal(account=stayer, product=product)
+    deal = factories.make_deal(account=account, product=product)
     line = factories.make_territory(alignment, code="line", kind="product")
     factories.make_rule(line, {"field": "product", "values": ["s1"]})
+    return deal, line, product
+
+
+def test_a_big_write_loads_in_bulk_with_the_same_history_and_restores_the_tables(alignment, monkeypatch):
+    bulk_loads = _record_bulk_loads(monkeypatch)
+    catalog = _catalog()
+    assert {kind for _table, kind, _definition in catalog} == {"columns", "constraint", "identity", "index", "trigger"}
+    mover = factories.make_account(region="CA")
+    stayer = factories.make_account(region="NY")
+    deal, line, _product = _deal_in_a_product_line(alignment, stayer)
     run = full_run(alignment)
     assert run.counts["opened"] == 2 and run.counts["deals_opened"] == 1
     assert bulk_loads == ["territories_accountterritorymembership", "territories_dealterritorymembership"]
-    assert _indexes() == dependents
+    assert _catalog() == catalog
     mover.region = "NY"
     mover.save()
     newcomer = factories.make_account(region="CA")
@@ -157,10 +193,84 @@ def test_a_big_write_loads_in_bulk_with_the_same_history_and_restores_indexes(al
         ]
     )
     assert current_deal_memberships() == {(deal.pk, line.pk)}
-    assert _indexes() == dependents
+    assert _catalog() == catalog
+    # The identity continues where the swapped table's stopped.
+    latest = AccountTerritoryMembership.objects.latest("id")
+    added = AccountTerritoryMembership.objects.create(
+        account=latest.account, territory=latest.territory, valid_from=EARLIEST, valid_to=date(1901, 1, 1)
+    )
+    assert added.pk > latest.pk
     taken = AccountTerritoryMembership.objects.first().pk
     with pytest.raises(IntegrityError), transaction.atomic():  # the primary key holds again
         AccountTerritoryMembership.objects.create(pk=taken, account=mover, territory=line, valid_from=today)
+
+
+@pytest.fixture(params=[False, True], ids=["in place", "rebuilt aside"])
+def write_mode(request, monkeypatch) -> tuple[bool, list[str]]:
+    """Every full write in bulk or none: (whether, the tables rebuilt aside)."""
+    monkeypatch.setattr(services, "_bulk_load_wanted", lambda cursor, *, table, to_open: request.param)
+    return request.param, _record_bulk_loads(monkeypatch)
+
+
+def test_a_bulk_write_writes_what_an_in_place_one_does(alignment, write_mode):
+    bulk, swapped = write_mode
+    mover = factories.make_account(region="CA")
+    pinned = factories.make_account(region="NY")
+    deal, line, product = _deal_in_a_product_line(alignment, mover)
+    full_run(alignment)
+    mover.region = "NY"
+    mover.save()
+    moved = full_run(alignment).counts
+    # Back the same day (the NY row started today: deleted, not closed), and the pinned account's row, same
+    # territory, is now held by an override (re-sourced in place).
+    mover.region = "CA"
+    mover.save()
+    TerritoryOverride.objects.create(territory=Territory.objects.get(code="east"), account=pinned, reason="VIP")
+    product.sku = "S2"
+    product.save()
+    back = full_run(alignment).counts
+    today = timezone.localdate()
+    assert (moved["opened"], moved["closed"], moved["deleted_same_day"]) == (1, 1, 0)
+    assert (back["opened"], back["closed"], back["deleted_same_day"], back["source_changed"]) == (1, 0, 1, 1)
+    assert (back["deals_opened"], back["deals_closed"]) == (0, 1)
+    assert history_rows() == [
+        (mover.pk, "west", EARLIEST, today),
+        (mover.pk, "west", today, None),
+        (pinned.pk, "east", EARLIEST, None),
+    ]
+    assert AccountTerritoryMembership.objects.get(account=pinned).source == "override"
+    assert list(DealTerritoryMembership.objects.values_list("deal", "territory", "valid_from", "valid_to")) == [
+        (deal.pk, line.pk, EARLIEST, today)
+    ]
+    assert bool(swapped) == bulk
+
+
+def test_readers_are_not_held_up_while_a_bulk_write_builds_its_tables(alignment, monkeypatch):
+    """Until the swap a page reads the previous rows without waiting; the run's lock holds off only writers."""
+    _record_bulk_loads(monkeypatch)
+    factories.make_account(region="CA")
+    seen = []
+    swap = services.table_copy_swap
+
+    def read_beside(cursor, copy):
+        reader = psycopg2.connect(**connection.get_connection_params())
+        try:
+            with reader.cursor() as other:
+                other.execute("SET lock_timeout = '2s'")
+                other.execute(f"SELECT count(*) FROM {copy.table}")  # a lock wait would raise here
+                seen.append(other.fetchone()[0])
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    other.execute(
+                        f"INSERT INTO {copy.table} (account_id, territory_id, valid_from) VALUES (1, 1, '2026-01-01')"
+                    )
+        finally:
+            reader.close()
+        swap(cursor, copy)
+
+    monkeypatch.setattr(services, "table_copy_swap", read_beside)
+    full_run(alignment)
+    assert seen == [0]  # the rows committed before the run: none in this test's database
+    assert len(current_memberships()) == 1
 
 
 def test_it_leaves_the_previous_assignment_when_a_run_fails_midway(alignment, monkeypatch):
@@ -299,6 +409,33 @@ def test_it_plans_diffs_and_activates_with_history_continuing_by_code(alignment)
     ]
     assert [row for row in history_rows() if row[0] == mover.pk] == [(mover.pk, "west", EARLIEST, None)]
     assert AccountTerritoryMembership.objects.get(account=mover).territory.territory_model == plan
+
+
+def test_an_activation_closes_every_current_row_and_opens_the_new_models(alignment, write_mode):
+    bulk, swapped = write_mode
+    settled = factories.make_account(region="CA")
+    moved_today = factories.make_account(region="CA")
+    full_run(alignment)
+    moved_today.region = "NY"
+    moved_today.save()
+    full_run(alignment)
+    newcomer = factories.make_account(region="CA")  # not reassigned yet: no history at all
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    full_run(plan)
+    counts = services.territory_model_activate(model=plan)
+    today = timezone.localdate()
+    assert (counts["opened"], counts["closed"], counts["deleted_same_day"]) == (3, 1, 1)
+    assert history_rows() == [
+        (settled.pk, "west", EARLIEST, today),
+        (settled.pk, "west", today, None),
+        (moved_today.pk, "east", today, None),
+        (moved_today.pk, "west", EARLIEST, today),
+        (newcomer.pk, "west", EARLIEST, None),
+    ]
+    assert set(
+        AccountTerritoryMembership.objects.filter(valid_to=None).values_list("territory__territory_model", flat=True)
+    ) == {plan.pk}
+    assert bool(swapped) == bulk
 
 
 def test_it_refuses_an_activation_dated_before_recorded_history(alignment):

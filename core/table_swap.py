@@ -1,0 +1,137 @@
+"""Rewrite a big table by building its new content aside and swapping it in, inside the caller's transaction.
+
+Readers keep reading the table, unblocked, while the copy is filled and indexed; they wait only from the
+swap (drop + renames, milliseconds) until the transaction commits, then see the new content. Writers must
+be held off by the caller (LOCK TABLE … IN EXCLUSIVE MODE) before it reads the rows it copies: a row
+written to the old table afterwards would be dropped with it.
+
+The copy gets everything the table had: columns and defaults, check constraints, the primary key and
+indexes (built once, sorted, after the rows are in, under their own names after the swap), triggers
+(statement triggers without transition tables from the start, so they fire for the load as they would have
+for the table's own writes; those with transition tables after it: they would see every row), and the
+identity column, whose sequence continues where the table's stopped. A table that a view or a foreign key
+depends on cannot be swapped (dropping it would drop them): refused before any work.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+_COPY_SUFFIX = "__swap"
+_MAX_IDENTIFIER = 63
+
+# The table's primary key and indexes (a unique constraint would need its own branch: none of the swapped
+# tables has one, and the swap refuses rather than drop it silently).
+_INDEXES_SQL = """
+    SELECT c.contype::text, i.relname, CASE WHEN c.contype IS NULL THEN pg_get_indexdef(x.indexrelid)
+                                       ELSE pg_get_constraintdef(c.oid) END
+    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+    WHERE x.indrelid = %(table)s::regclass
+    ORDER BY c.contype IS NULL, i.relname"""
+
+_DEPENDENTS_SQL = """
+    SELECT v.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite v ON v.oid = d.objid
+    WHERE d.refobjid = %(table)s::regclass AND d.classid = 'pg_rewrite'::regclass AND v.ev_class <> d.refobjid
+    UNION
+    SELECT conname FROM pg_constraint WHERE confrelid = %(table)s::regclass
+    UNION
+    SELECT conname FROM pg_constraint WHERE conrelid = %(table)s::regclass AND contype NOT IN ('p', 'c', 'n')"""
+
+
+@dataclass
+class TableCopy:
+    table: str
+    copy: str
+    identity: tuple[str, str, str] | None  # (column, 'a' always / 'd' by default, the table's sequence)
+    indexes: list[tuple[str | None, str, str]]  # (constraint type or None, name, definition)
+    late_triggers: list[str] = field(default_factory=list)
+
+
+def _swap_name(name: str) -> str:
+    swapped = name + _COPY_SUFFIX
+    if len(swapped) > _MAX_IDENTIFIER:
+        raise ValueError(f"{name!r} is too long to be swapped ({len(swapped)} > {_MAX_IDENTIFIER} characters).")
+    return swapped
+
+
+def _on_copy(definition: str, table: str, copy: str) -> str:
+    """A trigger or index definition of the table, made for the copy."""
+    return re.sub(rf" ON (?:public\.)?{re.escape(table)}\b", f" ON {copy}", definition, count=1)
+
+
+def table_copy_create(cursor, *, table: str) -> TableCopy:
+    """An empty copy of table to fill with INSERT … SELECT: its columns (the identity column defaulting to
+    the table's sequence), defaults, check constraints and its triggers without transition tables."""
+    cursor.execute(_DEPENDENTS_SQL, {"table": table})
+    dependents = [row[0] for row in cursor.fetchall()]
+    if dependents:
+        raise ValueError(f"{table} cannot be swapped: {', '.join(sorted(dependents))} depend on it.")
+    copy = _swap_name(table)
+    cursor.execute(
+        f"DROP TABLE IF EXISTS {copy};"
+        f"CREATE TABLE {copy} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+    )
+    cursor.execute(
+        "SELECT attname, attidentity, pg_get_serial_sequence(%(table)s, attname) FROM pg_attribute"
+        " WHERE attrelid = %(table)s::regclass AND attidentity <> ''",
+        {"table": table},
+    )
+    identity = cursor.fetchone()
+    if identity:
+        column, _kind, sequence = identity
+        cursor.execute(f"ALTER TABLE {copy} ALTER COLUMN {column} SET DEFAULT nextval(%s::regclass)", [sequence])
+    cursor.execute(_INDEXES_SQL, {"table": table})
+    indexes = cursor.fetchall()
+    if any(kind not in (None, "p") for kind, _name, _definition in indexes):
+        raise ValueError(f"{table} cannot be swapped: only a primary key and plain indexes are rebuilt.")
+    for _kind, name, _definition in indexes:
+        _swap_name(name)  # fail before the load, not after it
+    cursor.execute(
+        "SELECT pg_get_triggerdef(oid), tgoldtable IS NOT NULL OR tgnewtable IS NOT NULL FROM pg_trigger"
+        " WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname",
+        [table],
+    )
+    late = []
+    for definition, has_transition_tables in cursor.fetchall():
+        definition = _on_copy(definition, table, copy)
+        if has_transition_tables:
+            late.append(definition)
+        else:
+            cursor.execute(definition)
+    return TableCopy(table=table, copy=copy, identity=identity, indexes=indexes, late_triggers=late)
+
+
+def table_copy_swap(cursor, copy: TableCopy) -> None:
+    """Index the filled copy, give it the remaining triggers and the identity, and put it in the table's
+    place under the table's names."""
+    # Sorted builds in memory, with the parallel workers the server allows.
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for kind, name, definition in copy.indexes:
+        if kind == "p":
+            cursor.execute(f"ALTER TABLE {copy.copy} ADD CONSTRAINT {_swap_name(name)} {definition}")
+        else:
+            definition = definition.replace(f"INDEX {name} ON", f"INDEX {_swap_name(name)} ON", 1)
+            cursor.execute(_on_copy(definition, copy.table, copy.copy))
+    for definition in copy.late_triggers:
+        cursor.execute(definition)
+    if copy.identity:
+        column, kind, sequence = copy.identity
+        cursor.execute("SELECT nextval(%s::regclass)", [sequence])
+        start = cursor.fetchone()[0]
+        generated = "ALWAYS" if kind == "a" else "BY DEFAULT"
+        cursor.execute(f"ALTER TABLE {copy.copy} ALTER COLUMN {column} DROP DEFAULT")
+        cursor.execute(
+            f"ALTER TABLE {copy.copy} ALTER COLUMN {column} ADD GENERATED {generated} AS IDENTITY"
+            f" (START WITH {int(start)})"
+        )
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [copy.copy, column])
+        copy_sequence = cursor.fetchone()[0]
+    cursor.execute(f"ANALYZE {copy.copy}")
+    cursor.execute(f"DROP TABLE {copy.table}; ALTER TABLE {copy.copy} RENAME TO {copy.table}")
+    if copy.identity:
+        cursor.execute(f"ALTER SEQUENCE {copy_sequence} RENAME TO {sequence.split('.')[-1]}")
+    for kind, name, _definition in copy.indexes:
+        if kind == "p":
+            cursor.execute(f"ALTER TABLE {copy.table} RENAME CONSTRAINT {_swap_name(name)} TO {name}")
+        else:
+            cursor.execute(f"ALTER INDEX {_swap_name(name)} RENAME TO {name}")
