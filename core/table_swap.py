@@ -1,7 +1,8 @@
 """Rewrite a big table by building its new content aside and swapping it in, inside the caller's transaction.
 
-Readers keep reading the table, unblocked, while the copy is filled and indexed; they wait only from the
-swap (drop + renames, milliseconds) until the transaction commits, then see the new content. Writers must
+Readers keep reading the table, unblocked, while the copy is filled (table_copy_create, then the caller's
+INSERT … SELECT) and indexed (table_copy_build); they wait only from the swap (table_copy_swap: drop +
+renames, milliseconds) until the transaction commits, then see the new content. Writers must
 be held off by the caller (LOCK TABLE … IN EXCLUSIVE MODE) before it reads the rows it copies: a row
 written to the old table afterwards would be dropped with it.
 
@@ -101,9 +102,9 @@ def table_copy_create(cursor, *, table: str) -> TableCopy:
     return TableCopy(table=table, copy=copy, identity=identity, indexes=indexes, late_triggers=late)
 
 
-def table_copy_swap(cursor, copy: TableCopy) -> None:
-    """Index the filled copy, give it the remaining triggers and the identity, and put it in the table's
-    place under the table's names."""
+def table_copy_build(cursor, copy: TableCopy) -> None:
+    """Index the filled copy and give it the remaining triggers, the identity (continuing the table's
+    sequence) and statistics; the table itself is untouched until table_copy_swap."""
     # Sorted builds in memory, with the parallel workers the server allows.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for kind, name, definition in copy.indexes:
@@ -124,9 +125,16 @@ def table_copy_swap(cursor, copy: TableCopy) -> None:
             f"ALTER TABLE {copy.copy} ALTER COLUMN {column} ADD GENERATED {generated} AS IDENTITY"
             f" (START WITH {int(start)})"
         )
+    cursor.execute(f"ANALYZE {copy.copy}")
+
+
+def table_copy_swap(cursor, copy: TableCopy) -> None:
+    """Put the built copy in the table's place under the table's names (its indexes', key's and identity
+    sequence's too). From here to the commit readers of the table wait: call it last."""
+    if copy.identity:
+        column, _kind, sequence = copy.identity
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [copy.copy, column])
         copy_sequence = cursor.fetchone()[0]
-    cursor.execute(f"ANALYZE {copy.copy}")
     cursor.execute(f"DROP TABLE {copy.table}; ALTER TABLE {copy.copy} RENAME TO {copy.table}")
     if copy.identity:
         cursor.execute(f"ALTER SEQUENCE {copy_sequence} RENAME TO {sequence.split('.')[-1]}")

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.hooks import hook_call
 from core.prepared import prepared_execute
-from core.table_swap import table_copy_create, table_copy_swap
+from core.table_swap import TableCopy, table_copy_build, table_copy_create, table_copy_swap
 from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import (
     ANSWER_TABLE,
@@ -220,6 +220,7 @@ def _membership_write(
     account_ids: list[int] | None,
     answers: str = "",
     deep_rest: tuple[str, int] = ("", 0),
+    swaps: list[TableCopy] | None = None,
 ) -> dict:
     """Diff _engine_result against the current rows in scope and write the difference.
 
@@ -236,6 +237,9 @@ def _membership_write(
 
     deep_rest (account history of a first full run, see engine.assignment_compute): (a query of the deep
     rows (a, b, c) left out of _engine_result, their number); they open with the rest.
+
+    swaps: a bulk write's built copy of the table is appended there, for the caller to swap in as late as it
+    can (readers wait from the swap to the commit); without it the copy is swapped in at once.
 
     The counts carry "_touched": the territories whose memberships opened or closed (their KPI rollups
     follow), or None when the write was a first write or a bulk load (every territory of the model)."""
@@ -373,10 +377,14 @@ def _membership_write(
         )
         counts = dict(zip(keys, [cursor.rowcount, *changed], strict=True))
         counts["_touched"] = None if touched is None else sorted(touched)
-        if copy:
-            table_copy_swap(cursor, copy)
         if answers:
             _answers_store(cursor, truncated=bulk)
+        if copy:
+            table_copy_build(cursor, copy)
+            if swaps is None:
+                table_copy_swap(cursor, copy)
+            else:
+                swaps.append(copy)
         return counts
 
 
@@ -399,15 +407,27 @@ def _answers_store(cursor, *, truncated: bool) -> None:
 
 
 def _history_write(
-    *, effective: date, account_ids: list[int] | None, answers: str = "", deep_rest: tuple[str, int] = ("", 0)
+    *,
+    effective: date,
+    account_ids: list[int] | None,
+    answers: str = "",
+    deep_rest: tuple[str, int] = ("", 0),
+    swaps: list[TableCopy] | None = None,
 ) -> dict:
     return _membership_write(
-        kind="account", effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest
+        kind="account",
+        effective=effective,
+        account_ids=account_ids,
+        answers=answers,
+        deep_rest=deep_rest,
+        swaps=swaps,
     )
 
 
-def _deal_history_write(*, effective: date, account_ids: list[int] | None) -> dict:
-    return _membership_write(kind="deal", effective=effective, account_ids=account_ids)
+def _deal_history_write(
+    *, effective: date, account_ids: list[int] | None, swaps: list[TableCopy] | None = None
+) -> dict:
+    return _membership_write(kind="deal", effective=effective, account_ids=account_ids, swaps=swaps)
 
 
 def _planned_write(*, model_id: int, account_ids: list[int] | None, answers: str) -> dict:
@@ -705,16 +725,22 @@ def assignment_apply(
     _overlaps_write(model_id=model.pk, account_ids=account_ids)
     if model.state == TerritoryModelState.ACTIVE:
         effective = effective or _effective_date(model)
-        written = _history_write(effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest)
+        swaps: list[TableCopy] = []  # tables rebuilt aside, swapped in last: readers wait only from there
+        written = _history_write(
+            effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest, swaps=swaps
+        )
         touched = written.pop("_touched")
         counts |= written
         report("writing deals", 80, counts)
-        written = _deal_history_write(effective=effective, account_ids=account_ids)
+        written = _deal_history_write(effective=effective, account_ids=account_ids, swaps=swaps)
         deal_touched = written.pop("_touched")
         counts |= written
         if account_ids is None:  # the incremental path's queue marks its accounts' territories itself
             both = None if touched is None or deal_touched is None else sorted({*touched, *deal_touched})
             _kpi_rollups_follow(model=model, territory_ids=both)
+        with connection.cursor() as cursor:
+            for copy in swaps:
+                table_copy_swap(cursor, copy)
     else:
         counts |= _planned_write(model_id=model.pk, account_ids=account_ids, answers=answers)
         counts["planned"] = counts["deep"]
@@ -957,14 +983,16 @@ def territory_model_activate(
         model.activated_at = now
         model.effective_from = effective
         model.save(update_fields=["state", "activated_at", "effective_from"])
-        counts = assignment_apply(model=model, effective=effective, progress=progress)
-        # Every territory of the new alignment, even one without accounts, gets its rollups.
-        _kpi_rollups_follow(model=model, territory_ids=None)
-        TerritoryModel.objects.filter(pk=model.pk).update(state=TerritoryModelState.ACTIVE)
+        # The plan's answers and diff are not read by the switch (it computes the model afresh): gone first,
+        # so the history's swap, at the end of assignment_apply, is as close to the commit as it can be.
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {PLAN_ANSWER_TABLE} WHERE territory_model_id = %s", [model.pk])
             cursor.execute("DELETE FROM territories_planneddealterritory WHERE territory_model_id = %s", [model.pk])
         PlanDiff.objects.filter(territory_model=model).delete()
+        # Every territory of the new alignment, even one without accounts, gets its rollups.
+        _kpi_rollups_follow(model=model, territory_ids=None)
+        counts = assignment_apply(model=model, effective=effective, progress=progress)
+        TerritoryModel.objects.filter(pk=model.pk).update(state=TerritoryModelState.ACTIVE)
         # The other plans compared themselves with the previous alignment: compare them with this one.
         transaction.on_commit(plan_diffs_enqueue_pending)
     logger.info("territory model %s activated from %s by %s", model.code, effective, user)

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from core.table_swap import table_copy_create, table_copy_swap
+from core.table_swap import table_copy_build, table_copy_create, table_copy_swap
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,9 @@ def test_a_swapped_table_has_the_new_rows_under_the_old_names(cursor):
     copy = table_copy_create(cursor, table="swap_probe")
     cursor.execute(f"INSERT INTO {copy.copy} (id, n) SELECT id, n * 10 FROM swap_probe WHERE n > 2")
     cursor.execute(f"INSERT INTO {copy.copy} (n) VALUES (7)")  # an id from the table's own sequence
+    table_copy_build(cursor, copy)
+    cursor.execute("SELECT count(*) FROM swap_probe")
+    assert cursor.fetchone()[0] == 5  # the table as it was until the swap
     table_copy_swap(cursor, copy)
     cursor.execute("SELECT id, n FROM swap_probe ORDER BY id")
     assert cursor.fetchall() == [(3, 30), (4, 40), (5, 50), (6, 7)]

@@ -245,31 +245,45 @@ def test_a_bulk_write_writes_what_an_in_place_one_does(alignment, write_mode):
     assert bool(swapped) == bulk
 
 
+def _read_beside(table: str, *, write: bool = False) -> int:
+    """A page's read of the table on a connection of its own, giving up after 2 s of waiting for a lock;
+    with write, also an insert, which must be the one to wait."""
+    reader = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with reader.cursor() as other:
+            other.execute("SET lock_timeout = '2s'")
+            other.execute(f"SELECT count(*) FROM {table}")  # a lock wait would raise here
+            count = other.fetchone()[0]
+            if write:
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    other.execute(f"INSERT INTO {table} (account_id, territory_id, valid_from) VALUES (1, 1, now())")
+            return count
+    finally:
+        reader.close()
+
+
 def test_readers_are_not_held_up_while_a_bulk_write_builds_its_tables(alignment, monkeypatch):
-    """Until the swap a page reads the previous rows without waiting; the run's lock holds off only writers."""
-    _record_bulk_loads(monkeypatch)
+    """Until the swaps, the run's last statements, a page reads the previous rows without waiting; the
+    run's lock holds off only writers."""
+    swapped = _record_bulk_loads(monkeypatch)
     factories.make_account(region="CA")
     seen = []
-    swap = services.table_copy_swap
+    swap, deals_write = services.table_copy_swap, services._deal_history_write
 
-    def read_beside(cursor, copy):
-        reader = psycopg2.connect(**connection.get_connection_params())
-        try:
-            with reader.cursor() as other:
-                other.execute("SET lock_timeout = '2s'")
-                other.execute(f"SELECT count(*) FROM {copy.table}")  # a lock wait would raise here
-                seen.append(other.fetchone()[0])
-                with pytest.raises(psycopg2.errors.LockNotAvailable):
-                    other.execute(
-                        f"INSERT INTO {copy.table} (account_id, territory_id, valid_from) VALUES (1, 1, '2026-01-01')"
-                    )
-        finally:
-            reader.close()
+    def read_then_swap(cursor, copy):
+        seen.append(("swap", _read_beside(copy.table, write=True)))
         swap(cursor, copy)
 
-    monkeypatch.setattr(services, "table_copy_swap", read_beside)
+    def read_then_write_deals(**kwargs):
+        seen.append(("deals", _read_beside("territories_accountterritorymembership")))
+        return deals_write(**kwargs)
+
+    monkeypatch.setattr(services, "table_copy_swap", read_then_swap)
+    monkeypatch.setattr(services, "_deal_history_write", read_then_write_deals)
     full_run(alignment)
-    assert seen == [0]  # the rows committed before the run: none in this test's database
+    # The rows committed before the run: none in this test's database.
+    assert seen == [("deals", 0), ("swap", 0)]
+    assert swapped == ["territories_accountterritorymembership"]
     assert len(current_memberships()) == 1
 
 
