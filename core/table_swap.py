@@ -6,12 +6,15 @@ renames, milliseconds) until the transaction commits, then see the new content. 
 be held off by the caller (LOCK TABLE … IN EXCLUSIVE MODE) before it reads the rows it copies: a row
 written to the old table afterwards would be dropped with it.
 
-The copy gets everything the table had: columns and defaults, check constraints, the primary key and
+The copy gets everything the table had: its owner and grants, columns, defaults and comments, check
+constraints, the primary key and
 indexes (built once, sorted, after the rows are in, under their own names after the swap), triggers
 (statement triggers without transition tables from the start, so they fire for the load as they would have
 for the table's own writes; those with transition tables after it: they would see every row), and the
 identity column, whose sequence continues where the table's stopped. A table that a view or a foreign key
-depends on cannot be swapped (dropping it would drop them): refused before any work.
+depends on, or that a publication replicates, cannot be swapped (dropping it would drop them): refused
+before any work. The swap's DROP waits for any query still reading the table (and new readers queue behind
+it): a reader of several seconds delays the commit by as much.
 """
 
 import re
@@ -36,7 +39,17 @@ _DEPENDENTS_SQL = """
     UNION
     SELECT conname FROM pg_constraint WHERE confrelid = %(table)s::regclass
     UNION
-    SELECT conname FROM pg_constraint WHERE conrelid = %(table)s::regclass AND contype NOT IN ('p', 'c', 'n')"""
+    SELECT conname FROM pg_constraint WHERE conrelid = %(table)s::regclass AND contype NOT IN ('p', 'c', 'n')
+    UNION
+    SELECT 'publication ' || p.pubname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+    WHERE r.prrelid = %(table)s::regclass"""
+
+# Who may do what with the table besides its owner (a read-only reporting role, say): granted on the copy.
+_GRANTS_SQL = """
+    SELECT pg_get_userbyid(c.relowner), g.privilege_type,
+           CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.is_grantable
+    FROM pg_class c LEFT JOIN LATERAL aclexplode(c.relacl) g ON g.grantee <> c.relowner
+    WHERE c.oid = %(table)s::regclass"""
 
 
 @dataclass
@@ -70,8 +83,17 @@ def table_copy_create(cursor, *, table: str) -> TableCopy:
     copy = _swap_name(table)
     cursor.execute(
         f"DROP TABLE IF EXISTS {copy};"
-        f"CREATE TABLE {copy} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+        f"CREATE TABLE {copy} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE"
+        " INCLUDING COMMENTS)"
     )
+    cursor.execute(_GRANTS_SQL, {"table": table})
+    grants = cursor.fetchall()
+    cursor.execute("SELECT %s <> current_user", [grants[0][0]])
+    if cursor.fetchone()[0]:
+        cursor.execute(f'ALTER TABLE {copy} OWNER TO "{grants[0][0]}"')
+    for _owner, privilege, grantee, grantable in grants:
+        if privilege:
+            cursor.execute(f"GRANT {privilege} ON {copy} TO {grantee}{' WITH GRANT OPTION' if grantable else ''}")
     cursor.execute(
         "SELECT attname, attidentity, pg_get_serial_sequence(%(table)s, attname) FROM pg_attribute"
         " WHERE attrelid = %(table)s::regclass AND attidentity <> ''",
