@@ -1,7 +1,7 @@
 """Rewrite a big table by building its new content aside and swapping it in, inside the caller's transaction.
 
 Readers keep reading the table, unblocked, while the copy is filled (table_copy_create, then the caller's
-INSERT … SELECT) and indexed (table_copy_build); they wait only from the swap (table_copy_swap: drop +
+INSERT … SELECT) and indexed (table_copy_build); they wait only from the swap (table_copies_swap: drop +
 renames, milliseconds) until the transaction commits, then see the new content. Writers must
 be held off by the caller (LOCK TABLE … IN EXCLUSIVE MODE) before it reads the rows it copies: a row
 written to the old table afterwards would be dropped with it.
@@ -17,8 +17,15 @@ before any work. The swap's DROP waits for any query still reading the table (an
 it): a reader of several seconds delays the commit by as much.
 """
 
+import logging
 import re
+import time
 from dataclasses import dataclass, field
+
+import psycopg2.errors
+from django.db import OperationalError, transaction
+
+logger = logging.getLogger(__name__)
 
 _COPY_SUFFIX = "__swap"
 _MAX_IDENTIFIER = 63
@@ -126,7 +133,7 @@ def table_copy_create(cursor, *, table: str) -> TableCopy:
 
 def table_copy_build(cursor, copy: TableCopy) -> None:
     """Index the filled copy and give it the remaining triggers, the identity (continuing the table's
-    sequence) and statistics; the table itself is untouched until table_copy_swap."""
+    sequence) and statistics; the table itself is untouched until table_copies_swap."""
     # Sorted builds in memory, with the parallel workers the server allows.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for kind, name, definition in copy.indexes:
@@ -150,9 +157,42 @@ def table_copy_build(cursor, copy: TableCopy) -> None:
     cursor.execute(f"ANALYZE {copy.copy}")
 
 
-def table_copy_swap(cursor, copy: TableCopy) -> None:
-    """Put the built copy in the table's place under the table's names (its indexes', key's and identity
-    sequence's too). From here to the commit readers of the table wait: call it last."""
+# A swap's ACCESS EXCLUSIVE request that waits for a long reader (a report, a KPI recompute) queues every new
+# reader behind it: each attempt gives way after this long, lets the queue drain, and tries again.
+SWAP_LOCK_TIMEOUT_MS = 1000
+SWAP_LOCK_ATTEMPTS = 300  # then it waits as long as it takes
+
+
+def _swap_locks_take(cursor, tables: list[str]) -> None:
+    statement = f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"
+    cursor.execute("SELECT current_setting('lock_timeout')")
+    caller_timeout = cursor.fetchone()[0]
+    for _attempt in range(SWAP_LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a savepoint: an attempt that gives way rolls back alone
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [str(SWAP_LOCK_TIMEOUT_MS)])
+                cursor.execute(statement)
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [caller_timeout])
+            return
+        except OperationalError as error:
+            if not isinstance(error.__cause__, psycopg2.errors.LockNotAvailable):
+                raise
+            time.sleep(0.05)
+    logger.warning("swapping %s: still waiting for readers after %s attempts", ", ".join(tables), SWAP_LOCK_ATTEMPTS)
+    cursor.execute(statement)
+
+
+def table_copies_swap(cursor, copies: list[TableCopy]) -> None:
+    """Put each built copy in its table's place under the table's names (its indexes', key's and identity
+    sequence's too). The tables' locks are taken together first, giving way to long readers (see above).
+    From here to the commit readers of the tables wait: call it last."""
+    if copies:
+        _swap_locks_take(cursor, [copy.table for copy in copies])
+    for copy in copies:
+        _swap(cursor, copy)
+
+
+def _swap(cursor, copy: TableCopy) -> None:
     if copy.identity:
         column, _kind, sequence = copy.identity
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [copy.copy, column])

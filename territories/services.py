@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.hooks import hook_call
 from core.prepared import prepared_execute
-from core.table_swap import TableCopy, table_copy_build, table_copy_create, table_copy_swap
+from core.table_swap import TableCopy, table_copies_swap, table_copy_build, table_copy_create
 from territories.choices import RunStatus, TerritoryModelState
 from territories.engine import (
     ANSWER_TABLE,
@@ -382,7 +382,7 @@ def _membership_write(
         if copy:
             table_copy_build(cursor, copy)
             if swaps is None:
-                table_copy_swap(cursor, copy)
+                table_copies_swap(cursor, [copy])
             else:
                 swaps.append(copy)
         return counts
@@ -739,8 +739,7 @@ def assignment_apply(
             both = None if touched is None or deal_touched is None else sorted({*touched, *deal_touched})
             _kpi_rollups_follow(model=model, territory_ids=both)
         with connection.cursor() as cursor:
-            for copy in swaps:
-                table_copy_swap(cursor, copy)
+            table_copies_swap(cursor, swaps)
     else:
         counts |= _planned_write(model_id=model.pk, account_ids=account_ids, answers=answers)
         counts["planned"] = counts["deep"]

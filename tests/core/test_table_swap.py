@@ -1,9 +1,13 @@
 """core.table_swap: a table rebuilt aside keeps its rows' ids, names and identity; dependents are refused."""
 
-import pytest
-from django.db import connection
+import threading
 
-from core.table_swap import table_copy_build, table_copy_create, table_copy_swap
+import psycopg2
+import pytest
+from django.db import connection, transaction
+
+from core import table_swap
+from core.table_swap import table_copies_swap, table_copy_build, table_copy_create
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +35,7 @@ def test_a_swapped_table_has_the_new_rows_under_the_old_names(cursor):
     table_copy_build(cursor, copy)
     cursor.execute("SELECT count(*) FROM swap_probe")
     assert cursor.fetchone()[0] == 5  # the table as it was until the swap
-    table_copy_swap(cursor, copy)
+    table_copies_swap(cursor, [copy])
     cursor.execute("SELECT id, n FROM swap_probe ORDER BY id")
     assert cursor.fetchall() == [(3, 30), (4, 40), (5, 50), (6, 7)]
     cursor.execute("INSERT INTO swap_probe (n) VALUES (8) RETURNING id")
@@ -64,3 +68,46 @@ def test_a_table_something_depends_on_is_refused_before_any_work(cursor, depende
         table_copy_create(cursor, table="swap_probe")
     cursor.execute("SELECT to_regclass('swap_probe__swap')")
     assert cursor.fetchone()[0] is None
+
+
+def _connect():
+    return psycopg2.connect(**connection.get_connection_params())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_swap_gives_way_to_a_long_reader_instead_of_queueing_every_reader_behind_it(monkeypatch):
+    monkeypatch.setattr(table_swap, "SWAP_LOCK_TIMEOUT_MS", 200)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE swap_probe (id bigint PRIMARY KEY); INSERT INTO swap_probe VALUES (1)")
+    long_reader, short_reader = _connect(), _connect()
+    short_reader.autocommit = True  # a page's read: its lock goes with the statement
+    try:
+        long_reader.cursor().execute("SELECT count(*) FROM swap_probe")  # its transaction holds the table
+        waited = []
+
+        def read_while_the_swap_waits():
+            # Behind a plain ACCESS EXCLUSIVE request this waits for the long reader (1.5 s) and gives up at 1 s.
+            with short_reader.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '1s'; SELECT count(*) FROM swap_probe")
+                waited.append(cursor.fetchone()[0])
+
+        threading.Timer(0.3, read_while_the_swap_waits).start()
+        ends = threading.Timer(1.5, long_reader.commit)
+        ends.start()
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy = table_copy_create(cursor, table="swap_probe")
+            cursor.execute(f"INSERT INTO {copy.copy} VALUES (2)")
+            table_copy_build(cursor, copy)
+            table_copies_swap(cursor, [copy])
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"  # the caller's setting again
+        ends.join()
+        assert waited == [1]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM swap_probe")
+            assert cursor.fetchall() == [(2,)]
+    finally:
+        long_reader.close()
+        short_reader.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS swap_probe")

@@ -268,17 +268,17 @@ def test_readers_are_not_held_up_while_a_bulk_write_builds_its_tables(alignment,
     swapped = _record_bulk_loads(monkeypatch)
     factories.make_account(region="CA")
     seen = []
-    swap, deals_write = services.table_copy_swap, services._deal_history_write
+    swap, deals_write = services.table_copies_swap, services._deal_history_write
 
-    def read_then_swap(cursor, copy):
-        seen.append(("swap", _read_beside(copy.table, write=True)))
-        swap(cursor, copy)
+    def read_then_swap(cursor, copies):
+        seen.extend(("swap", _read_beside(copy.table, write=True)) for copy in copies)
+        swap(cursor, copies)
 
     def read_then_write_deals(**kwargs):
         seen.append(("deals", _read_beside("territories_accountterritorymembership")))
         return deals_write(**kwargs)
 
-    monkeypatch.setattr(services, "table_copy_swap", read_then_swap)
+    monkeypatch.setattr(services, "table_copies_swap", read_then_swap)
     monkeypatch.setattr(services, "_deal_history_write", read_then_write_deals)
     full_run(alignment)
     # The rows committed before the run: none in this test's database.
