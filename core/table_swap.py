@@ -163,7 +163,9 @@ SWAP_LOCK_TIMEOUT_MS = 1000
 SWAP_LOCK_ATTEMPTS = 300  # then it waits as long as it takes
 
 
-def _swap_locks_take(cursor, tables: list[str]) -> None:
+def locks_take_giving_way(cursor, tables: list[str]) -> None:
+    """ACCESS EXCLUSIVE locks on these tables, for the caller's DDL swap: one attempt of
+    SWAP_LOCK_TIMEOUT_MS at a time, in a savepoint, so that a long reader delays the swap, not every page."""
     statement = f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"
     cursor.execute("SELECT current_setting('lock_timeout')")
     caller_timeout = cursor.fetchone()[0]
@@ -187,7 +189,7 @@ def table_copies_swap(cursor, copies: list[TableCopy]) -> None:
     sequence's too). The tables' locks are taken together first, giving way to long readers (see above).
     From here to the commit readers of the tables wait: call it last."""
     if copies:
-        _swap_locks_take(cursor, [copy.table for copy in copies])
+        locks_take_giving_way(cursor, [copy.table for copy in copies])
     for copy in copies:
         _swap(cursor, copy)
 

@@ -617,7 +617,7 @@ STEPS: list[tuple[str, str]] = [
 # parent until commit, so readers wait the few milliseconds of the commit and see old or new rows only.
 # ANALYZE: a targeted recompute's UPDATE … FROM on an unanalyzed partition of millions of rows was planned
 # as a scan of the whole partition.
-FULL_SWAP = """
+FULL_BUILD = """
 DROP TABLE IF EXISTS {rollup}_build;
 CREATE TABLE {rollup}_build (LIKE kpis_kpirollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 90);
 ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_view CHECK (view = %(view)s);
@@ -658,8 +658,13 @@ FROM ({breakdown_rows}) n;
 ALTER TABLE {breakdown}_build ADD CONSTRAINT {breakdown}_build_pkey PRIMARY KEY (id, view);
 ALTER TABLE {breakdown}_build ADD CONSTRAINT {breakdown}_build_unique
     UNIQUE NULLS NOT DISTINCT (territory_id, view, period_type, period_start, dimension, stage, product_line_id);
-ANALYZE {breakdown}_build;
+ANALYZE {breakdown}_build
+"""
 
+# The tables the partition swap takes ACCESS EXCLUSIVE locks on (a parent's lock covers its partitions).
+ROLLUP_PARENTS = ["kpis_kpirollup", "kpis_kpicampaignrollup", "kpis_kpibreakdownrollup"]
+
+FULL_SWAP = """
 ALTER TABLE kpis_kpirollup DETACH PARTITION {rollup};
 DROP TABLE {rollup};
 ALTER TABLE kpis_kpirollup ATTACH PARTITION {rollup}_build FOR VALUES IN (%(view)s);
@@ -706,14 +711,16 @@ PARTITIONS = {
 
 def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
     """The statements of one recompute: the shared steps, then the targeted swap (STEPS as they are) or,
-    for a full recompute, the partition build and swap in place of "values" and "swap"."""
+    for a full recompute, the partition "build" and "swap" in place of "values" and "swap" (the caller takes
+    the swap's locks, ROLLUP_PARENTS, giving way to long readers)."""
     if not full:
         return list(STEPS)
     names = PARTITIONS[view]
-    swap = FULL_SWAP.format(
+    build = FULL_BUILD.format(
         **names, rollup_rows=ROLLUP_ROWS, campaign_rows=CAMPAIGN_ROWS, breakdown_rows=BREAKDOWN_ROWS
     )
-    return [step for step in STEPS if step[0] not in ("values", "swap")] + [("swap", swap)]
+    steps = [step for step in STEPS if step[0] not in ("values", "swap")]
+    return [*steps, ("build", build), ("swap", FULL_SWAP.format(**names))]
 
 
 # Between the views of one recompute (the calendar stays).

@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.table_swap import locks_take_giving_way
 from kpis import rollup_sql
 from kpis.choices import RollupView
 from kpis.models import DealChange, RecomputeRun, RollupDirty
@@ -81,9 +82,13 @@ def _active_model_id() -> int | None:
 
 def _run_steps(cursor, *, params: dict, on_step: StepCallback | None) -> None:
     cursor.execute(rollup_sql.VIEW_CLEANUP)
-    for name, sql in rollup_sql.steps(view=params["view"], full=params["all_territories"]):
+    full = params["all_territories"]
+    for name, sql in rollup_sql.steps(view=params["view"], full=full):
         if on_step:
             on_step(params["view"], name)
+        if full and name == "swap":
+            # The partition swap's DDL must not queue every dashboard behind a long reader of the rollups.
+            locks_take_giving_way(cursor, rollup_sql.ROLLUP_PARENTS)
         cursor.execute(sql, params)
 
 

@@ -1,12 +1,15 @@
 """Incremental rollups: dirty marking in the caller's transaction, one flush per transaction, atomic swaps."""
 
+import threading
 from datetime import date
 from unittest import mock
 
+import psycopg2
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Deal
+from core import table_swap
 from kpis import rollup_sql, services
 from kpis.models import DealChange, KpiRollup, RollupDirty
 from territories.models import AccountTerritoryMembership
@@ -220,3 +223,37 @@ def test_it_leaves_a_territory_another_recompute_holds_dirty_for_the_next_flush(
     other_session.execute("SELECT pg_advisory_unlock_all()")
     services.rollups_flush_dirty()
     assert value(region, "revenue", FEB) == d("100")
+
+
+@pytest.mark.django_db(transaction=True)  # committed rollups: the other connections must not wait for this test
+def test_a_full_recompute_swaps_its_partitions_without_queueing_the_dashboards_behind_a_long_reader(tree, monkeypatch):
+    """An export still reading the rollups holds the swap off (1.5 s here); a dashboard's read meanwhile is
+    answered within its 1 s lock timeout instead of waiting behind the swap's ACCESS EXCLUSIVE request."""
+    monkeypatch.setattr(table_swap, "SWAP_LOCK_TIMEOUT_MS", 200)
+    long_reader = psycopg2.connect(**connection.get_connection_params())
+    dashboard = psycopg2.connect(**connection.get_connection_params())
+    dashboard.autocommit = True
+    answered, timers = [], []
+
+    def dashboard_read():
+        with dashboard.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'; SELECT count(*) FROM kpis_kpirollup")
+            answered.append(cursor.fetchone()[0])
+
+    def on_step(view, name):
+        if view == "as_of" and name == "swap":
+            long_reader.cursor().execute("SELECT count(*) FROM kpis_kpirollup")  # holds the table until commit
+            timers.extend([threading.Timer(0.3, dashboard_read), threading.Timer(1.5, long_reader.commit)])
+            for timer in timers:
+                timer.start()
+
+    try:
+        result = services.rollups_recompute(on_step=on_step)
+        for timer in timers:
+            timer.join()
+    finally:
+        long_reader.close()
+        dashboard.close()
+    assert result.views == ["as_of", "restated"]
+    assert answered == [KpiRollup.objects.count()]  # the previous rows, read while the swap waited
+    assert value(tree["east"], "revenue", FEB) == d("100")
