@@ -53,7 +53,7 @@ _DEPENDENTS_SQL = """
 
 # Who may do what with the table besides its owner (a read-only reporting role, say): granted on the copy.
 _GRANTS_SQL = """
-    SELECT pg_get_userbyid(c.relowner), g.privilege_type,
+    SELECT quote_ident(pg_get_userbyid(c.relowner)), g.privilege_type,
            CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END, g.is_grantable
     FROM pg_class c LEFT JOIN LATERAL aclexplode(c.relacl) g ON g.grantee <> c.relowner
     WHERE c.oid = %(table)s::regclass"""
@@ -81,12 +81,19 @@ def _on_copy(definition: str, table: str, copy: str) -> str:
 
 
 def table_copy_create(cursor, *, table: str) -> TableCopy:
-    """An empty copy of table to fill with INSERT … SELECT: its columns (the identity column defaulting to
-    the table's sequence), defaults, check constraints and its triggers without transition tables."""
+    """An empty copy of table to fill with INSERT … SELECT: its owner and grants, columns (the identity
+    column defaulting to the table's sequence), defaults, comments, check constraints and its triggers
+    without transition tables."""
     cursor.execute(_DEPENDENTS_SQL, {"table": table})
     dependents = [row[0] for row in cursor.fetchall()]
     if dependents:
         raise ValueError(f"{table} cannot be swapped: {', '.join(sorted(dependents))} depend on it.")
+    cursor.execute(_INDEXES_SQL, {"table": table})
+    indexes = cursor.fetchall()
+    if any(kind not in (None, "p") for kind, _name, _definition in indexes):
+        raise ValueError(f"{table} cannot be swapped: only a primary key and plain indexes are rebuilt.")
+    for _kind, name, _definition in indexes:
+        _swap_name(name)  # fail before any work, not after the load
     copy = _swap_name(table)
     cursor.execute(
         f"DROP TABLE IF EXISTS {copy};"
@@ -95,9 +102,10 @@ def table_copy_create(cursor, *, table: str) -> TableCopy:
     )
     cursor.execute(_GRANTS_SQL, {"table": table})
     grants = cursor.fetchall()
-    cursor.execute("SELECT %s <> current_user", [grants[0][0]])
+    owner = grants[0][0]
+    cursor.execute("SELECT %s <> quote_ident(current_user)", [owner])
     if cursor.fetchone()[0]:
-        cursor.execute(f'ALTER TABLE {copy} OWNER TO "{grants[0][0]}"')
+        cursor.execute(f"ALTER TABLE {copy} OWNER TO {owner}")
     for _owner, privilege, grantee, grantable in grants:
         if privilege:
             cursor.execute(f"GRANT {privilege} ON {copy} TO {grantee}{' WITH GRANT OPTION' if grantable else ''}")
@@ -110,24 +118,22 @@ def table_copy_create(cursor, *, table: str) -> TableCopy:
     if identity:
         column, _kind, sequence = identity
         cursor.execute(f"ALTER TABLE {copy} ALTER COLUMN {column} SET DEFAULT nextval(%s::regclass)", [sequence])
-    cursor.execute(_INDEXES_SQL, {"table": table})
-    indexes = cursor.fetchall()
-    if any(kind not in (None, "p") for kind, _name, _definition in indexes):
-        raise ValueError(f"{table} cannot be swapped: only a primary key and plain indexes are rebuilt.")
-    for _kind, name, _definition in indexes:
-        _swap_name(name)  # fail before the load, not after it
     cursor.execute(
-        "SELECT pg_get_triggerdef(oid), tgoldtable IS NOT NULL OR tgnewtable IS NOT NULL FROM pg_trigger"
-        " WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname",
+        "SELECT pg_get_triggerdef(oid), tgoldtable IS NOT NULL OR tgnewtable IS NOT NULL,"
+        " CASE tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' END"
+        " || ' TRIGGER ' || quote_ident(tgname)"
+        " FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname",
         [table],
     )
     late = []
-    for definition, has_transition_tables in cursor.fetchall():
-        definition = _on_copy(definition, table, copy)
+    for definition, has_transition_tables, firing in cursor.fetchall():
+        # As it fires on the table: disabled, on replicas only or always (the default needs nothing).
+        statements = [_on_copy(definition, table, copy), *([f"ALTER TABLE {copy} {firing}"] if firing else [])]
         if has_transition_tables:
-            late.append(definition)
+            late.extend(statements)
         else:
-            cursor.execute(definition)
+            for statement in statements:
+                cursor.execute(statement)
     return TableCopy(table=table, copy=copy, identity=identity, indexes=indexes, late_triggers=late)
 
 

@@ -23,7 +23,13 @@ def cursor():
             # A reporting role that may read the table, nothing more (rolled back with the test).
             "CREATE ROLE swap_probe_reader; GRANT SELECT ON swap_probe TO swap_probe_reader;"
             "CREATE ROLE swap_probe_owner; ALTER TABLE swap_probe OWNER TO swap_probe_owner;"
-            "COMMENT ON COLUMN swap_probe.n IS 'how many'"
+            "COMMENT ON COLUMN swap_probe.n IS 'how many';"
+            # A trigger someone disabled stays disabled.
+            "CREATE FUNCTION swap_probe_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
+            "CREATE TRIGGER swap_probe_guard BEFORE INSERT ON swap_probe"
+            " FOR EACH STATEMENT EXECUTE FUNCTION swap_probe_refuse();"
+            "ALTER TABLE swap_probe DISABLE TRIGGER swap_probe_guard"
         )
         yield cursor
 
@@ -38,6 +44,8 @@ def test_a_swapped_table_has_the_new_rows_under_the_old_names(cursor):
     table_copies_swap(cursor, [copy])
     cursor.execute("SELECT id, n FROM swap_probe ORDER BY id")
     assert cursor.fetchall() == [(3, 30), (4, 40), (5, 50), (6, 7)]
+    cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'swap_probe_guard'")
+    assert cursor.fetchone()[0] == "D"
     cursor.execute("INSERT INTO swap_probe (n) VALUES (8) RETURNING id")
     assert cursor.fetchone()[0] == 7  # the identity continues the table's sequence
     cursor.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'swap_probe'::regclass ORDER BY 1")
