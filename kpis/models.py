@@ -135,7 +135,10 @@ class KpiRollup(models.Model):
         verbose_name = "KPI rollup"
         constraints = [
             models.UniqueConstraint(
-                fields=["territory", "kpi", "view", "period_type", "period_start"], name="kpi_rollup_unique"
+                # The start before the text columns: the recompute's key build compares text only among
+                # the periods of one start (migration 0011).
+                fields=["territory", "kpi", "period_start", "period_type", "view"],
+                name="kpi_rollup_unique",
             ),
             models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_rollup_valid_period"),
         ]
@@ -201,7 +204,7 @@ class KpiCampaignRollup(models.Model):
         verbose_name = "campaign revenue rollup"
         constraints = [
             models.UniqueConstraint(
-                fields=["territory", "view", "period_type", "period_start", "campaign"],
+                fields=["territory", "period_start", "campaign", "period_type", "view"],
                 name="kpi_campaign_rollup_unique",
                 nulls_distinct=False,
             ),
