@@ -391,7 +391,7 @@ STEPS: list[tuple[str, str]] = [
 
         -- Month events: +1 when an account enters (is penetrated in) the territory, -1 when it leaves.
         -- "In T at the end of month m" <=> month(lo) <= m < month(hi); events before the calendar clamp to its start.
-        -- Each kind of event counted per (territory, date) on its own, then per month: a quarter of the
+        -- Each kind of event counted per (territory, date) on its own, then per month: under half the
         -- time of unpivoting every interval into its four events (0.8 s against 2.1 s at 800,000 intervals).
         CREATE TEMP TABLE kpi_account_event ON COMMIT DROP AS
         WITH sa AS MATERIALIZED (
