@@ -48,11 +48,13 @@ LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
 # The 11 KPI rows per (territory, period) of the scope: one UNION ALL branch per KPI over the period figures,
 # materialized once (a third faster than unpivoting each figures row through a LATERAL VALUES list: 1.7
 # against 2.5 s for 3,355,000 rows). A KPI without its definition row has no branch rows (the join with
-# its id is empty).
+# its id is empty). The figures sorted by period (305,000 rows, ~0.1 s) and the branches in catalogue order
+# (the definitions' id order) hand a full build its rows in the period index's order (kpi, period_start,
+# period_type): its sort finds the input presorted, 2.2–2.5 → 1.1 s over 3,355,000 rows.
 ROLLUP_ROWS = (
     "WITH kpi_figures AS MATERIALIZED ("
     + PERIOD_FIGURES
-    + ")\n"
+    + "ORDER BY kp.period_start, kp.period_type, kp.territory_id)\n"
     + "\nUNION ALL\n".join(
         f"SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start, round({value}, 6) AS value, "
         f"{numerator} AS numerator, {denominator} AS denominator\n"
