@@ -152,13 +152,17 @@ def table_copy_build(cursor, copy: TableCopy) -> None:
         cursor.execute(definition)
     if copy.identity:
         column, kind, sequence = copy.identity
-        cursor.execute("SELECT nextval(%s::regclass)", [sequence])
-        start = cursor.fetchone()[0]
+        # The new sequence starts where the table's stopped, handing out values as many at a time.
+        cursor.execute(
+            "SELECT nextval(%s::regclass), seqcache FROM pg_sequence WHERE seqrelid = %s::regclass",
+            [sequence, sequence],
+        )
+        start, cache = cursor.fetchone()
         generated = "ALWAYS" if kind == "a" else "BY DEFAULT"
         cursor.execute(f"ALTER TABLE {copy.copy} ALTER COLUMN {column} DROP DEFAULT")
         cursor.execute(
             f"ALTER TABLE {copy.copy} ALTER COLUMN {column} ADD GENERATED {generated} AS IDENTITY"
-            f" (START WITH {int(start)})"
+            f" (START WITH {int(start)} CACHE {int(cache)})"
         )
     cursor.execute(f"ANALYZE {copy.copy}")
 

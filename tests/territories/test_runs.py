@@ -117,7 +117,10 @@ def _catalog() -> list:
                 WHERE tgrelid = %(t)s::regclass AND NOT tgisinternal
                 UNION ALL
                 SELECT 'identity', attname || ' ' || attidentity::text || ' ' || pg_get_serial_sequence(%(t)s, attname)
-                FROM pg_attribute WHERE attrelid = %(t)s::regclass AND attidentity <> ''
+                       || ' cache ' || s.seqcache || ' increment ' || s.seqincrement
+                FROM pg_attribute
+                JOIN pg_sequence s ON s.seqrelid = pg_get_serial_sequence(%(t)s, attname)::regclass
+                WHERE attrelid = %(t)s::regclass AND attidentity <> ''
                 UNION ALL
                 SELECT 'columns', string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull
                                              || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ', '
