@@ -220,6 +220,7 @@ def _membership_write(
     account_ids: list[int] | None,
     answers: str = "",
     deep_rest: tuple[str, int] = ("", 0),
+    answers_source: str = "",
     swaps: list[TableCopy] | None = None,
 ) -> dict:
     """Diff _engine_result against the current rows in scope and write the difference.
@@ -236,7 +237,8 @@ def _membership_write(
     changed accounts' signatures are stored afterwards in ANSWER_TABLE.
 
     deep_rest (account history of a first full run, see engine.assignment_compute): (a query of the deep
-    rows (a, b, c) left out of _engine_result, their number); they open with the rest.
+    rows (a, b, c) left out of _engine_result, their number); they open with the rest. answers_source (the
+    same run): the query of every account's signature, stored in place of _engine_scope's.
 
     swaps: a bulk write's built copy of the table is appended there, for the caller to swap in as late as it
     can (readers wait from the swap to the commit); without it the copy is swapped in at once.
@@ -307,7 +309,7 @@ def _membership_write(
             to_open, to_change = cursor.fetchone()
             if not to_open and not to_change:
                 if answers:
-                    _answers_store(cursor, truncated=False)
+                    _answers_store(cursor, truncated=False, source=answers_source)
                 return dict.fromkeys(keys, 0) | {"_touched": []}
             if to_open + to_change > 10_000:
                 cursor.execute("ANALYZE _engine_diff")
@@ -378,7 +380,7 @@ def _membership_write(
         counts = dict(zip(keys, [cursor.rowcount, *changed], strict=True))
         counts["_touched"] = None if touched is None else sorted(touched)
         if answers:
-            _answers_store(cursor, truncated=bulk)
+            _answers_store(cursor, truncated=bulk, source=answers_source)
         if copy:
             table_copy_build(cursor, copy)
             if swaps is None:
@@ -388,11 +390,13 @@ def _membership_write(
         return counts
 
 
-def _answers_store(cursor, *, truncated: bool) -> None:
-    """Store the changed accounts' new answer signatures (_engine_scope), now that their rows hold them."""
+def _answers_store(cursor, *, truncated: bool, source: str = "") -> None:
+    """Store the changed accounts' new answer signatures (_engine_scope, or the query `source` of them),
+    now that their rows hold them."""
+    source = f"({source})" if source else "_engine_scope"
     if not truncated:
-        cursor.execute(f"DELETE FROM {ANSWER_TABLE} a USING _engine_scope s WHERE a.account_id = s.account_id")
-        cursor.execute(f"INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM _engine_scope")
+        cursor.execute(f"DELETE FROM {ANSWER_TABLE} a USING {source} s WHERE a.account_id = s.account_id")
+        cursor.execute(f"INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM {source} s")
         if cursor.rowcount > 10_000:
             cursor.execute(f"ANALYZE {ANSWER_TABLE}")
         return
@@ -400,7 +404,7 @@ def _answers_store(cursor, *, truncated: bool) -> None:
     # once after the rows, a fifth of the time of a million random index insertions.
     cursor.execute(
         f"ALTER TABLE {ANSWER_TABLE} DROP CONSTRAINT {ANSWER_TABLE}_pkey;"
-        f"INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM _engine_scope;"
+        f"INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM {source} s;"
         f"ALTER TABLE {ANSWER_TABLE} ADD CONSTRAINT {ANSWER_TABLE}_pkey PRIMARY KEY (account_id);"
         f"ANALYZE {ANSWER_TABLE}"
     )
@@ -412,6 +416,7 @@ def _history_write(
     account_ids: list[int] | None,
     answers: str = "",
     deep_rest: tuple[str, int] = ("", 0),
+    answers_source: str = "",
     swaps: list[TableCopy] | None = None,
 ) -> dict:
     return _membership_write(
@@ -420,6 +425,7 @@ def _history_write(
         account_ids=account_ids,
         answers=answers,
         deep_rest=deep_rest,
+        answers_source=answers_source,
         swaps=swaps,
     )
 
@@ -714,6 +720,7 @@ def assignment_apply(
     )
     answers = counts.pop("_answers", "")
     deep_rest = counts.pop("_deep_rest", ("", 0))
+    answers_source = counts.pop("_answers_source", "")
     if account_ids is None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE _engine_result")
@@ -727,7 +734,12 @@ def assignment_apply(
         effective = effective or _effective_date(model)
         swaps: list[TableCopy] = []  # tables rebuilt aside, swapped in last: readers wait only from there
         written = _history_write(
-            effective=effective, account_ids=account_ids, answers=answers, deep_rest=deep_rest, swaps=swaps
+            effective=effective,
+            account_ids=account_ids,
+            answers=answers,
+            deep_rest=deep_rest,
+            answers_source=answers_source,
+            swaps=swaps,
         )
         touched = written.pop("_touched")
         counts |= written

@@ -59,9 +59,10 @@ def scopes(monkeypatch):
     seen = []
     original = engine._answer_scope
 
-    def spy(cursor, *args):
-        scoped = original(cursor, *args)
-        cursor.execute("SELECT account_id FROM _engine_scope")
+    def spy(cursor, *args, **kwargs):
+        scoped = original(cursor, *args, **kwargs)
+        if scoped:
+            cursor.execute("SELECT account_id FROM _engine_scope")
         seen.append(sorted(row[0] for row in cursor.fetchall()) if scoped else None)
         return scoped
 
@@ -299,11 +300,16 @@ def test_a_row_written_between_compute_and_first_write_turns_the_deferred_rows_i
         counts = engine.assignment_compute(model_id=alignment.pk, skip_unchanged=True)
         sql, rows = counts.pop("_deep_rest")
         assert rows == 4
+        answers_source = counts.pop("_answers_source")  # every account's signature, stored by the writer
         AccountTerritoryMembership.objects.create(
             account=accounts[0], territory=Territory.objects.get(code="west"), source="rule", valid_from=date.today()
         )
         services._history_write(
-            effective=services._effective_date(alignment), account_ids=None, answers="full", deep_rest=(sql, rows)
+            effective=services._effective_date(alignment),
+            account_ids=None,
+            answers="full",
+            deep_rest=(sql, rows),
+            answers_source=answers_source,
         )
     assert [codes(a) for a in accounts] == [
         {("west", "rule"), ("tech", "rule")},
