@@ -410,30 +410,13 @@ def _answers_store(cursor, *, truncated: bool, source: str = "") -> None:
     )
 
 
-def _history_write(
-    *,
-    effective: date,
-    account_ids: list[int] | None,
-    answers: str = "",
-    deep_rest: tuple[str, int] = ("", 0),
-    answers_source: str = "",
-    swaps: list[TableCopy] | None = None,
-) -> dict:
-    return _membership_write(
-        kind="account",
-        effective=effective,
-        account_ids=account_ids,
-        answers=answers,
-        deep_rest=deep_rest,
-        answers_source=answers_source,
-        swaps=swaps,
-    )
+# The account and deal histories: one writer, its table chosen by kind (_HISTORY_TABLES).
+def _history_write(**options) -> dict:
+    return _membership_write(kind="account", **options)
 
 
-def _deal_history_write(
-    *, effective: date, account_ids: list[int] | None, swaps: list[TableCopy] | None = None
-) -> dict:
-    return _membership_write(kind="deal", effective=effective, account_ids=account_ids, swaps=swaps)
+def _deal_history_write(**options) -> dict:
+    return _membership_write(kind="deal", **options)
 
 
 def _planned_write(*, model_id: int, account_ids: list[int] | None, answers: str) -> dict:

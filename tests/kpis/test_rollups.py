@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from kpis.models import KpiRollup
 from kpis.services import rollups_recompute
@@ -208,6 +209,22 @@ def test_it_stores_every_kpi_for_every_period_with_computed_at(north):
     months = rows.filter(kpi__code="revenue", period_type="month").count()
     assert rows.filter(period_type="month").count() == 11 * months
     assert months >= 12  # January 2025 through this month
+
+
+def test_a_full_build_hands_the_period_index_its_rows_in_order(active_model):
+    # Presorted input makes the index's sort a single pass over it (kpis.rollup_sql.ROLLUP_ROWS); rows
+    # grouped by territory, as the figures come, would leave it a full sort.
+    for code in ("north", "south", "east"):
+        account = member(factories.make_account(), factories.make_territory(active_model, code=code)).account
+        factories.make_deal(account=account, stage="won", created_on=JAN, closed_on=FEB)
+
+    rollups_recompute(view="as-of")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT kpi_id, period_start, period_type, territory_id FROM kpis_kpirollup_as_of ORDER BY ctid")
+        rows = cursor.fetchall()
+    assert len({row[3] for row in rows}) == 3 and len({row[0] for row in rows}) == 11
+    assert rows == sorted(rows)
 
 
 def test_it_counts_won_revenue_by_campaign(north):
