@@ -1046,11 +1046,11 @@ def _answer_scope(
     sig = " || ".join(f"m{position}.sig" for position in positions) or "'{}'::bigint[]"
     reps = "ARRAY[" + ", ".join(f"m{position}.rep" for position in positions) + "]::bigint[]"
     account = f"m{driver if driver is not None else 0}.account_id"
-    reps = "" if lazy is not None else f", {reps} AS reps"
+    with_reps = lazy is None  # the representatives serve a scoped expansion only
     signatures = f"""
-        SELECT {account} AS account_id, {sig} AS sig{reps} FROM {" ".join(parts)}
+        SELECT {account} AS account_id, {sig} AS sig{f", {reps} AS reps" if with_reps else ""} FROM {" ".join(parts)}
         UNION ALL
-        SELECT p.account_id, coalesce(x.sig, '{{}}'){", NULL" if reps else ""} FROM _engine_cls p
+        SELECT p.account_id, coalesce(x.sig, '{{}}'){", NULL" if with_reps else ""} FROM _engine_cls p
         LEFT JOIN (SELECT res.a, {_ROW_SIG} AS sig FROM _engine_raw res
                    WHERE res.a > 0 AND res.row_type = 'deep' GROUP BY res.a) x ON x.a = p.account_id
         WHERE p.pinned"""
