@@ -152,7 +152,7 @@ def table_copy_build(cursor, copy: TableCopy) -> None:
         cursor.execute(definition)
     if copy.identity:
         column, kind, sequence = copy.identity
-        # The new sequence starts where the table's stopped, handing out values as many at a time.
+        # The new identity continues the table's sequence, with the same cache size.
         cursor.execute(
             "SELECT nextval(%s::regclass), seqcache FROM pg_sequence WHERE seqrelid = %s::regclass",
             [sequence, sequence],
