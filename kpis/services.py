@@ -131,10 +131,10 @@ def _recompute_in_transaction(
     computed_at = timezone.now()
     with connection.cursor() as cursor:
         # The hash aggregates, sorts and index builds of a full recompute spill to disk with the defaults;
-        # JIT compiles for a second per statement; memoizing the LATERAL VALUES unpivots only costs.
+        # JIT compiles for a second per statement.
         cursor.execute(
             "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off; "
-            "SET LOCAL enable_memoize = off; " + rollup_sql.DELTA_SETTINGS_RESET  # after a delta
+            + rollup_sql.DELTA_SETTINGS_RESET  # after a delta
         )
         _temp_buffers_raise(cursor)
         cursor.execute(rollup_sql.CLEANUP)
