@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.audit import AuditedAdminMixin
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, RollupDirty, TerritoryKpi
+from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RecomputeRun, RollupDirty, TerritoryKpi, rollup_id_filter
 
 
 @admin.register(KpiDefinition)
@@ -35,6 +35,19 @@ class KpiRollupAdmin(admin.ModelAdmin):
     raw_id_fields = ("territory",)
     search_fields = ("territory__code",)
     show_full_result_count = False
+
+    def get_object(self, request, object_id, from_field=None):
+        # The view's id is computed: one row is found by its figures row and position (their key).
+        return self.get_queryset(request).filter(rollup_id_filter(object_id)).first()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(RollupDirty)

@@ -1,4 +1,7 @@
-"""The KPI catalogue (the data migration kpis/0002 installs a frozen copy; kpi_catalogue_sync re-applies it)."""
+"""The KPI catalogue (the data migration kpis/0002 installs a frozen copy; kpi_catalogue_sync re-applies it).
+
+How each KPI follows from its period's stored figures is the KpiRollup view's (migration kpis/0014): a
+KPI added here needs a migration that adds it to the view."""
 
 ALL_KINDS = ["geographic", "segment", "product", "vertical", "account"]
 # Product territories measure deals, not customers: accounts belong to their parent territory.

@@ -99,25 +99,80 @@ class KpiTarget(models.Model):
         validate_period(self.period_type, self.period_start)
 
 
-class KpiRollup(models.Model):
-    """A precomputed KPI value. Pages and the API read these; only the recompute writes them."""
+class KpiFigure(models.Model):
+    """The figures of one territory, view and period, from which every KPI of that period follows (the
+    KpiRollup view unpivots them). Pages and the API read KpiRollup; only the recompute and the delta write
+    these. One row per territory × view × period instead of one per KPI: a full recompute writes and indexes
+    eleven times fewer rows (docs/KPIS.md, "Stored as figures")."""
 
-    # Derived rows, bulk-swapped by the recompute: no database FK constraints, so an insert of millions of
-    # rows is not followed by a per-row referential check (the ORM still cascades deletes).
+    # Derived rows, bulk-swapped by the recompute: no database FK constraint, so an insert of many rows is
+    # not followed by a per-row referential check (the ORM still cascades deletes).
     territory = models.ForeignKey(
         "territories.Territory",
         on_delete=models.CASCADE,
-        related_name="kpi_rollups",
+        related_name="kpi_figures",
         db_constraint=False,
-        db_index=False,  # kpi_rollup_unique starts with territory
+        db_index=False,  # kpi_figure_unique starts with territory
     )
-    kpi = models.ForeignKey(
-        KpiDefinition,
-        on_delete=models.CASCADE,
-        related_name="rollups",
-        db_constraint=False,
-        db_index=False,  # kpi_rollup_period_idx starts with kpi
+    view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
+    period_type = models.CharField(max_length=10, choices=PeriodType.choices)
+    period_start = models.DateField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0, help_text="Won deals' amount.")
+    won = models.IntegerField(default=0, help_text="Deals won.")
+    lost = models.IntegerField(default=0, help_text="Deals lost.")
+    pipeline = models.DecimalField(max_digits=20, decimal_places=2, default=0, help_text="Open deals' amount.")
+    weighted = models.DecimalField(
+        max_digits=20, decimal_places=4, default=0, help_text="Open deals' amount × probability / 100."
     )
+    created = models.IntegerField(default=0, help_text="Deals created in the period.")
+    created_won = models.IntegerField(default=0, help_text="Of those, the deals won since.")
+    new_customers = models.IntegerField(default=0)
+    accounts_end = models.IntegerField(default=0, help_text="Accounts measured at the period's end.")
+    penetrated_end = models.IntegerField(default=0, help_text="Of those, accounts with a won deal by then.")
+    previous_revenue = models.DecimalField(
+        max_digits=20, decimal_places=2, null=True, blank=True, help_text="Revenue of the period before."
+    )
+    target = models.DecimalField(
+        max_digits=18, decimal_places=4, null=True, blank=True, help_text="The revenue target (set or derived)."
+    )
+    computed_at = models.DateTimeField()
+
+    objects = TerritoryScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["territory", "view", "period_type", "period_start"]
+        verbose_name = "KPI figures"
+        verbose_name_plural = "KPI figures"
+        constraints = [
+            models.UniqueConstraint(
+                # The start before the text columns: the recompute's key build compares text only among
+                # the rows of one start.
+                fields=["territory", "period_start", "period_type", "view"],
+                name="kpi_figure_unique",
+            ),
+            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_figure_valid_period"),
+        ]
+        # One period's rows across territories (dashboards, rankings); partitions are per view.
+        indexes = [models.Index(fields=["period_start", "period_type"], name="kpi_figure_period_idx")]
+
+    def __str__(self):
+        return f"{self.territory_id} {self.view} {self.period_type} {self.period_start}"
+
+
+class KpiRollup(models.Model):
+    """A KPI value: a database view over KpiFigure, one row per figures row and catalogue KPI (migration
+    kpis/0013). Pages and the API read these; nothing writes them (write KpiFigure).
+
+    id = figure id × 16 + the KPI's position in the catalogue; look rows up by figure and position
+    (`rollup_id_filter`), which the figures' key serves, not by the computed id."""
+
+    id = models.BigIntegerField(primary_key=True)
+    figure = models.ForeignKey(KpiFigure, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    position = models.PositiveSmallIntegerField()
+    territory = models.ForeignKey(
+        "territories.Territory", on_delete=models.DO_NOTHING, related_name="kpi_rollups", db_constraint=False
+    )
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.DO_NOTHING, related_name="rollups", db_constraint=False)
     view = models.CharField(max_length=10, choices=RollupView.choices, default=RollupView.AS_OF)
     period_type = models.CharField(max_length=10, choices=PeriodType.choices)
     period_start = models.DateField()
@@ -131,24 +186,23 @@ class KpiRollup(models.Model):
     objects = TerritoryScopedQuerySet.as_manager()
 
     class Meta:
+        managed = False
+        db_table = "kpis_kpirollup"
         ordering = ["territory", "kpi", "view", "period_type", "period_start"]
         verbose_name = "KPI rollup"
-        constraints = [
-            models.UniqueConstraint(
-                # The start before the text columns: the recompute's key build compares text only among
-                # the periods of one start (migration 0011).
-                fields=["territory", "kpi", "period_start", "period_type", "view"],
-                name="kpi_rollup_unique",
-            ),
-            models.CheckConstraint(condition=VALID_PERIOD_START, name="kpi_rollup_valid_period"),
-        ]
-        # One KPI's rows of a period across territories (dashboards, rankings). Partitions are per view (no
-        # view column), and the period start before its type: the full recompute's sort of millions of rows
-        # then compares the type only among the rows of one start, half the build time.
-        indexes = [models.Index(fields=["kpi", "period_start", "period_type"], name="kpi_rollup_period_idx")]
 
     def __str__(self):
         return f"{self.territory.code} {self.kpi.code} {self.view} {self.period_type} {self.period_start}"
+
+
+def rollup_id_filter(pk) -> Q:
+    """The KpiRollup with this id, as a condition the figures' primary key serves (the view's id is
+    computed, so `id = …` alone would unpivot every figures row)."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        return Q(pk__in=[])
+    return Q(figure_id=number // 16, position=number % 16, pk=number)
 
 
 class RollupDirty(models.Model):

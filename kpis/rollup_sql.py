@@ -1,7 +1,9 @@
 """The set-based SQL of a rollup recompute, run statement by statement inside one transaction.
 
 Every step builds temporary tables (dropped at commit) from the previous ones; the last swaps the rows of
-the recomputed scope (steps(): in place for a targeted recompute, a fresh partition for a full one).
+the recomputed scope (steps(): in place for a targeted recompute, a fresh partition for a full one). The
+KPIs are stored as their period's figures (kpis_kpifigure, one row per territory × view × period); the
+KpiRollup view (migration kpis/0014) reads each KPI from them.
 Parameters: view ('as_of' | 'restated'), model_id (the active
 territory model), all_territories (bool), territory_ids (int[]), today (date), computed_at (timestamptz).
 
@@ -11,57 +13,23 @@ on that date in any non-planning model; each account's (deal's) earliest members
 beginning of the data. Restated, the active model's current memberships hold for all time.
 """
 
-# Each KPI from the period figures (alias p): (code, value, numerator, denominator).
-KPI_EXPRESSIONS = [
-    ("revenue", "p.revenue::numeric", "NULL::numeric", "NULL::numeric"),
-    ("deals_won", "p.won::numeric", "NULL::numeric", "NULL::numeric"),
-    ("average_deal_size", "p.revenue / nullif(p.won, 0)", "p.revenue", "p.won"),
-    ("win_rate", "p.won::numeric / nullif(p.won + p.lost, 0)", "p.won", "p.won + p.lost"),
-    (
-        "revenue_growth",
-        "(p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0)",
-        "p.revenue - p.previous_revenue",
-        "p.previous_revenue",
-    ),
-    ("new_customers", "p.new_customers::numeric", "NULL::numeric", "NULL::numeric"),
-    (
-        "market_penetration",
-        "p.penetrated_end::numeric / nullif(p.accounts_end, 0)",
-        "p.penetrated_end",
-        "p.accounts_end",
-    ),
-    ("pipeline_value", "p.pipeline::numeric", "NULL::numeric", "NULL::numeric"),
-    ("weighted_pipeline", "p.weighted::numeric", "NULL::numeric", "NULL::numeric"),
-    ("lead_conversion", "p.created_won::numeric / nullif(p.created, 0)", "p.created_won", "p.created"),
-    ("quota_attainment", "p.revenue / nullif(p.target, 0)", "p.revenue", "p.target"),
-]
+# The stored figures of a period (KpiFigure), in the order of FIGURE_ROWS. Every KPI of the period follows
+# from them: the KpiRollup view (migration kpis/0014) unpivots each figures row into the catalogue's KPIs.
+FIGURE_COLUMNS = (
+    "revenue", "won", "lost", "pipeline", "weighted", "created", "created_won", "new_customers", "accounts_end",
+    "penetrated_end", "previous_revenue", "target",
+)  # fmt: skip
 
-# The period figures with the previous period's revenue and the revenue target beside them.
-PERIOD_FIGURES = """
-SELECT kp.*, tg.value AS target,
+# The figures of the scope's periods, with the previous period's revenue and the revenue target beside them.
+FIGURE_ROWS = """
+SELECT kp.territory_id, kp.period_type, kp.period_start, kp.revenue, kp.won, kp.lost, kp.pipeline, kp.weighted,
+       kp.created, kp.created_won, kp.new_customers, kp.accounts_end, kp.penetrated_end,
        lag(kp.revenue) OVER (PARTITION BY kp.territory_id, kp.period_type ORDER BY kp.period_start)
-           AS previous_revenue
+           AS previous_revenue,
+       tg.value AS target
 FROM kpi_period kp
 LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
 """
-
-# The 11 KPI rows per (territory, period) of the scope: one UNION ALL branch per KPI over the period figures,
-# materialized once (a third faster than unpivoting each figures row through a LATERAL VALUES list: 1.7
-# against 2.5 s for 3,355,000 rows). A KPI without its definition row has no branch rows (the join with
-# its id is empty). The figures sorted by period (305,000 rows, ~0.1 s) and the branches in catalogue order
-# (the definitions' id order) hand a full build its rows in the period index's order (kpi, period_start,
-# period_type): its sort finds the input presorted, 2.2–2.5 → 1.1 s over 3,355,000 rows.
-ROLLUP_ROWS = (
-    "WITH kpi_figures AS MATERIALIZED ("
-    + PERIOD_FIGURES
-    + "ORDER BY kp.period_start, kp.period_type, kp.territory_id)\n"
-    + "\nUNION ALL\n".join(
-        f"SELECT p.territory_id, k.id AS kpi_id, p.period_type, p.period_start, round({value}, 6) AS value, "
-        f"{numerator} AS numerator, {denominator} AS denominator\n"
-        f"FROM kpi_figures p CROSS JOIN (SELECT id FROM kpis_kpidefinition WHERE code = '{code}') k"
-        for code, value, numerator, denominator in KPI_EXPRESSIONS
-    )
-)
 
 # Which deals each breakdown counts, and in which month (one place per rule, shared by the recompute and the
 # delta). Won: the revenue and deals_won KPIs (closing month); open: the pipeline_value KPI (expected month).
@@ -551,7 +519,7 @@ STEPS: list[tuple[str, str]] = [
     (
         "values",
         # The new rows of the scope (targeted recompute; a full one writes them straight into the new partition).
-        "CREATE TEMP TABLE kpi_new ON COMMIT DROP AS " + ROLLUP_ROWS + ";\n"
+        "CREATE TEMP TABLE kpi_new ON COMMIT DROP AS " + FIGURE_ROWS + ";\n"
         "CREATE TEMP TABLE kpi_campaign_new ON COMMIT DROP AS " + CAMPAIGN_ROWS + ";\n"
         "CREATE TEMP TABLE kpi_breakdown_new ON COMMIT DROP AS " + BREAKDOWN_ROWS + ";\n"
         "ANALYZE kpi_new; ANALYZE kpi_campaign_new; ANALYZE kpi_breakdown_new",
@@ -562,33 +530,36 @@ STEPS: list[tuple[str, str]] = [
         # can be HOT and add no index entries; a delete + insert of the same keys left dead duplicates that
         # every later unique check visited), keys new to the scope are inserted, vanished ones deleted.
         """
-        UPDATE kpis_kpirollup r
-        SET value = n.value, numerator = n.numerator, denominator = n.denominator, computed_at = %(computed_at)s
+        UPDATE kpis_kpifigure r
+        SET """
+        + ", ".join(f"{column} = n.{column}" for column in FIGURE_COLUMNS)
+        + """, computed_at = %(computed_at)s
         FROM kpi_new n
         WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
-          AND r.territory_id = n.territory_id AND r.kpi_id = n.kpi_id
-          AND r.period_type = n.period_type AND r.period_start = n.period_start;
+          AND r.territory_id = n.territory_id AND r.period_type = n.period_type AND r.period_start = n.period_start;
 
-        DELETE FROM kpis_kpirollup r
+        DELETE FROM kpis_kpifigure r
         WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
           AND NOT EXISTS (
               SELECT FROM kpi_new n
-              WHERE n.territory_id = r.territory_id AND n.kpi_id = r.kpi_id
-                AND n.period_type = r.period_type AND n.period_start = r.period_start
+              WHERE n.territory_id = r.territory_id AND n.period_type = r.period_type
+                AND n.period_start = r.period_start
           );
 
-        INSERT INTO kpis_kpirollup
-            (territory_id, kpi_id, view, period_type, period_start, value, numerator, denominator, computed_at)
-        SELECT n.territory_id, n.kpi_id, %(view)s, n.period_type, n.period_start, n.value, n.numerator,
-               n.denominator, %(computed_at)s
+        INSERT INTO kpis_kpifigure (territory_id, view, period_type, period_start, """
+        + ", ".join(FIGURE_COLUMNS)
+        + """, computed_at)
+        SELECT n.territory_id, %(view)s, n.period_type, n.period_start, """
+        + ", ".join(f"n.{column}" for column in FIGURE_COLUMNS)
+        + """, %(computed_at)s
         FROM kpi_new n
         WHERE NOT EXISTS (
-            SELECT FROM kpis_kpirollup r
+            SELECT FROM kpis_kpifigure r
             WHERE r.view = %(view)s AND r.territory_id = ANY(%(territory_ids)s)
-              AND r.territory_id = n.territory_id AND r.kpi_id = n.kpi_id
-              AND r.period_type = n.period_type AND r.period_start = n.period_start
+              AND r.territory_id = n.territory_id AND r.period_type = n.period_type
+              AND r.period_start = n.period_start
         )
-        ORDER BY n.territory_id, n.kpi_id, n.period_type, n.period_start;
+        ORDER BY n.territory_id, n.period_type, n.period_start;
 
         UPDATE kpis_kpicampaignrollup r
         SET revenue = n.revenue, deals_won = n.deals_won, computed_at = %(computed_at)s
@@ -630,19 +601,17 @@ STEPS: list[tuple[str, str]] = [
 # ANALYZE: a targeted recompute's UPDATE … FROM on an unanalyzed partition of millions of rows was planned
 # as a scan of the whole partition.
 FULL_BUILD = """
-DROP TABLE IF EXISTS {rollup}_build;
-CREATE TABLE {rollup}_build (LIKE kpis_kpirollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 90);
-ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_view CHECK (view = %(view)s);
-INSERT INTO {rollup}_build
-    (id, territory_id, kpi_id, view, period_type, period_start, value, numerator, denominator, computed_at)
-SELECT nextval('kpis_kpirollup_id_seq'), n.territory_id, n.kpi_id, %(view)s, n.period_type, n.period_start,
-       n.value, n.numerator, n.denominator, %(computed_at)s
-FROM ({rollup_rows}) n;
-ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_pkey PRIMARY KEY (id, view);
-ALTER TABLE {rollup}_build ADD CONSTRAINT {rollup}_build_unique
-    UNIQUE (territory_id, kpi_id, period_start, period_type, view);
-CREATE INDEX {rollup}_build_period ON {rollup}_build (kpi_id, period_start, period_type);
-ANALYZE {rollup}_build;
+DROP TABLE IF EXISTS {figure}_build;
+CREATE TABLE {figure}_build (LIKE kpis_kpifigure INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 90);
+ALTER TABLE {figure}_build ADD CONSTRAINT {figure}_build_view CHECK (view = %(view)s);
+INSERT INTO {figure}_build (id, territory_id, view, period_type, period_start, {figure_columns}, computed_at)
+SELECT nextval('kpis_kpifigure_id_seq'), n.territory_id, %(view)s, n.period_type, n.period_start,
+       {figure_values}, %(computed_at)s
+FROM ({figure_rows}) n;
+ALTER TABLE {figure}_build ADD CONSTRAINT {figure}_build_pkey PRIMARY KEY (id, view);
+ALTER TABLE {figure}_build ADD CONSTRAINT {figure}_build_unique UNIQUE (territory_id, period_start, period_type, view);
+CREATE INDEX {figure}_build_period ON {figure}_build (period_start, period_type);
+ANALYZE {figure}_build;
 
 DROP TABLE IF EXISTS {campaign}_build;
 CREATE TABLE {campaign}_build (LIKE kpis_kpicampaignrollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
@@ -674,17 +643,17 @@ ANALYZE {breakdown}_build
 """
 
 # The tables the partition swap takes ACCESS EXCLUSIVE locks on (a parent's lock covers its partitions).
-ROLLUP_PARENTS = ["kpis_kpirollup", "kpis_kpicampaignrollup", "kpis_kpibreakdownrollup"]
+ROLLUP_PARENTS = ["kpis_kpifigure", "kpis_kpicampaignrollup", "kpis_kpibreakdownrollup"]
 
 FULL_SWAP = """
-ALTER TABLE kpis_kpirollup DETACH PARTITION {rollup};
-DROP TABLE {rollup};
-ALTER TABLE kpis_kpirollup ATTACH PARTITION {rollup}_build FOR VALUES IN (%(view)s);
-ALTER TABLE {rollup}_build RENAME TO {rollup};
-ALTER INDEX {rollup}_build_pkey RENAME TO {rollup}_pkey;
-ALTER INDEX {rollup}_build_unique RENAME TO {rollup}_unique;
-ALTER INDEX {rollup}_build_period RENAME TO {rollup}_period;
-ALTER TABLE {rollup} RENAME CONSTRAINT {rollup}_build_view TO {rollup}_view;
+ALTER TABLE kpis_kpifigure DETACH PARTITION {figure};
+DROP TABLE {figure};
+ALTER TABLE kpis_kpifigure ATTACH PARTITION {figure}_build FOR VALUES IN (%(view)s);
+ALTER TABLE {figure}_build RENAME TO {figure};
+ALTER INDEX {figure}_build_pkey RENAME TO {figure}_pkey;
+ALTER INDEX {figure}_build_unique RENAME TO {figure}_unique;
+ALTER INDEX {figure}_build_period RENAME TO {figure}_period;
+ALTER TABLE {figure} RENAME CONSTRAINT {figure}_build_view TO {figure}_view;
 
 ALTER TABLE kpis_kpicampaignrollup DETACH PARTITION {campaign};
 DROP TABLE {campaign};
@@ -709,12 +678,12 @@ INSERT INTO core_datachange DEFAULT VALUES
 # The partitions (migration kpis/0005) per view.
 PARTITIONS = {
     "as_of": {
-        "rollup": "kpis_kpirollup_as_of",
+        "figure": "kpis_kpifigure_as_of",
         "campaign": "kpis_kpicampaignrollup_as_of",
         "breakdown": "kpis_kpibreakdownrollup_as_of",
     },
     "restated": {
-        "rollup": "kpis_kpirollup_restated",
+        "figure": "kpis_kpifigure_restated",
         "campaign": "kpis_kpicampaignrollup_restated",
         "breakdown": "kpis_kpibreakdownrollup_restated",
     },
@@ -729,7 +698,12 @@ def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
         return list(STEPS)
     names = PARTITIONS[view]
     build = FULL_BUILD.format(
-        **names, rollup_rows=ROLLUP_ROWS, campaign_rows=CAMPAIGN_ROWS, breakdown_rows=BREAKDOWN_ROWS
+        **names,
+        figure_rows=FIGURE_ROWS,
+        figure_columns=", ".join(FIGURE_COLUMNS),
+        figure_values=", ".join(f"n.{column}" for column in FIGURE_COLUMNS),
+        campaign_rows=CAMPAIGN_ROWS,
+        breakdown_rows=BREAKDOWN_ROWS,
     )
     steps = [step for step in STEPS if step[0] not in ("values", "swap")]
     return [*steps, ("build", build), ("swap", FULL_SWAP.format(**names))]
@@ -793,9 +767,8 @@ SELECT counts.changes, counts.deals, model.id,
         FROM (
             SELECT r.view, min(r.period_start)::text AS first_month, max(r.period_start)::text AS last_month,
                    count(*) AS months
-            FROM kpis_kpirollup r
+            FROM kpis_kpifigure r
             WHERE r.territory_id = (SELECT min(id) FROM territories_territory WHERE territory_model_id = model.id)
-              AND r.kpi_id = (SELECT id FROM kpis_kpidefinition WHERE code = 'revenue')
               AND r.period_type = 'month' AND counts.changes > 0
             GROUP BY r.view
         ) s),
@@ -838,7 +811,7 @@ def delta_prepared(sql: str) -> tuple[str, str]:
 
 
 # One statement (a temporary table per step cost more in catalog writes than the step itself): the pending
-# changes are deleted and returned by the first CTE, the KPI and campaign rows updated by data-modifying
+# changes are deleted and returned by the first CTE, the figures and campaign rows updated by data-modifying
 # CTEs (disjoint rows: a campaign key is updated, inserted or deleted, never two of these), and the result is
 # the territories of the delta without the rows it updates (created since their last recompute), which the
 # caller recomputes instead.
@@ -1048,64 +1021,22 @@ kpi_delta_period AS (
     WHERE period_start <= %(cal_last)s::date
     GROUP BY 1, 2, 3, 4
 ),
--- Which KPI rows of a period a delta touches, with their new value, numerator and denominator from the
--- stored ones (every ratio keeps its components in numerator / denominator).
-kpi_delta_kpi AS (
-    SELECT x.*, k.id AS kpi_id, k.code
-    FROM kpi_delta_period x
-    JOIN kpis_kpidefinition k ON CASE k.code
-        WHEN 'revenue' THEN x.revenue <> 0
-        WHEN 'deals_won' THEN x.won <> 0
-        WHEN 'average_deal_size' THEN x.revenue <> 0 OR x.won <> 0
-        WHEN 'win_rate' THEN x.won <> 0 OR x.lost <> 0
-        WHEN 'revenue_growth' THEN x.revenue <> 0 OR x.previous <> 0
-        WHEN 'new_customers' THEN x.new_customers <> 0
-        WHEN 'market_penetration' THEN x.penetrated <> 0
-        WHEN 'pipeline_value' THEN x.pipeline <> 0
-        WHEN 'weighted_pipeline' THEN x.weighted <> 0
-        WHEN 'lead_conversion' THEN x.created <> 0 OR x.created_won <> 0
-        WHEN 'quota_attainment' THEN x.revenue <> 0
-        ELSE false END
+-- The figures rows a delta changes, and by how much (a period whose figures all stay is not written).
+kpi_delta_figure AS (
+    SELECT * FROM kpi_delta_period x
+    WHERE x.revenue <> 0 OR x.won <> 0 OR x.lost <> 0 OR x.pipeline <> 0 OR x.weighted <> 0 OR x.created <> 0
+       OR x.created_won <> 0 OR x.new_customers <> 0 OR x.previous <> 0 OR x.penetrated <> 0
 ),
 kpi_delta_update AS (
-    UPDATE kpis_kpirollup r
-    SET value = CASE x.code
-            WHEN 'revenue' THEN r.value + x.revenue
-            WHEN 'deals_won' THEN r.value + x.won
-            WHEN 'new_customers' THEN r.value + x.new_customers
-            WHEN 'pipeline_value' THEN r.value + x.pipeline
-            WHEN 'weighted_pipeline' THEN r.value + x.weighted
-            ELSE round((CASE x.code
-                WHEN 'average_deal_size' THEN r.numerator + x.revenue
-                WHEN 'win_rate' THEN r.numerator + x.won
-                WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
-                WHEN 'market_penetration' THEN r.numerator + x.penetrated
-                WHEN 'lead_conversion' THEN r.numerator + x.created_won
-                WHEN 'quota_attainment' THEN r.numerator + x.revenue
-                ELSE r.numerator END) / nullif(CASE x.code
-                WHEN 'average_deal_size' THEN r.denominator + x.won
-                WHEN 'win_rate' THEN r.denominator + x.won + x.lost
-                WHEN 'revenue_growth' THEN r.denominator + x.previous
-                WHEN 'lead_conversion' THEN r.denominator + x.created
-                ELSE r.denominator END, 0), 6) END,
-        numerator = CASE x.code
-                WHEN 'average_deal_size' THEN r.numerator + x.revenue
-                WHEN 'win_rate' THEN r.numerator + x.won
-                WHEN 'revenue_growth' THEN r.numerator + x.revenue - x.previous
-                WHEN 'market_penetration' THEN r.numerator + x.penetrated
-                WHEN 'lead_conversion' THEN r.numerator + x.created_won
-                WHEN 'quota_attainment' THEN r.numerator + x.revenue
-                ELSE r.numerator END,
-        denominator = CASE x.code
-                WHEN 'average_deal_size' THEN r.denominator + x.won
-                WHEN 'win_rate' THEN r.denominator + x.won + x.lost
-                WHEN 'revenue_growth' THEN r.denominator + x.previous
-                WHEN 'lead_conversion' THEN r.denominator + x.created
-                ELSE r.denominator END,
+    UPDATE kpis_kpifigure r
+    SET revenue = r.revenue + x.revenue, won = r.won + x.won, lost = r.lost + x.lost,
+        pipeline = r.pipeline + x.pipeline, weighted = r.weighted + x.weighted, created = r.created + x.created,
+        created_won = r.created_won + x.created_won, new_customers = r.new_customers + x.new_customers,
+        penetrated_end = r.penetrated_end + x.penetrated, previous_revenue = r.previous_revenue + x.previous,
         computed_at = %(computed_at)s
-    FROM kpi_delta_kpi x
-    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.kpi_id = x.kpi_id
-      AND r.period_type = x.period_type AND r.period_start = x.period_start
+    FROM kpi_delta_figure x
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+      AND r.period_start = x.period_start
     RETURNING 1
 ),
 -- Campaign rollups: won revenue and count per (view, territory, campaign, period); keys appear and vanish
@@ -1203,10 +1134,10 @@ kpi_delta_breakdown_delete AS (
 -- Territories of the delta without the rows it updates (created since their last recompute): the caller
 -- recomputes them.
 SELECT DISTINCT x.territory_id
-FROM kpi_delta_kpi x
+FROM kpi_delta_figure x
 WHERE NOT EXISTS (
-    SELECT FROM kpis_kpirollup r
-    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.kpi_id = x.kpi_id
-      AND r.period_type = x.period_type AND r.period_start = x.period_start
+    SELECT FROM kpis_kpifigure r
+    WHERE r.view = x.view AND r.territory_id = x.territory_id AND r.period_type = x.period_type
+      AND r.period_start = x.period_start
 )
 """

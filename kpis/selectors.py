@@ -14,6 +14,7 @@ from kpis.models import (
     KpiBreakdownRollup,
     KpiCampaignRollup,
     KpiDefinition,
+    KpiFigure,
     KpiRollup,
     KpiTarget,
     RollupDirty,
@@ -260,7 +261,8 @@ def kpi_forecast(
 
 def rollups_staleness(*, territory: Territory | None = None, view: str = RollupView.AS_OF) -> dict:
     """When the figures were computed and whether they are stale (too old, or changes not yet rolled up)."""
-    rollups = KpiRollup.objects.filter(view=view)
+    # The figures, not the KPI view: the oldest computed_at is the same, without unpivoting every row.
+    rollups = KpiFigure.objects.filter(view=view)
     dirty = RollupDirty.objects.all()
     if territory is not None:
         rollups = rollups.filter(territory=territory)

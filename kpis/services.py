@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.table_swap import locks_take_giving_way
 from kpis import rollup_sql
-from kpis.choices import RollupView
+from kpis.choices import KpiCode, RollupView
 from kpis.models import DealChange, RecomputeRun, RollupDirty
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import TerritoryModel
@@ -161,7 +161,11 @@ def _recompute_in_transaction(
             _run_steps(cursor, params=params, on_step=on_step)
             cursor.execute("SELECT count(*) FROM kpi_scope")
             result.territories = max(result.territories, cursor.fetchone()[0])
-            cursor.execute("SELECT count(*) * 11 FROM kpi_period")
+            # KPI rows as the KpiRollup view reads them: one per figures row and catalogue KPI defined.
+            cursor.execute(
+                "SELECT count(*) * (SELECT count(*) FROM kpis_kpidefinition WHERE code = ANY(%s)) FROM kpi_period",
+                [list(KpiCode.values)],
+            )
             result.rollup_rows += cursor.fetchone()[0]
             result.views.append(view)
         cursor.execute(rollup_sql.CLEANUP)
@@ -178,7 +182,7 @@ def _writer_begin(*, own_transaction: bool, full: bool) -> None:
     if full:
         # Holds off any other write to the rollups (the ORM's included); readers are not blocked.
         statements.append(
-            "LOCK TABLE kpis_kpirollup, kpis_kpicampaignrollup, kpis_kpibreakdownrollup IN SHARE ROW EXCLUSIVE MODE"
+            "LOCK TABLE kpis_kpifigure, kpis_kpicampaignrollup, kpis_kpibreakdownrollup IN SHARE ROW EXCLUSIVE MODE"
         )
     with connection.cursor() as cursor:
         cursor.execute("; ".join(statements))
@@ -530,13 +534,13 @@ def kpi_catalogue_sync() -> int:
 # targets are kept: this fills gaps, it never overwrites what a manager set.
 _REVENUE_TARGETS_FROM_HISTORY_SQL = """
 INSERT INTO kpis_kpitarget (territory_id, kpi_id, period_type, period_start, value, updated_at)
-SELECT r.territory_id, r.kpi_id, 'month', (r.period_start + interval '12 months')::date,
-       round(r.value * %(factor)s, 2), now()
-FROM kpis_kpirollup r
-JOIN kpis_kpidefinition d ON d.id = r.kpi_id AND d.code = 'revenue'
+SELECT r.territory_id, d.id, 'month', (r.period_start + interval '12 months')::date,
+       round(r.revenue * %(factor)s, 2), now()
+FROM kpis_kpifigure r
+JOIN kpis_kpidefinition d ON d.code = 'revenue'
 JOIN territories_territory t ON t.id = r.territory_id
 JOIN territories_territorymodel m ON m.id = t.territory_model_id AND m.state = 'active'
-WHERE r.view = 'as_of' AND r.period_type = 'month' AND r.value > 0
+WHERE r.view = 'as_of' AND r.period_type = 'month' AND r.revenue > 0
   AND r.period_start + interval '12 months' <= %(last_month)s
 ON CONFLICT (territory_id, kpi_id, period_type, period_start) DO NOTHING
 """

@@ -105,3 +105,39 @@ def make_rule(territory: Territory, *criteria: dict) -> TerritoryRule:
     for criterion in criteria:
         RuleCriterion.objects.create(rule=rule, **criterion)
     return rule
+
+
+# The figure a catalogue KPI shows as it is (the KpiRollup view reads the other KPIs from several figures).
+FIGURE_OF_KPI = {
+    "revenue": "revenue",
+    "deals_won": "won",
+    "new_customers": "new_customers",
+    "pipeline_value": "pipeline",
+    "weighted_pipeline": "weighted",
+}
+
+
+def make_rollup(
+    territory: Territory,
+    kpi_code: str = "revenue",
+    *,
+    period_type: str = "month",
+    period_start: date = date(2025, 1, 1),
+    value=0,
+    view: str = "as_of",
+    computed_at=None,
+):
+    """The KPI row (KpiRollup) of a territory's period showing `value`, through the figures row it is read
+    from (created, or updated when the period has one: set several KPIs of one period in turn)."""
+    from django.utils import timezone
+
+    from kpis.models import KpiFigure, KpiRollup
+
+    figures, _ = KpiFigure.objects.update_or_create(
+        territory=territory,
+        view=view,
+        period_type=period_type,
+        period_start=period_start,
+        defaults={FIGURE_OF_KPI[kpi_code]: Decimal(value), "computed_at": computed_at or timezone.now()},
+    )
+    return KpiRollup.objects.get(figure=figures, kpi__code=kpi_code)

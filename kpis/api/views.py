@@ -15,6 +15,7 @@ from kpis.models import (
     KpiTarget,
     RecomputeRun,
     TerritoryKpi,
+    rollup_id_filter,
 )
 
 
@@ -60,6 +61,13 @@ class KpiRollupViewSet(ScopedReadOnlyViewSet):
     filterset_class = filtersets.KpiRollupFilterSet
     ordering_fields = ("id", "period_start", "value", "computed_at")
     ordering = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            # The view's id is computed: one row is found by its figures row and position (their key).
+            queryset = queryset.filter(rollup_id_filter(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)))
+        return queryset
 
 
 class KpiBreakdownRollupViewSet(ScopedReadOnlyViewSet):

@@ -9,7 +9,6 @@ root (manager scope "root")
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -85,16 +84,16 @@ def build_world() -> World:
     deal_a = factories.make_deal(account=account_a, name="Alpha renewal", external_id="DEAL-A")
     deal_b = factories.make_deal(account=account_b, name="Beta expansion", external_id="DEAL-B", rep=rep_b)
     deal_b_worked_by_a = factories.make_deal(account=account_b, name="Beta side deal", external_id="DEAL-BA", rep=rep_a)
-    kpi = KpiDefinition.objects.get_or_create(code="revenue-test", defaults={"name": "Revenue", "unit": "currency"})[0]
+    kpi = KpiDefinition.objects.get(code="revenue")
     period = date(today.year, 1, 1)
     target_a = KpiTarget.objects.create(territory=west, kpi=kpi, period_type="year", period_start=period, value=10)
     target_b = KpiTarget.objects.create(territory=east, kpi=kpi, period_type="year", period_start=period, value=20)
     now = timezone.now()
-    rollup_a = KpiRollup.objects.create(
-        territory=west_ca, kpi=kpi, period_type="year", period_start=period, value=Decimal("1"), computed_at=now
+    rollup_a = factories.make_rollup(
+        west_ca, kpi.code, period_type="year", period_start=period, value=1, computed_at=now
     )
-    rollup_b = KpiRollup.objects.create(
-        territory=east_ny, kpi=kpi, period_type="year", period_start=period, value=Decimal("2"), computed_at=now
+    rollup_b = factories.make_rollup(
+        east_ny, kpi.code, period_type="year", period_start=period, value=2, computed_at=now
     )
     rule_a = factories.make_rule(west, {"field": "region", "values": ["CA"]})
     rule_b = factories.make_rule(east, {"field": "region", "values": ["NY"]})

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.models import ApiToken, AuditEntry
@@ -83,14 +82,7 @@ MAKERS = {
         period_start=date(2025, 1, 1),
         value=Decimal("10"),
     ),
-    KpiRollup: lambda: KpiRollup.objects.create(
-        territory=factories.make_territory(),
-        kpi=make_kpi(),
-        period_type="month",
-        period_start=date(2025, 1, 1),
-        value=Decimal("1.5"),
-        computed_at=timezone.now(),
-    ),
+    KpiRollup: lambda: factories.make_rollup(factories.make_territory(), "revenue", value="1.5"),
     RollupDirty: lambda: RollupDirty.objects.create(territory=factories.make_territory()),
     RecomputeRun: lambda: RecomputeRun.objects.create(territory=factories.make_territory()),
 }

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.models import AuditEntry
-from kpis.models import KpiDefinition, KpiTarget
+from kpis.models import KpiDefinition, KpiRollup, KpiTarget
 from reps.models import Rep
 from territories.models import (
     NamedAccount,
@@ -200,7 +200,10 @@ def test_it_rejects_a_duplicate_target_naming_the_fields(world, manager_client):
 
 
 def test_it_reads_rollups_but_never_writes_them(world, manager_client):
-    assert result_ids(manager_client.get(url("rollup-list"))) == {world.rollup_a.id, world.rollup_b.id}
+    # Every KPI of the two figures rows: the world's rows and the other ten KPIs of their periods.
+    listed = result_ids(manager_client.get(url("rollup-list")))
+    assert listed == set(KpiRollup.objects.values_list("id", flat=True))
+    assert len(listed) == 22 and {world.rollup_a.id, world.rollup_b.id} <= listed
     response = manager_client.post(url("rollup-list"), {}, format="json")
     assert response.status_code == 405
 

@@ -5,12 +5,11 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from core import roles
 from core.audit import audit_record
 from core.models import AuditEntry
-from kpis.models import KpiRollup, KpiTarget
+from kpis.models import KpiTarget
 from territories.models import AccountTerritoryMembership, NamedAccount, RepAssignment, TerritoryOverride
 from tests import factories
 from tests.api.helpers import client_for, url
@@ -34,14 +33,7 @@ MAKERS = {
     "target": lambda world: KpiTarget.objects.create(
         territory=world.west_ca, kpi=world.kpi, period_type="month", period_start=_month(_next()), value=1
     ),
-    "rollup": lambda world: KpiRollup.objects.create(
-        territory=world.west_ca,
-        kpi=world.kpi,
-        period_type="month",
-        period_start=_month(_next()),
-        value=1,
-        computed_at=timezone.now(),
-    ),
+    "rollup": lambda world: factories.make_rollup(world.west_ca, world.kpi.code, period_start=_month(_next()), value=1),
     "rep-assignment": lambda world: RepAssignment.objects.create(
         rep=factories.make_rep(), territory=world.west_ca, role="support", start_date=date(2020, 1, 1)
     ),

@@ -177,7 +177,7 @@ def test_it_keeps_the_pending_changes_and_the_rollups_when_a_delta_flush_fails(t
     Deal.objects.filter(id=tree["east_deal"].id).update(amount=d("999"))
     before = snapshot()
 
-    last = "SELECT DISTINCT x.territory_id\nFROM kpi_delta_kpi x\nWHERE "
+    last = "SELECT DISTINCT x.territory_id\nFROM kpi_delta_figure x\nWHERE "
     failing = rollup_sql.DELTA_SQL.replace(last, last + "(SELECT count(*) FROM kpi_delta_update) / 0 = 0 AND ")
     assert failing != rollup_sql.DELTA_SQL
     with mock.patch.object(rollup_sql, "DELTA_SQL", failing), pytest.raises(Exception, match="division by zero"):

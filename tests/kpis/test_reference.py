@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from kpis.models import KpiBreakdownRollup, KpiRollup
+from kpis.models import KpiBreakdownRollup, KpiFigure
 from kpis.services import kpi_catalogue_sync, rollups_recompute
 from tests import factories
 from tests.kpis.helpers import deal_member, member, target
@@ -113,7 +113,7 @@ class RollupReferenceTests(TestCase):
         assert_stored_match_reference()
 
         # Targeted recomputes (a product territory alone, a leaf alone) rewrite their rows identically.
-        KpiRollup.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(value=-1)
+        KpiFigure.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(revenue=-1, won=-7)
         KpiBreakdownRollup.objects.filter(territory__in=[self.t["new:p"], self.t["new:b"]]).update(deals=999)
         rollups_recompute(territory_ids=[self.t["new:p"].id])
         rollups_recompute(territory_ids=[self.t["new:b"].id])

@@ -4,9 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
-from kpis.models import KpiRollup
+from kpis.catalogue import CATALOGUE
+from kpis.models import KpiFigure, KpiRollup, rollup_id_filter
 from kpis.services import rollups_recompute
 from tests import factories
 from tests.kpis.helpers import d, deal_member, member, target, value, values
@@ -211,20 +211,19 @@ def test_it_stores_every_kpi_for_every_period_with_computed_at(north):
     assert months >= 12  # January 2025 through this month
 
 
-def test_a_full_build_hands_the_period_index_its_rows_in_order(active_model):
-    # Presorted input makes the index's sort a single pass over it (kpis.rollup_sql.ROLLUP_ROWS); rows
-    # grouped by territory, as the figures come, would leave it a full sort.
-    for code in ("north", "south", "east"):
-        account = member(factories.make_account(), factories.make_territory(active_model, code=code)).account
-        factories.make_deal(account=account, stage="won", created_on=JAN, closed_on=FEB)
-
+def test_it_stores_one_figures_row_per_period_and_finds_each_kpi_row_by_its_id(north):
+    factories.make_deal(account=member(factories.make_account(), north).account, stage="won", created_on=JAN)
     rollups_recompute(view="as-of")
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT kpi_id, period_start, period_type, territory_id FROM kpis_kpirollup_as_of ORDER BY ctid")
-        rows = cursor.fetchall()
-    assert len({row[3] for row in rows}) == 3 and len({row[0] for row in rows}) == 11
-    assert rows == sorted(rows)
+    figures = KpiFigure.objects.filter(territory=north)
+    assert figures.count() == figures.values("period_type", "period_start").distinct().count()
+    rows = list(KpiRollup.objects.filter(territory=north, period_type="month", period_start=JAN))
+    assert len({row.figure_id for row in rows}) == 1
+    assert sorted(row.kpi.code for row in rows) == sorted(code for code, *_ in CATALOGUE)  # the view has them all
+    for row in rows:  # the view's computed id is found through its figures row and position
+        assert KpiRollup.objects.get(rollup_id_filter(row.id)) == row
+    assert not KpiRollup.objects.filter(rollup_id_filter(rows[0].id + 16 * 10**6)).exists()
+    assert not KpiRollup.objects.filter(rollup_id_filter("not a number")).exists()
 
 
 def test_it_counts_won_revenue_by_campaign(north):

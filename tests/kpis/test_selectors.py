@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from kpis import selectors
-from kpis.models import KpiDefinition, KpiRollup, RollupDirty, TerritoryKpi
+from kpis.models import KpiDefinition, KpiFigure, RollupDirty, TerritoryKpi
 from kpis.services import rollups_recompute
 from tests import factories
 from tests.kpis.helpers import member, target
@@ -113,7 +113,7 @@ def test_it_reports_stale_figures_when_old_or_when_changes_are_pending(north, se
     RollupDirty.objects.all().delete()
 
     settings.KPI_STALE_AFTER_HOURS = 1
-    KpiRollup.objects.update(computed_at=timezone.now() - timedelta(hours=2))
+    KpiFigure.objects.update(computed_at=timezone.now() - timedelta(hours=2))
     assert selectors.rollups_staleness(territory=north)["stale"]
 
 

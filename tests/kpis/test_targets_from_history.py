@@ -2,9 +2,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget
+from kpis.models import KpiDefinition, KpiTarget
 from kpis.services import revenue_targets_from_history
 from tests import factories
 
@@ -12,14 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _revenue_rollup(territory, month: date, value: str, view: str = "as_of", period_type: str = "month"):
-    return KpiRollup.objects.create(
-        territory=territory,
-        kpi=KpiDefinition.objects.get(code="revenue"),
-        view=view,
-        period_type=period_type,
-        period_start=month,
-        value=Decimal(value),
-        computed_at=timezone.now(),
+    return factories.make_rollup(
+        territory, "revenue", period_type=period_type, period_start=month, value=value, view=view
     )
 
 

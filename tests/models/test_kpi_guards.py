@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from kpis.models import KpiDefinition, KpiRollup, KpiTarget
+from kpis.models import KpiDefinition, KpiFigure, KpiTarget
 from tests import factories
 from tests.models.helpers import assert_invalid, refused_by_database
 
@@ -69,11 +69,10 @@ def test_it_refuses_a_bad_period_start_in_the_database(kpi, period_type, period_
             [KpiTarget(territory=territory, kpi=kpi, period_type=period_type, period_start=period_start, value=1)]
         )
     with refused_by_database():
-        KpiRollup.objects.bulk_create(
+        KpiFigure.objects.bulk_create(
             [
-                KpiRollup(
+                KpiFigure(
                     territory=territory,
-                    kpi=kpi,
                     period_type=period_type,
                     period_start=period_start,
                     computed_at="2025-01-01T00:00Z",

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import Deal
 from core.data_version import data_changes_prune, data_version
 from core.models import ApiToken
-from kpis.models import KpiRollup, KpiTarget
+from kpis.models import KpiFigure, KpiTarget
 from territories.models import RepAssignment
 from tests import factories
 
@@ -44,7 +44,7 @@ def test_a_changed_target_shows_at_once(client, world):
 def test_changed_rollups_show_at_once(client, world):
     client.force_login(world.manager_user)
     _home(client)
-    KpiRollup.objects.filter(territory=world.west_ca, kpi__code="revenue").update(value=Decimal("3000"))
+    KpiFigure.objects.filter(territory=world.west_ca).update(revenue=Decimal("3000"))
     after, _ = _home(client)
     assert "300.0 %" in after
 

@@ -16,7 +16,7 @@ from core import roles
 from core.dashboard_selectors import Period, period_parse
 from core.models import AuditEntry
 from kpis.choices import PeriodType, RollupView
-from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiRollup, KpiTarget
+from kpis.models import KpiBreakdownRollup, KpiDefinition, KpiTarget
 from reps.models import Rep
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 from tests import factories
@@ -39,14 +39,14 @@ class PagesWorld:
 
 
 def rollup(territory, kpi_code: str, period: Period, value, view=RollupView.AS_OF, computed_at=None):
-    return KpiRollup.objects.create(
-        territory=territory,
-        kpi=KpiDefinition.objects.get(code=kpi_code),
-        view=view,
+    return factories.make_rollup(
+        territory,
+        kpi_code,
         period_type=period.period_type,
         period_start=period.start,
-        value=Decimal(value),
-        computed_at=computed_at or timezone.now(),
+        value=value,
+        view=view,
+        computed_at=computed_at,
     )
 
 

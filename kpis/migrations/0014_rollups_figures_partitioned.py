@@ -1,0 +1,155 @@
+"""The rollups stored as figures, part two: kpis_kpifigure (one row per territory × view × period, the
+twelve figures every KPI of the period follows from) becomes partitioned by view like the table it
+replaces, and the KPI rows (kpis_kpirollup) come back as a view that unpivots the figures. A full
+recompute writes and indexes eleven times fewer rows (docs/KPIS.md, "Stored as figures").
+
+The view holds each KPI's expression (they were kpis.rollup_sql.KPI_EXPRESSIONS, unpivoted per recompute);
+a change to them needs a migration that replaces the view. id = figure id × 16 + the KPI's position.
+
+The stored rollups are derived data and are not converted: every territory of the active model is marked
+dirty, so the next flush (or the nightly full recompute) computes them again.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+# As kpis/0005: the table Django created becomes the parent of one partition per view; its key on the
+# database side is (id, view) (a partitioned table's keys must contain the partition key).
+PARTITION = """
+ALTER TABLE kpis_kpifigure RENAME TO kpis_kpifigure_old;
+ALTER TABLE kpis_kpifigure_old RENAME CONSTRAINT kpis_kpifigure_pkey TO kpis_kpifigure_old_pkey;
+ALTER TABLE kpis_kpifigure_old RENAME CONSTRAINT kpi_figure_unique TO kpi_figure_unique_old;
+ALTER SEQUENCE kpis_kpifigure_id_seq RENAME TO kpis_kpifigure_old_id_seq;
+DROP INDEX kpi_figure_period_idx;
+CREATE TABLE kpis_kpifigure (LIKE kpis_kpifigure_old INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY)
+    PARTITION BY LIST (view);
+DROP TABLE kpis_kpifigure_old;
+ALTER TABLE kpis_kpifigure ADD CONSTRAINT kpis_kpifigure_pkey PRIMARY KEY (id, view);
+ALTER TABLE kpis_kpifigure ADD CONSTRAINT kpi_figure_unique UNIQUE (territory_id, period_start, period_type, view);
+CREATE INDEX kpi_figure_period_idx ON kpis_kpifigure (period_start, period_type);
+CREATE TABLE kpis_kpifigure_as_of PARTITION OF kpis_kpifigure FOR VALUES IN ('as_of') WITH (fillfactor = 90);
+CREATE TABLE kpis_kpifigure_restated PARTITION OF kpis_kpifigure FOR VALUES IN ('restated') WITH (fillfactor = 90);
+-- A full recompute draws one id per row (kpis/0012).
+ALTER TABLE kpis_kpifigure ALTER COLUMN id SET CACHE 1000;
+CREATE TRIGGER kpis_kpifigure_data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON kpis_kpifigure FOR EACH STATEMENT EXECUTE FUNCTION core_data_changed();
+"""
+
+# Each catalogue KPI from the figures (alias p), in catalogue order: (position, code, value, numerator,
+# denominator). A KPI without its definition row has no rows (the join on the code is empty).
+ROLLUP_VIEW = """
+CREATE VIEW kpis_kpirollup AS
+SELECT p.id * 16 + x.position AS id, p.id AS figure_id, x.position, p.territory_id, k.id AS kpi_id, p.view,
+       p.period_type, p.period_start, round(x.value, 6)::numeric(20, 6) AS value,
+       x.numerator::numeric(20, 4) AS numerator, x.denominator::numeric(20, 4) AS denominator, p.computed_at
+FROM kpis_kpifigure p
+CROSS JOIN LATERAL (VALUES
+    (1, 'revenue', p.revenue::numeric, NULL::numeric, NULL::numeric),
+    (2, 'deals_won', p.won::numeric, NULL, NULL),
+    (3, 'average_deal_size', p.revenue / nullif(p.won, 0), p.revenue, p.won),
+    (4, 'win_rate', p.won::numeric / nullif(p.won + p.lost, 0), p.won, p.won + p.lost),
+    (5, 'revenue_growth', (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0),
+        p.revenue - p.previous_revenue, p.previous_revenue),
+    (6, 'new_customers', p.new_customers::numeric, NULL, NULL),
+    (7, 'market_penetration', p.penetrated_end::numeric / nullif(p.accounts_end, 0), p.penetrated_end,
+        p.accounts_end),
+    (8, 'pipeline_value', p.pipeline::numeric, NULL, NULL),
+    (9, 'weighted_pipeline', p.weighted::numeric, NULL, NULL),
+    (10, 'lead_conversion', p.created_won::numeric / nullif(p.created, 0), p.created_won, p.created),
+    (11, 'quota_attainment', p.revenue / nullif(p.target, 0), p.revenue, p.target)
+) x(position, code, value, numerator, denominator)
+JOIN kpis_kpidefinition k ON k.code = x.code
+"""
+
+MARK_DIRTY = """
+INSERT INTO kpis_rollupdirty (territory_id, since)
+SELECT t.id, now() FROM territories_territory t
+JOIN territories_territorymodel m ON m.id = t.territory_model_id AND m.state = 'active'
+ON CONFLICT (territory_id) DO NOTHING
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("kpis", "0013_rollups_stored_as_figures")]
+
+    operations = [
+        migrations.RunSQL(PARTITION),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(ROLLUP_VIEW)],
+            state_operations=[
+                migrations.CreateModel(
+                    name="KpiRollup",
+                    fields=[
+                        ("id", models.BigIntegerField(primary_key=True, serialize=False)),
+                        ("position", models.PositiveSmallIntegerField()),
+                        (
+                            "view",
+                            models.CharField(
+                                choices=[
+                                    ("as_of", "As of the deal's date"),
+                                    ("restated", "Restated to the active alignment"),
+                                ],
+                                default="as_of",
+                                max_length=10,
+                            ),
+                        ),
+                        (
+                            "period_type",
+                            models.CharField(
+                                choices=[("month", "Month"), ("quarter", "Quarter"), ("year", "Year")],
+                                max_length=10,
+                            ),
+                        ),
+                        ("period_start", models.DateField()),
+                        (
+                            "value",
+                            models.DecimalField(
+                                blank=True,
+                                decimal_places=6,
+                                help_text="Empty when undefined.",
+                                max_digits=20,
+                                null=True,
+                            ),
+                        ),
+                        ("numerator", models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True)),
+                        ("denominator", models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True)),
+                        ("computed_at", models.DateTimeField()),
+                        (
+                            "figure",
+                            models.ForeignKey(
+                                db_constraint=False,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="kpis.kpifigure",
+                            ),
+                        ),
+                        (
+                            "kpi",
+                            models.ForeignKey(
+                                db_constraint=False,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="rollups",
+                                to="kpis.kpidefinition",
+                            ),
+                        ),
+                        (
+                            "territory",
+                            models.ForeignKey(
+                                db_constraint=False,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="kpi_rollups",
+                                to="territories.territory",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "verbose_name": "KPI rollup",
+                        "db_table": "kpis_kpirollup",
+                        "ordering": ["territory", "kpi", "view", "period_type", "period_start"],
+                        "managed": False,
+                    },
+                ),
+            ],
+        ),
+        migrations.RunSQL(MARK_DIRTY),
+    ]
