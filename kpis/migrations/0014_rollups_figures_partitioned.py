@@ -35,30 +35,54 @@ CREATE TRIGGER kpis_kpifigure_data_changed AFTER INSERT OR UPDATE OR DELETE OR T
     ON kpis_kpifigure FOR EACH STATEMENT EXECUTE FUNCTION core_data_changed();
 """
 
-# Each catalogue KPI from the figures (alias p), in catalogue order: (position, code, value, numerator,
-# denominator). A KPI without its definition row has no rows (the join on the code is empty).
+# Each catalogue KPI from the figures (alias p), by its position in the catalogue. A cross join with the
+# definitions and CASE expressions, not a VALUES list per figures row: a reader evaluates only the columns
+# it reads (counting one view's 3,355,000 rows at the benchmark's size: 0.35 s against 3.1 s; one KPI of
+# one period for 5,000 territories: 20 against 195 ms). A KPI without its definition row has no rows.
 ROLLUP_VIEW = """
 CREATE VIEW kpis_kpirollup AS
-SELECT p.id * 16 + x.position AS id, p.id AS figure_id, x.position, p.territory_id, k.id AS kpi_id, p.view,
-       p.period_type, p.period_start, round(x.value, 6)::numeric(20, 6) AS value,
-       x.numerator::numeric(20, 4) AS numerator, x.denominator::numeric(20, 4) AS denominator, p.computed_at
+SELECT p.id * 16 + k.position AS id, p.id AS figure_id, k.position, p.territory_id, k.id AS kpi_id, p.view,
+       p.period_type, p.period_start,
+       round(CASE k.position
+           WHEN 1 THEN p.revenue
+           WHEN 2 THEN p.won
+           WHEN 3 THEN p.revenue / nullif(p.won, 0)
+           WHEN 4 THEN p.won::numeric / nullif(p.won + p.lost, 0)
+           WHEN 5 THEN (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0)
+           WHEN 6 THEN p.new_customers
+           WHEN 7 THEN p.penetrated_end::numeric / nullif(p.accounts_end, 0)
+           WHEN 8 THEN p.pipeline
+           WHEN 9 THEN p.weighted
+           WHEN 10 THEN p.created_won::numeric / nullif(p.created, 0)
+           WHEN 11 THEN p.revenue / nullif(p.target, 0)
+       END, 6)::numeric(20, 6) AS value,
+       (CASE k.position
+           WHEN 3 THEN p.revenue
+           WHEN 4 THEN p.won
+           WHEN 5 THEN p.revenue - p.previous_revenue
+           WHEN 7 THEN p.penetrated_end
+           WHEN 10 THEN p.created_won
+           WHEN 11 THEN p.revenue
+       END)::numeric(20, 4) AS numerator,
+       (CASE k.position
+           WHEN 3 THEN p.won
+           WHEN 4 THEN p.won + p.lost
+           WHEN 5 THEN p.previous_revenue
+           WHEN 7 THEN p.accounts_end
+           WHEN 10 THEN p.created
+           WHEN 11 THEN p.target
+       END)::numeric(20, 4) AS denominator,
+       p.computed_at
 FROM kpis_kpifigure p
-CROSS JOIN LATERAL (VALUES
-    (1, 'revenue', p.revenue::numeric, NULL::numeric, NULL::numeric),
-    (2, 'deals_won', p.won::numeric, NULL, NULL),
-    (3, 'average_deal_size', p.revenue / nullif(p.won, 0), p.revenue, p.won),
-    (4, 'win_rate', p.won::numeric / nullif(p.won + p.lost, 0), p.won, p.won + p.lost),
-    (5, 'revenue_growth', (p.revenue - p.previous_revenue) / nullif(p.previous_revenue, 0),
-        p.revenue - p.previous_revenue, p.previous_revenue),
-    (6, 'new_customers', p.new_customers::numeric, NULL, NULL),
-    (7, 'market_penetration', p.penetrated_end::numeric / nullif(p.accounts_end, 0), p.penetrated_end,
-        p.accounts_end),
-    (8, 'pipeline_value', p.pipeline::numeric, NULL, NULL),
-    (9, 'weighted_pipeline', p.weighted::numeric, NULL, NULL),
-    (10, 'lead_conversion', p.created_won::numeric / nullif(p.created, 0), p.created_won, p.created),
-    (11, 'quota_attainment', p.revenue / nullif(p.target, 0), p.revenue, p.target)
-) x(position, code, value, numerator, denominator)
-JOIN kpis_kpidefinition k ON k.code = x.code
+CROSS JOIN (
+    SELECT id, CASE code
+        WHEN 'revenue' THEN 1 WHEN 'deals_won' THEN 2 WHEN 'average_deal_size' THEN 3 WHEN 'win_rate' THEN 4
+        WHEN 'revenue_growth' THEN 5 WHEN 'new_customers' THEN 6 WHEN 'market_penetration' THEN 7
+        WHEN 'pipeline_value' THEN 8 WHEN 'weighted_pipeline' THEN 9 WHEN 'lead_conversion' THEN 10
+        WHEN 'quota_attainment' THEN 11 END AS position
+    FROM kpis_kpidefinition
+) k
+WHERE k.position IS NOT NULL
 """
 
 MARK_DIRTY = """
