@@ -59,7 +59,9 @@ def deals_changed_on_commit(deal_ids: list[int], moved_deal_ids: list[int] | Non
 
 
 def territories_dirty_on_commit(territory_ids: list[int]) -> None:
-    """Targets changed: the KPI rollups of these territories (quota attainment) need recomputing."""
+    """Targets changed: the targets of these territories' KPI figures (quota attainment) need setting."""
     ids = sorted({pk for pk in territory_ids if pk is not None})
     if ids:
-        transaction.on_commit(lambda: hook_call("kpis.services", "rollups_mark_dirty", territory_ids=ids))
+        transaction.on_commit(
+            lambda: hook_call("kpis.services", "rollups_mark_dirty", territory_ids=ids, targets_only=True)
+        )

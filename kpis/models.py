@@ -213,6 +213,10 @@ class RollupDirty(models.Model):
 
     territory = models.OneToOneField("territories.Territory", on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField(auto_now_add=True)
+    targets_only = models.BooleanField(
+        db_default=False,  # the statement triggers and bulk markers insert rows without it
+        help_text="Only its targets changed: the flush sets its figures' targets instead of recomputing them.",
+    )
 
     def __str__(self):
         return f"{self.territory.code} dirty since {self.since:%Y-%m-%d %H:%M}"

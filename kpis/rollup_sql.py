@@ -31,6 +31,47 @@ FROM kpi_period kp
 LEFT JOIN kpi_revenue_target tg USING (territory_id, period_type, period_start)
 """
 
+
+def revenue_targets(*, scope: str) -> str:
+    """The revenue target per (territory, period) of the targets `scope` (a join or condition on kt, the
+    targets) keeps: a quarter or year target is the one set, else the sum of its month targets."""
+    return f"""
+WITH set_target AS (
+    SELECT kt.territory_id, kt.period_type::text AS period_type, kt.period_start, kt.value
+    FROM kpis_kpitarget kt
+    {scope}
+    JOIN kpis_kpidefinition k ON k.id = kt.kpi_id AND k.code = 'revenue'
+),
+derived AS (
+    SELECT territory_id, p.period_type, date_trunc(p.period_type, period_start::timestamp)::date AS period_start,
+           sum(value) AS value
+    FROM set_target CROSS JOIN (VALUES ('quarter'), ('year')) p(period_type)
+    WHERE set_target.period_type = 'month'
+    GROUP BY 1, 2, 3
+)
+SELECT territory_id, period_type, period_start, coalesce(st.value, dv.value) AS value
+FROM set_target st FULL JOIN derived dv USING (territory_id, period_type, period_start)
+"""
+
+
+# After targets changed (and nothing else): the targets of these territories' figures rows, both views, set
+# in place to what a recompute would store; rows whose target stays are not written. Parameters:
+# territory_ids (int[]), computed_at.
+TARGETS_REFRESH = f"""
+WITH target AS ({revenue_targets(scope="JOIN unnest(%(territory_ids)s::bigint[]) s(id) ON s.id = kt.territory_id")}),
+refreshed AS (
+    SELECT f.id, f.view, t.value
+    FROM kpis_kpifigure f
+    LEFT JOIN target t USING (territory_id, period_type, period_start)
+    WHERE f.territory_id = ANY(%(territory_ids)s)
+)
+UPDATE kpis_kpifigure f
+SET target = r.value, computed_at = %(computed_at)s
+FROM refreshed r
+WHERE f.id = r.id AND f.view = r.view AND f.target IS DISTINCT FROM r.value
+"""
+
+
 # Which deals each breakdown counts, and in which month (one place per rule, shared by the recompute and the
 # delta). Won: the revenue and deals_won KPIs (closing month); open: the pipeline_value KPI (expected month).
 WON_DEAL = "stage = 'won' AND closed_on IS NOT NULL"
@@ -497,24 +538,8 @@ STEPS: list[tuple[str, str]] = [
     (
         "targets",
         # A quarter or year target is the one set, else the sum of its month targets.
-        """
-        CREATE TEMP TABLE kpi_revenue_target ON COMMIT DROP AS
-        WITH set_target AS (
-            SELECT kt.territory_id, kt.period_type::text AS period_type, kt.period_start, kt.value
-            FROM kpis_kpitarget kt
-            JOIN kpi_scope s ON s.id = kt.territory_id
-            JOIN kpis_kpidefinition k ON k.id = kt.kpi_id AND k.code = 'revenue'
-        ),
-        derived AS (
-            SELECT territory_id, p.period_type,
-                   date_trunc(p.period_type, period_start::timestamp)::date AS period_start, sum(value) AS value
-            FROM set_target CROSS JOIN (VALUES ('quarter'), ('year')) p(period_type)
-            WHERE set_target.period_type = 'month'
-            GROUP BY 1, 2, 3
-        )
-        SELECT territory_id, period_type, period_start, coalesce(st.value, dv.value) AS value
-        FROM set_target st FULL JOIN derived dv USING (territory_id, period_type, period_start)
-        """,
+        "CREATE TEMP TABLE kpi_revenue_target ON COMMIT DROP AS "
+        + revenue_targets(scope="JOIN kpi_scope s ON s.id = kt.territory_id"),
     ),
     (
         "values",

@@ -53,6 +53,7 @@ class RecomputeResult:
     busy_territory_ids: list[int] = field(default_factory=list)
     deal_changes: int = 0  # pending deal changes taken
     delta: bool = False  # ... and applied as deltas (else reflected by a recompute)
+    targets_refreshed: int = 0  # figures rows whose target a flush set in place (targets changed only)
 
     def as_counts(self) -> dict:
         return {
@@ -63,6 +64,7 @@ class RecomputeResult:
             "busy_territories": len(self.busy_territory_ids),
             "deal_changes": self.deal_changes,
             "delta": self.delta,
+            "targets_refreshed": self.targets_refreshed,
         }
 
 
@@ -300,20 +302,23 @@ def _enqueue_flush_on_commit() -> None:
     transaction.on_commit(_enqueue_flush)
 
 
-def rollups_mark_dirty(*, territory_ids: Iterable[int]) -> int:
+def rollups_mark_dirty(*, territory_ids: Iterable[int], targets_only: bool = False) -> int:
     """Record, in the caller's transaction, that these territories' rollups (of any model; the flush
-    maps them to the active model by code) need recomputing; enqueue one flush on commit."""
+    maps them to the active model by code) need recomputing — or, targets_only, only their targets
+    setting (a target change: no figure or ancestor changes); enqueue one flush on commit."""
     ids = sorted(set(territory_ids))
     if not ids:
         return 0
     with connection.cursor() as cursor:
+        # A territory already dirty stays targets-only only if both marks are.
         cursor.execute(
             """
-            INSERT INTO kpis_rollupdirty (territory_id, since)
-            SELECT id, now() FROM unnest(%s::bigint[]) AS id
-            ON CONFLICT (territory_id) DO NOTHING
+            INSERT INTO kpis_rollupdirty (territory_id, since, targets_only)
+            SELECT id, now(), %s FROM unnest(%s::bigint[]) AS id
+            ON CONFLICT (territory_id)
+                DO UPDATE SET targets_only = false WHERE kpis_rollupdirty.targets_only AND NOT EXCLUDED.targets_only
             """,
-            [ids],
+            [targets_only, ids],
         )
     _enqueue_flush_on_commit()
     return len(ids)
@@ -401,14 +406,19 @@ def rollups_flush_dirty() -> RecomputeResult:
     with transaction.atomic():
         _writer_begin(own_transaction=own, full=False)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT territory_id FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED")
-            dirty = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT territory_id, targets_only FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED"
+            )
+            rows = cursor.fetchall()
+        taken_ids = [territory_id for territory_id, _ in rows]
+        dirty = [territory_id for territory_id, targets_only in rows if not targets_only]
+        targets_changed = [territory_id for territory_id, targets_only in rows if targets_only]
         if dirty and _full_recompute_wanted(dirty_territory_ids=dirty):
             # In this transaction and snapshot: takes the pending deal changes as a full recompute does.
             result = rollups_recompute()
             if not result.skipped_views:  # else another full recompute holds a view: stay dirty for the sweep
                 with connection.cursor() as cursor:
-                    cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
+                    cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [taken_ids])
             return result
         taken = _deal_changes_take(maintain_views=BOTH_VIEWS)
         to_recompute = sorted(set(dirty) | set(taken.fallback_territory_ids))
@@ -418,13 +428,23 @@ def rollups_flush_dirty() -> RecomputeResult:
             if affected
             else RecomputeResult()
         )
-        if dirty:
+        if targets_changed:
+            result.targets_refreshed = _targets_refresh(territory_ids=targets_changed)
+        if taken_ids:
             with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [dirty])
+                cursor.execute("DELETE FROM kpis_rollupdirty WHERE territory_id = ANY(%s)", [taken_ids])
         if result.busy_territory_ids:
             rollups_mark_dirty(territory_ids=result.busy_territory_ids)
         result.deal_changes, result.delta = taken.changes, taken.delta
         return result
+
+
+def _targets_refresh(*, territory_ids: list[int]) -> int:
+    """Set the targets of these territories' figures rows (both views) to what a recompute would store;
+    returns the rows changed. Targets are per territory: no ancestor's figures change."""
+    with connection.cursor() as cursor:
+        cursor.execute(rollup_sql.TARGETS_REFRESH, {"territory_ids": territory_ids, "computed_at": timezone.now()})
+        return cursor.rowcount
 
 
 def rollups_dirty_stale_exist(*, older_than_seconds: int) -> bool:
@@ -543,13 +563,15 @@ JOIN territories_territorymodel m ON m.id = t.territory_model_id AND m.state = '
 WHERE r.view = 'as_of' AND r.period_type = 'month' AND r.revenue > 0
   AND r.period_start + interval '12 months' <= %(last_month)s
 ON CONFLICT (territory_id, kpi_id, period_type, period_start) DO NOTHING
+RETURNING territory_id
 """
 
 
 def revenue_targets_from_history(*, growth_percent: float = 10.0, months_ahead: int = 12) -> int:
     """Set missing monthly revenue targets of the active model from last year's revenue plus growth.
 
-    Quarter and year targets follow from the months (see selectors). Returns the rows written.
+    Quarter and year targets follow from the months (see selectors); the territories' figures get their
+    targets with the next flush (marked targets-only). Returns the rows written.
     """
     if growth_percent < -100:
         raise ValueError("growth_percent: a target cannot be negative (growth below -100 %).")
@@ -560,4 +582,6 @@ def revenue_targets_from_history(*, growth_percent: float = 10.0, months_ahead: 
         cursor.execute(
             _REVENUE_TARGETS_FROM_HISTORY_SQL, {"factor": 1 + growth_percent / 100, "last_month": last_month}
         )
-        return cursor.rowcount
+        territory_ids = [row[0] for row in cursor.fetchall()]
+        rollups_mark_dirty(territory_ids=territory_ids, targets_only=True)
+        return len(territory_ids)

@@ -92,7 +92,7 @@ def test_it_notifies_kpis_when_a_target_changes(world, client, monkeypatch, djan
     monkeypatch.setattr(services, "rollups_mark_dirty", lambda **kwargs: calls.append(kwargs))
     with django_capture_on_commit_callbacks(execute=True):
         client.patch(url("target-detail", world.target_a.id), {"value": "12"}, format="json")
-    assert calls == [{"territory_ids": [world.west.id]}]
+    assert calls == [{"territory_ids": [world.west.id], "targets_only": True}]
 
 
 def _deal_sync_calls(client, monkeypatch, django_capture_on_commit_callbacks, amount: str) -> list:
