@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kpis', '0014_rollups_figures_partitioned'),
+        ("kpis", "0014_rollups_figures_partitioned"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rollupdirty',
-            name='targets_only',
-            field=models.BooleanField(db_default=False, help_text="Only its targets changed: the flush sets its figures' targets instead of recomputing them."),
+            model_name="rollupdirty",
+            name="targets_only",
+            field=models.BooleanField(
+                db_default=False,
+                help_text="Only its targets changed: the flush sets its figures' targets instead of recomputing them.",
+            ),
         ),
     ]
