@@ -248,7 +248,10 @@ def test_it_sets_a_target_and_marks_the_rollups_dirty(manager, world, django_cap
     from kpis.models import KpiDefinition, KpiTarget
 
     marked = []
-    monkeypatch.setattr("kpis.services.rollups_mark_dirty", lambda *, territory_ids: marked.extend(territory_ids))
+    monkeypatch.setattr(
+        "kpis.services.rollups_mark_dirty",
+        lambda *, territory_ids, targets_only: marked.extend((pk, targets_only) for pk in territory_ids),
+    )
     revenue = KpiDefinition.objects.get(code="revenue")
     with django_capture_on_commit_callbacks(execute=True):
         response = manager.post(
@@ -258,7 +261,7 @@ def test_it_sets_a_target_and_marks_the_rollups_dirty(manager, world, django_cap
     assert response.status_code == 302
     target = KpiTarget.objects.get(territory=world.west_or, kpi=revenue, period_start=world.period.start)
     assert target.value == 1500  # replaced the 3000 of the world
-    assert marked == [world.west_or.pk]  # on commit, through core.hooks
+    assert marked == [(world.west_or.pk, True)]  # on commit, through core.hooks: its targets only
     detail = manager.get(response.url)
     row = next(r for r in detail.context["kpi_rows"] if r["as_of"].kpi.code == "revenue")
     assert row["as_of"].attainment.quantize(Decimal("0.01")) == Decimal("0.67")  # 1000 of 1500
