@@ -1,0 +1,56 @@
+"""Where a full KPI recompute's time goes, statement by statement, on a kept benchmark database.
+
+    BENCH_KEEP=1 python -m bench.run --scale full --only kpis          # keeps tm_bench_kpis
+    DATABASE_URL=postgres://…/tm_bench_kpis python -m bench.profile_kpis [as_of|restated]
+
+Runs one full recompute of the view (it rewrites that view's rollups) with each step's statements executed
+one at a time, and prints the slowest statements. Not part of `make bench`: a tool for finding the next cut.
+"""
+
+import os
+import re
+import sys
+import time
+from unittest import mock
+
+TOP = 25
+
+
+def main(view: str) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.db import connection
+
+    from kpis import rollup_sql, services
+
+    real_steps = rollup_sql.steps
+    timings: list[tuple[float, str]] = []
+
+    def statement_steps(*, view: str, full: bool) -> list[tuple[str, str]]:
+        return [
+            (name, statement)
+            for name, sql in real_steps(view=view, full=full)
+            for statement in re.split(r";\s*\n", sql)
+            if statement.strip()
+        ]
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, " ".join(sql.split())[:110]))
+
+    with mock.patch.object(rollup_sql, "steps", statement_steps), connection.execute_wrapper(timed):
+        started = time.perf_counter()
+        services.rollups_recompute(view=view)
+        total = time.perf_counter() - started
+    print(f"full recompute ({view}): {total:.2f} s; the {TOP} slowest statements:")
+    for seconds, sql in sorted(timings, reverse=True)[:TOP]:
+        print(f"{seconds:7.3f} s  {sql}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "as_of")
