@@ -161,7 +161,7 @@ class KpiFigure(models.Model):
 
 class KpiRollup(models.Model):
     """A KPI value: a database view over KpiFigure, one row per figures row and catalogue KPI (migration
-    kpis/0013). Pages and the API read these; nothing writes them (write KpiFigure).
+    kpis/0014). Pages and the API read these; nothing writes them (write KpiFigure).
 
     id = figure id × 16 + the KPI's position in the catalogue; look rows up by figure and position
     (`rollup_id_filter`), which the figures' key serves, not by the computed id."""

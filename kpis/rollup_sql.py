@@ -19,6 +19,8 @@ FIGURE_COLUMNS = (
     "revenue", "won", "lost", "pipeline", "weighted", "created", "created_won", "new_customers", "accounts_end",
     "penetrated_end", "previous_revenue", "target",
 )  # fmt: skip
+FIGURE_LIST = ", ".join(FIGURE_COLUMNS)
+NEW_FIGURE_LIST = ", ".join(f"n.{column}" for column in FIGURE_COLUMNS)  # the same, from rows aliased n
 
 # The figures of the scope's periods, with the previous period's revenue and the revenue target beside them.
 FIGURE_ROWS = """
@@ -572,10 +574,10 @@ STEPS: list[tuple[str, str]] = [
           );
 
         INSERT INTO kpis_kpifigure (territory_id, view, period_type, period_start, """
-        + ", ".join(FIGURE_COLUMNS)
+        + FIGURE_LIST
         + """, computed_at)
         SELECT n.territory_id, %(view)s, n.period_type, n.period_start, """
-        + ", ".join(f"n.{column}" for column in FIGURE_COLUMNS)
+        + NEW_FIGURE_LIST
         + """, %(computed_at)s
         FROM kpi_new n
         WHERE NOT EXISTS (
@@ -725,8 +727,8 @@ def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
     build = FULL_BUILD.format(
         **names,
         figure_rows=FIGURE_ROWS,
-        figure_columns=", ".join(FIGURE_COLUMNS),
-        figure_values=", ".join(f"n.{column}" for column in FIGURE_COLUMNS),
+        figure_columns=FIGURE_LIST,
+        figure_values=NEW_FIGURE_LIST,
         campaign_rows=CAMPAIGN_ROWS,
         breakdown_rows=BREAKDOWN_ROWS,
     )
