@@ -38,7 +38,7 @@ def test_it_answers_no_server_error_to_generated_requests(live_server, tmp_path)
             "--max-examples",
             "5",
             "--max-time",
-            os.environ.get("SCHEMATHESIS_MAX_TIME", "150"),
+            os.environ.get("SCHEMATHESIS_MAX_TIME", "60"),
             "--seed",
             os.environ.get("SCHEMATHESIS_SEED", "7"),
             "--workers",
