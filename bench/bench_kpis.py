@@ -30,6 +30,8 @@ RATIO_GOAL = 3.0
 CHANGE_GOAL_MS = 50.0
 END_TO_END_GOAL_MS = 1000.0
 END_TO_END_SAMPLES = 10
+API_PAGE_ROWS = 1000
+API_PAGE_SAMPLES = 5
 
 # One deal change of each kind, in its own transaction (%(n)s: the sample's number, spreading the deals).
 CHANGE_KINDS = {
@@ -185,6 +187,7 @@ def worker(url: str, scale: str) -> None:
             out[view].append(time.perf_counter() - started)
             out[f"{view}_rows"] = result.rollup_rows
     out["rollup_rows"] = KpiRollup.objects.count()
+    out |= api_list_pages()
 
     # One deal change of each kind, written and committed as a client would (the triggers capture it),
     # then the flush the worker runs: a delta, timed.
@@ -208,6 +211,42 @@ def worker(url: str, scale: str) -> None:
     out["change_statements"] = statements
     out["change_delta"] = deltas
     print(json.dumps(out))
+
+
+def api_list_pages() -> dict:
+    """GET /api/v1/rollups/ as a BI tool pages through it (1,000 rows a page, a manager): the first page and
+    a page halfway through the list by its cursor, medians of API_PAGE_SAMPLES in process; baseline: the
+    query a page-number page at the same depth ran before the cursor (the old ordering, LIMIT … OFFSET)."""
+    import base64
+
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from kpis.models import KpiFigure, KpiRollup
+
+    user = get_user_model().objects.create_superuser("bench-api", password=None)
+    client = APIClient()
+    client.force_login(user)
+    middle = KpiFigure.objects.order_by("id").values_list("id", flat=True)[KpiFigure.objects.count() // 2]
+    cursor = base64.b64encode(f"p={middle}".encode()).decode()
+    depth = KpiRollup.objects.filter(figure_id__lte=middle).count()
+
+    def median_get(path: str) -> float:
+        samples = []
+        for _ in range(API_PAGE_SAMPLES):
+            started = time.perf_counter()
+            response = client.get(path, HTTP_HOST="127.0.0.1")
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200 and len(response.json()["results"]) == API_PAGE_ROWS, response
+        return statistics.median(samples)
+
+    first = median_get(f"/api/v1/rollups/?page_size={API_PAGE_ROWS}")
+    deep = median_get(f"/api/v1/rollups/?page_size={API_PAGE_ROWS}&cursor={cursor}")
+    old_order = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
+    started = time.perf_counter()
+    assert len(list(KpiRollup.objects.order_by(*old_order)[depth : depth + API_PAGE_ROWS])) == API_PAGE_ROWS
+    offset = time.perf_counter() - started
+    return {"api_first_page": first, "api_deep_page": deep, "api_deep_offset": offset, "api_depth": depth}
 
 
 def end_to_end(url: str) -> None:
@@ -326,6 +365,18 @@ def run(scale: str) -> list[dict]:
                 goal=f"<= {RATIO_GOAL:g}x raw GROUP BY",
                 baseline=baseline,
                 ok=seconds <= RATIO_GOAL * baseline,
+            )
+        )
+    for label, key in (("first page", "api_first_page"), (f"page at row {figures['api_depth']:,}", "api_deep_page")):
+        rows.append(
+            result_row(
+                name=f"kpis: API rollup list, {API_PAGE_ROWS:,} rows, {label} (baseline: an OFFSET page there)",
+                dataset=dataset,
+                value=figures[key] * 1000,
+                unit="ms",
+                goal="reported",
+                baseline=figures["api_deep_offset"] * 1000,
+                ok=True,
             )
         )
     change_ms = [seconds * 1000 for seconds in figures["change"]]

@@ -35,6 +35,8 @@ class StandardPagination(ValidatedPageSizeMixin, PageNumberPagination):
 
 
 class LargeListCursorPagination(ValidatedPageSizeMixin, CursorPagination):
-    """Stable, O(1)-per-page pagination for big lists (deals, accounts)."""
+    """Stable pagination for the big lists (deals, accounts, the KPI lists): each page is one index range
+    from the last row's position, however deep, and nothing is counted. The view's ordering (or the
+    client's) must lead with a column that is never null."""
 
     ordering = "-id"

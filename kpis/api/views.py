@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
+from core.api.pagination import LargeListCursorPagination
 from core.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
 from core.hooks import territories_dirty_on_commit
 from kpis import filtersets
@@ -59,8 +60,13 @@ class KpiRollupViewSet(ScopedReadOnlyViewSet):
     queryset = KpiRollup.objects.all()
     serializer_class = serializers.KpiRollupSerializer
     filterset_class = filtersets.KpiRollupFilterSet
-    ordering_fields = ("id", "period_start", "value", "computed_at")
-    ordering = ("territory_id", "kpi_id", "view", "period_type", "period_start", "id")
+    # Millions of rows at scale: a BI tool pages through all of them, each page an index range of the
+    # figures' key (page numbers cost an OFFSET through the view: 2.7 s at row 3,000,000). No `value`
+    # ordering: empty KPIs are null, and a cursor's position must not be.
+    pagination_class = LargeListCursorPagination
+    ordering_fields = ("id", "period_start", "computed_at")
+    ordering = ("id",)
+    ordering_aliases = {"id": ("figure_id", "position")}
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -78,8 +84,9 @@ class KpiBreakdownRollupViewSet(ScopedReadOnlyViewSet):
     queryset = KpiBreakdownRollup.objects.all()
     serializer_class = serializers.KpiBreakdownRollupSerializer
     filterset_class = filtersets.KpiBreakdownRollupFilterSet
+    pagination_class = LargeListCursorPagination
     ordering_fields = ("id", "period_start", "amount", "deals")
-    ordering = ("territory_id", "view", "period_type", "period_start", "dimension", "stage", "product_line_id", "id")
+    ordering = ("id",)
 
 
 class KpiCampaignRollupViewSet(ScopedReadOnlyViewSet):
@@ -89,8 +96,9 @@ class KpiCampaignRollupViewSet(ScopedReadOnlyViewSet):
     queryset = KpiCampaignRollup.objects.all()
     serializer_class = serializers.KpiCampaignRollupSerializer
     filterset_class = filtersets.KpiCampaignRollupFilterSet
+    pagination_class = LargeListCursorPagination
     ordering_fields = ("id", "period_start", "revenue", "deals_won")
-    ordering = ("territory_id", "view", "period_type", "period_start", "campaign_id", "id")
+    ordering = ("id",)
 
 
 class RecomputeRunViewSet(ScopedReadOnlyViewSet, mixins.CreateModelMixin):
