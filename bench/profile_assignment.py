@@ -1,0 +1,58 @@
+"""Where a first full assignment run's time goes, statement by statement, on a kept benchmark database.
+
+    BENCH_KEEP=1 BENCH_ASSIGNMENT_ACCOUNTS=1000000 python -m bench.run --only assignment   # keeps the database
+    DATABASE_URL=postgres://…/tm_bench_assignment_1000000 python -m bench.profile_assignment [runs]
+
+Each run empties the history tables and runs the active model in full inside a transaction that is rolled
+back (the database stays as it was), timing every statement; prints the total and the slowest statements.
+Not part of `make bench`: a tool for finding the next cut.
+"""
+
+import os
+import sys
+import time
+from unittest import mock
+
+TOP = 25
+
+
+def main(runs: int) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from django.db import connection, transaction
+
+    from territories.models import AssignmentRun, TerritoryModel
+    from territories.services import assignment_run_execute
+
+    timings: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, " ".join(sql.split())[:110]))
+
+    for _ in range(runs):
+        timings.clear()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # The engine's stored answers empty themselves with the membership table (its trigger).
+                cursor.execute("TRUNCATE territories_accountterritorymembership")
+                cursor.execute("TRUNCATE territories_dealterritorymembership")
+            run = AssignmentRun.objects.create(territory_model=TerritoryModel.objects.get(state="active"))
+            # The KPI flush a run queues on commit is the KPI worker's job (bench_kpis), as in bench_assignment.
+            with mock.patch("kpis.services._enqueue_flush"), connection.execute_wrapper(timed):
+                started = time.perf_counter()
+                assignment_run_execute(run=run)
+                total = time.perf_counter() - started
+            transaction.set_rollback(True)
+        print(f"first run: {total:.2f} s, {len(timings)} statements; the {TOP} slowest:")
+        for seconds, sql in sorted(timings, reverse=True)[:TOP]:
+            print(f"{seconds:7.3f} s  {sql}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
