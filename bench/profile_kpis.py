@@ -5,6 +5,8 @@
 
 Runs one full recompute of the view (it rewrites that view's rollups) with each step's statements executed
 one at a time, and prints the slowest statements. Not part of `make bench`: a tool for finding the next cut.
+Only this session's statements are timed: with KPI_FULL_RECOMPUTE_BESIDE=0 the campaign and breakdown
+rows are built here too, instead of in a second session.
 """
 
 import os
@@ -28,10 +30,10 @@ def main(view: str) -> None:
     real_steps = rollup_sql.steps
     timings: list[tuple[float, str]] = []
 
-    def statement_steps(*, view: str, full: bool) -> list[tuple[str, str]]:
+    def statement_steps(**options) -> list[tuple[str, str]]:
         return [
             (name, statement)
-            for name, sql in real_steps(view=view, full=full)
+            for name, sql in real_steps(**options)
             for statement in re.split(r";\s*\n", sql)
             if statement.strip()
         ]

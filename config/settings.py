@@ -221,6 +221,9 @@ CELERY_BEAT_SCHEDULE = {}  # filled by config.celery_schedule
 MAP_TILE_URL = env("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "")
 KPI_STALE_AFTER_HOURS = env_int("KPI_STALE_AFTER_HOURS", 26)
+# A full KPI recompute builds the campaign and breakdown rollups in a second database session beside the
+# figures (kpis.services._run_steps): two cores instead of one. Off: one session builds everything.
+KPI_FULL_RECOMPUTE_BESIDE = env_bool("KPI_FULL_RECOMPUTE_BESIDE", True)
 
 LOGGING = {
     "version": 1,

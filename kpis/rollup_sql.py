@@ -638,8 +638,12 @@ FROM ({figure_rows}) n;
 ALTER TABLE {figure}_build ADD CONSTRAINT {figure}_build_pkey PRIMARY KEY (id, view);
 ALTER TABLE {figure}_build ADD CONSTRAINT {figure}_build_unique UNIQUE (territory_id, period_start, period_type, view);
 CREATE INDEX {figure}_build_period ON {figure}_build (period_start, period_type);
-ANALYZE {figure}_build;
+ANALYZE {figure}_build
+"""
 
+# The campaign and breakdown partitions of a full build: in the recompute's own transaction after
+# FULL_BUILD, or built beside it by a second session (dimension_steps; see services._dimensions_beside).
+DIMENSION_BUILD = """
 DROP TABLE IF EXISTS {campaign}_build;
 CREATE TABLE {campaign}_build (LIKE kpis_kpicampaignrollup INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
     WITH (fillfactor = 90);
@@ -717,23 +721,35 @@ PARTITIONS = {
 }
 
 
-def steps(*, view: str, full: bool) -> list[tuple[str, str]]:
+def steps(*, view: str, full: bool, dimensions: bool = True) -> list[tuple[str, str]]:
     """The statements of one recompute: the shared steps, then the targeted swap (STEPS as they are) or,
     for a full recompute, the partition "build" and "swap" in place of "values" and "swap" (the caller takes
-    the swap's locks, ROLLUP_PARENTS, giving way to long readers)."""
+    the swap's locks, ROLLUP_PARENTS, giving way to long readers). dimensions=False: a full build without
+    the campaign and breakdown partitions, which another session builds (dimension_steps)."""
     if not full:
         return list(STEPS)
     names = PARTITIONS[view]
     build = FULL_BUILD.format(
-        **names,
-        figure_rows=FIGURE_ROWS,
-        figure_columns=FIGURE_LIST,
-        figure_values=NEW_FIGURE_LIST,
-        campaign_rows=CAMPAIGN_ROWS,
-        breakdown_rows=BREAKDOWN_ROWS,
+        **names, figure_rows=FIGURE_ROWS, figure_columns=FIGURE_LIST, figure_values=NEW_FIGURE_LIST
     )
+    if dimensions:
+        build += ";\n" + dimension_build(view=view)
     steps = [step for step in STEPS if step[0] not in ("values", "swap")]
     return [*steps, ("build", build), ("swap", FULL_SWAP.format(**names))]
+
+
+def dimension_build(*, view: str) -> str:
+    return DIMENSION_BUILD.format(**PARTITIONS[view], campaign_rows=CAMPAIGN_ROWS, breakdown_rows=BREAKDOWN_ROWS)
+
+
+# What the campaign and breakdown rows read (kpi_sig_deal, kpi_sig_scope, kpi_credit): the steps a second
+# session runs before DIMENSION_BUILD.
+DIMENSION_INPUTS = ("scope", "reach", "account intervals", "deal ranges", "credits")
+
+
+def dimension_steps(*, view: str) -> list[tuple[str, str]]:
+    """A full recompute's campaign and breakdown partitions, built by a session of their own."""
+    return [step for step in STEPS if step[0] in DIMENSION_INPUTS] + [("build", dimension_build(view=view))]
 
 
 # Between the views of one recompute (the calendar stays).

@@ -11,10 +11,13 @@ try-lock per territory (territories held elsewhere stay dirty for the next flush
 """
 
 import json
+import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -24,6 +27,9 @@ from kpis.choices import KpiCode, RollupView
 from kpis.models import DealChange, RecomputeRun, RollupDirty
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import TerritoryModel
+
+logger = logging.getLogger(__name__)
+DIMENSIONS_LOCK_TIMEOUT = "5s"
 
 FULL_LOCK_CLASS = 40401  # pg advisory lock key (class, view) for a full recompute of a view
 TERRITORY_LOCK_CLASS = 40410  # (class + view index, territory id) for a targeted recompute
@@ -82,16 +88,75 @@ def _active_model_id() -> int | None:
     return TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).values_list("id", flat=True).first()
 
 
-def _run_steps(cursor, *, params: dict, on_step: StepCallback | None) -> None:
+def _run_steps(cursor, *, params: dict, on_step: StepCallback | None, beside: bool = False) -> str | None:
+    """One view's steps. A full recompute stops before its partition swap and returns that statement: the
+    caller swaps every view's partitions after all are built (_full_swaps), so no view's build waits behind
+    the swap's locks. beside (a full recompute in its own REPEATABLE READ transaction): the campaign and
+    breakdown partitions are built by a second session on this transaction's snapshot while this one
+    builds the figures — two cores instead of one; should that session fail, this one builds them."""
     cursor.execute(rollup_sql.VIEW_CLEANUP)
     full = params["all_territories"]
-    for name, sql in rollup_sql.steps(view=params["view"], full=full):
-        if on_step:
-            on_step(params["view"], name)
-        if full and name == "swap":
-            # The partition swap's DDL must not queue every dashboard behind a long reader of the rollups.
-            locks_take_giving_way(cursor, rollup_sql.ROLLUP_PARENTS)
+    helper = executor = None
+    if full and beside and settings.KPI_FULL_RECOMPUTE_BESIDE:
+        cursor.execute("SELECT pg_export_snapshot()")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-dimensions")
+        helper = executor.submit(_dimensions_beside, snapshot=cursor.fetchone()[0], params=params)
+    try:
+        for name, sql in rollup_sql.steps(view=params["view"], full=full, dimensions=helper is None):
+            if full and name == "swap":
+                if helper is not None and not _dimensions_built(helper):
+                    cursor.execute(rollup_sql.dimension_build(view=params["view"]), params)
+                return sql
+            if on_step:
+                on_step(params["view"], name)
+            cursor.execute(sql, params)
+        return None
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True)  # its session closed before this transaction ends
+
+
+def _full_swaps(cursor, *, swaps: list[tuple[dict, str]], on_step: StepCallback | None) -> None:
+    """Swap in the partitions the full builds made, every view in this transaction's last statements."""
+    if not swaps:
+        return
+    if on_step:
+        for params, _sql in swaps:
+            on_step(params["view"], "swap")
+    # The partition swap's DDL must not queue every dashboard behind a long reader of the rollups.
+    locks_take_giving_way(cursor, rollup_sql.ROLLUP_PARENTS)
+    for params, sql in swaps:
         cursor.execute(sql, params)
+
+
+def _dimensions_built(helper) -> bool:
+    try:
+        helper.result()
+        return True
+    except DatabaseError:
+        logger.warning("KPI recompute: the second session's campaign and breakdown build failed", exc_info=True)
+        return False
+
+
+def _dimensions_beside(*, snapshot: str, params: dict) -> None:
+    """In a thread (a database connection of its own): the campaign and breakdown partitions of a full
+    recompute, from the recompute's snapshot, committed as unattached build tables. The recompute's swap
+    attaches them; if it fails instead, the next full build drops them."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT %s; "
+                "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off; "
+                # The first session waits for this one outside the database, where no deadlock is detected:
+                # a lock this one cannot get soon fails it, and the first builds the rows itself.
+                f"SET LOCAL lock_timeout = '{DIMENSIONS_LOCK_TIMEOUT}'",
+                [snapshot],
+            )
+            _temp_buffers_raise(cursor)
+            for _name, sql in rollup_sql.dimension_steps(view=params["view"]):
+                cursor.execute(sql, params)
+    finally:
+        connection.close()
 
 
 _TEMP_BUFFERS = "512MB"
@@ -123,9 +188,11 @@ def _lock_territories(cursor, *, view: str, territory_ids: list[int]) -> list[in
 
 
 def _recompute_in_transaction(
-    *, views: list[str], territory_ids: list[int] | None, on_step: StepCallback | None = None
+    *, views: list[str], territory_ids: list[int] | None, on_step: StepCallback | None = None, beside: bool = False
 ) -> RecomputeResult:
-    """Recompute inside the caller's transaction. territory_ids=None means every active territory."""
+    """Recompute inside the caller's transaction. territory_ids=None means every active territory.
+    beside: the transaction is the recompute's own (REPEATABLE READ, no savepoint), so a full build may
+    share its snapshot with a second session (_run_steps)."""
     result = RecomputeResult()
     model_id = _active_model_id()
     if model_id is None:
@@ -140,6 +207,7 @@ def _recompute_in_transaction(
         )
         _temp_buffers_raise(cursor)
         cursor.execute(rollup_sql.CLEANUP)
+        swaps: list[tuple[dict, str]] = []
         for view in views:
             if territory_ids is None:
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FULL_LOCK_CLASS, VIEW_INDEX[view]])
@@ -160,7 +228,9 @@ def _recompute_in_transaction(
                 "today": timezone.localdate(),
                 "computed_at": computed_at,
             }
-            _run_steps(cursor, params=params, on_step=on_step)
+            swap = _run_steps(cursor, params=params, on_step=on_step, beside=beside)
+            if swap:
+                swaps.append((params, swap))
             cursor.execute("SELECT count(*) FROM kpi_scope")
             result.territories = max(result.territories, cursor.fetchone()[0])
             # KPI rows as the KpiRollup view reads them: one per figures row and catalogue KPI defined.
@@ -170,6 +240,7 @@ def _recompute_in_transaction(
             )
             result.rollup_rows += cursor.fetchone()[0]
             result.views.append(view)
+        _full_swaps(cursor, swaps=swaps, on_step=on_step)
         cursor.execute(rollup_sql.CLEANUP)
     return result
 
@@ -213,7 +284,7 @@ def rollups_recompute(
                     if cursor.fetchone()[0]:
                         full_views.append(name)
         taken = _deal_changes_take(maintain_views=[name for name in BOTH_VIEWS if name not in full_views])
-        result = _recompute_in_transaction(views=views, territory_ids=ids, on_step=on_step)
+        result = _recompute_in_transaction(views=views, territory_ids=ids, on_step=on_step, beside=own)
         if taken.fallback_territory_ids:
             affected = rollup_affected_territories(dirty_territory_ids=taken.fallback_territory_ids)
             extra = _recompute_in_transaction(views=BOTH_VIEWS, territory_ids=affected) if affected else None

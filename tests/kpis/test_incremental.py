@@ -138,8 +138,8 @@ def failing_steps():
     """The real steps (full or targeted) with a failure injected right after the rows are swapped."""
     real = rollup_sql.steps
 
-    def steps(*, view, full):
-        result = real(view=view, full=full)
+    def steps(**options):
+        result = real(**options)
         name, sql = result[-1]
         result[-1] = (name, sql + ";\nSELECT 1 / 0")
         return result
