@@ -145,8 +145,7 @@ def _dimensions_beside(*, snapshot: str, params: dict) -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT %s; "
-                "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off; "
+                f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT %s; {_RECOMPUTE_SETTINGS}; "
                 # The first session waits for this one outside the database, where no deadlock is detected:
                 # a lock this one cannot get soon fails it, and the first builds the rows itself.
                 f"SET LOCAL lock_timeout = '{DIMENSIONS_LOCK_TIMEOUT}'",
@@ -159,6 +158,9 @@ def _dimensions_beside(*, snapshot: str, params: dict) -> None:
         connection.close()
 
 
+# The hash aggregates, sorts and index builds of a full recompute spill to disk with the defaults; JIT
+# compiles for a second per statement.
+_RECOMPUTE_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off"
 _TEMP_BUFFERS = "512MB"
 _temp_buffers_sessions: set[tuple[int, int]] = set()
 
@@ -199,12 +201,7 @@ def _recompute_in_transaction(
         return result
     computed_at = timezone.now()
     with connection.cursor() as cursor:
-        # The hash aggregates, sorts and index builds of a full recompute spill to disk with the defaults;
-        # JIT compiles for a second per statement.
-        cursor.execute(
-            "SET LOCAL work_mem = '256MB'; SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL jit = off; "
-            + rollup_sql.DELTA_SETTINGS_RESET  # after a delta
-        )
+        cursor.execute(_RECOMPUTE_SETTINGS + "; " + rollup_sql.DELTA_SETTINGS_RESET)  # reset: after a delta
         _temp_buffers_raise(cursor)
         cursor.execute(rollup_sql.CLEANUP)
         swaps: list[tuple[dict, str]] = []
