@@ -159,3 +159,26 @@ def result_row(
         "ratio": ratio,
         "ok": ok,
     }
+
+
+@contextmanager
+def statements_timed(top: int = 25):
+    """Time every statement the default connection runs inside the block; on leaving, print the total and
+    the `top` slowest (the profile tools: bench/profile_kpis.py, bench/profile_assignment.py)."""
+    from django.db import connection
+
+    timings: list[tuple[float, str]] = []
+
+    def timed(execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, " ".join(statement.split())[:110]))
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(timed):
+        yield
+    print(f"{time.perf_counter() - started:.2f} s, {len(timings)} statements; the {top} slowest:")
+    for seconds, statement in sorted(timings, reverse=True)[:top]:
+        print(f"{seconds:7.3f} s  {statement}")

@@ -10,8 +10,9 @@ Not part of `make bench`: a tool for finding the next cut.
 
 import os
 import sys
-import time
 from unittest import mock
+
+from bench.common import statements_timed
 
 TOP = 25
 
@@ -26,17 +27,7 @@ def main(runs: int) -> None:
     from territories.models import AssignmentRun, TerritoryModel
     from territories.services import assignment_run_execute
 
-    timings: list[tuple[float, str]] = []
-
-    def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            timings.append((time.perf_counter() - started, " ".join(sql.split())[:110]))
-
     for _ in range(runs):
-        timings.clear()
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # The engine's stored answers empty themselves with the membership table (its trigger).
@@ -44,14 +35,10 @@ def main(runs: int) -> None:
                 cursor.execute("TRUNCATE territories_dealterritorymembership")
             run = AssignmentRun.objects.create(territory_model=TerritoryModel.objects.get(state="active"))
             # The KPI flush a run queues on commit is the KPI worker's job (bench_kpis), as in bench_assignment.
-            with mock.patch("kpis.services._enqueue_flush"), connection.execute_wrapper(timed):
-                started = time.perf_counter()
+            print("first run: ", end="")
+            with mock.patch("kpis.services._enqueue_flush"), statements_timed(TOP):
                 assignment_run_execute(run=run)
-                total = time.perf_counter() - started
             transaction.set_rollback(True)
-        print(f"first run: {total:.2f} s, {len(timings)} statements; the {TOP} slowest:")
-        for seconds, sql in sorted(timings, reverse=True)[:TOP]:
-            print(f"{seconds:7.3f} s  {sql}")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ rows are built here too, instead of in a second session.
 import os
 import re
 import sys
-import time
 from unittest import mock
+
+from bench.common import statements_timed
 
 TOP = 25
 
@@ -23,12 +24,9 @@ def main(view: str) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from django.db import connection
-
     from kpis import rollup_sql, services
 
     real_steps = rollup_sql.steps
-    timings: list[tuple[float, str]] = []
 
     def statement_steps(**options) -> list[tuple[str, str]]:
         return [
@@ -38,20 +36,9 @@ def main(view: str) -> None:
             if statement.strip()
         ]
 
-    def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            timings.append((time.perf_counter() - started, " ".join(sql.split())[:110]))
-
-    with mock.patch.object(rollup_sql, "steps", statement_steps), connection.execute_wrapper(timed):
-        started = time.perf_counter()
+    print(f"full recompute ({view}): ", end="")
+    with mock.patch.object(rollup_sql, "steps", statement_steps), statements_timed(TOP):
         services.rollups_recompute(view=view)
-        total = time.perf_counter() - started
-    print(f"full recompute ({view}): {total:.2f} s; the {TOP} slowest statements:")
-    for seconds, sql in sorted(timings, reverse=True)[:TOP]:
-        print(f"{seconds:7.3f} s  {sql}")
 
 
 if __name__ == "__main__":
