@@ -541,12 +541,13 @@ def assignment_compute(
     write ever (no membership row yet) the classes' deep rows are not expanded into _engine_result:
     counts["_deep_rest"] is (a query giving them as (a, b, c), their number), for the writer to insert
     straight into the empty membership table (counts["deep"] includes them), and counts["_answers_source"]
-    the query of every account's answer signature (account_id, sig), for the writer to store in place of
-    _engine_scope.
+    (the query of every account's answer signature (account_id, sig), their number), for the writer to store
+    in place of _engine_scope.
 
     plan_answers (full runs of a non-active model): every account's answer is compared with the plan's
     stored one (PLAN_ANSWER_TABLE) instead; _engine_scope holds the accounts whose answer changed or that
-    vanished (sig NULL), and _engine_result no deep row of a class (counts["_answers"] = "plan").
+    vanished (sig NULL), and _engine_result no deep row of a class (counts["_answers"] = "plan"). On the
+    plan's first run (none stored) there is no _engine_scope: counts["_answers_source"] as above.
     """
     max_depth, has_products = rules_compile(model_id=model_id)
     full = account_ids is None
@@ -606,7 +607,7 @@ def assignment_compute(
             counts["deep"] += deferred["rows"]
             counts["_deep_rest"] = (deferred["sql"], deferred["rows"])
         if "answers" in deferred:
-            counts["_answers_source"] = deferred["answers"]
+            counts["_answers_source"] = (deferred["answers"], deferred["answers_rows"])
         return counts
 
 
@@ -776,7 +777,8 @@ def _class_compute(
     _engine_scope the changed ones), "" without the comparison.
 
     plan_answers (a run of a non-active model): compare with the plan's stored answers instead; returns
-    "plan", with no class's deep row in _engine_result (the writer stores _engine_scope's signatures).
+    "plan", with no class's deep row in _engine_result (the writer stores _engine_scope's signatures, or on
+    the plan's first run, with deferred given, deferred["answers"]: nothing stored to compare with).
 
     deferred (given with skip_unchanged): when the membership table is empty — the first write ever, where
     all three million rows of a million accounts open — the representatives' deep rows are left
@@ -915,8 +917,19 @@ def _class_compute(
         cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM territories_accountterritorymembership)")
         first_write = cursor.fetchone()[0]
     if plan_answers:
-        stored = f"(SELECT account_id, sig FROM {PLAN_ANSWER_TABLE} WHERE territory_model_id = {int(params['model'])})"
-        scoped = _answer_scope(cursor, expanding, unpinned, counts, stored=stored, plan=True)
+        plan_answers_table = f"{PLAN_ANSWER_TABLE} WHERE territory_model_id = {int(params['model'])}"
+        # A plan's first run (no stored answer yet): every answer is new, nothing to compare with.
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {plan_answers_table})")
+        first_plan = deferred is not None and cursor.fetchone()[0]
+        scoped = _answer_scope(
+            cursor,
+            expanding,
+            unpinned,
+            counts,
+            stored=f"(SELECT account_id, sig FROM {plan_answers_table})",
+            plan=True,
+            lazy=deferred if first_plan else None,
+        )
     else:
         scoped = skip_unchanged and _answer_scope(
             cursor, expanding, unpinned, counts, lazy=deferred if first_write else None
@@ -941,7 +954,7 @@ def _class_compute(
         cursor.execute(
             f"""INSERT INTO _engine_result
                 SELECT res.row_type, u.account_id, res.b, res.c, res.d, res.e {expansion}
-                AND res.row_type {"= 'overlap'" if scoped or first_write else "<> 'deal'"}"""
+                AND res.row_type {"= 'overlap'" if scoped or first_write or plan_answers else "<> 'deal'"}"""
         )
         if first_write:
             deep_rest.append(f"SELECT u.account_id AS a, res.b, res.c {expansion} AND res.row_type = 'deep'")
@@ -1009,9 +1022,10 @@ def _answer_scope(
     them for the run to expand and diff only those; then _engine_scope_stats holds the run's total deep
     rows. plan: also the stored accounts that no longer exist (sig NULL), and always the stats.
 
-    lazy (the first write ever: every account's answer is new): no _engine_scope; lazy["answers"] gets the
-    query of every account's (account_id, sig) instead, for the writer to store straight from — a million
-    signatures written once instead of twice (0.3–0.6 s at the benchmark's size); returns False."""
+    lazy (the first write ever, or a plan's first run: every account's answer is new): no _engine_scope;
+    lazy["answers"] gets the query of every account's (account_id, sig) instead, for the writer to store
+    straight from — a million signatures written once instead of twice (0.3–0.6 s at the benchmark's size;
+    a plan's first run 1–2 s) — and lazy["answers_rows"] their number; returns False."""
     singles = []
     for position, (index, kinds) in enumerate(expanding, start=1):
         cursor.execute(
@@ -1055,7 +1069,9 @@ def _answer_scope(
                    WHERE res.a > 0 AND res.row_type = 'deep' GROUP BY res.a) x ON x.a = p.account_id
         WHERE p.pinned"""
     if lazy is not None:
-        lazy["answers"] = signatures
+        lazy |= {"answers": signatures, "answers_rows": counts["unpinned"] + counts["pinned"]}
+        if plan:
+            _scope_stats(cursor, len(singles), counts["unpinned"])
         return False
     cursor.execute(
         f"""CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
@@ -1067,12 +1083,17 @@ def _answer_scope(
     if not plan and changed * _SCOPED_SHARE >= counts["unpinned"] + counts["pinned"]:
         return False
     cursor.execute("ANALYZE _engine_scope")
+    _scope_stats(cursor, len(singles), counts["unpinned"])
+    return True
+
+
+def _scope_stats(cursor, sets: int, unpinned: int) -> None:
+    """_engine_scope_stats(deep): the run's total deep rows, for a run that expands only some of them."""
     cursor.execute(
         f"""CREATE TEMP TABLE _engine_scope_stats ON COMMIT DROP AS
             SELECT ((SELECT count(*) FROM _engine_raw WHERE a > 0 AND row_type = 'deep')
-                    {_class_deep_rows(len(singles), counts["unpinned"])})::bigint AS deep"""
+                    {_class_deep_rows(sets, unpinned)})::bigint AS deep"""
     )
-    return True
 
 
 def _class_deep_rows(sets: int, unpinned: int) -> str:

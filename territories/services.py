@@ -390,6 +390,12 @@ def _membership_write(
         return counts
 
 
+# Before a load from the engine's query of every account's signature: its class sets' account ids join
+# hashed, not sorted (the engine's unanalyzed temporary tables make the planner expect thousands of rows
+# where there are millions, and sort both sides for a merge join).
+_SIGNATURES_HASHED = "SET LOCAL enable_mergejoin = off;"
+
+
 def _answers_store(cursor, *, truncated: bool, source: str = "") -> None:
     """Store the changed accounts' new answer signatures (_engine_scope, or the query `source` of them),
     now that their rows hold them."""
@@ -404,7 +410,8 @@ def _answers_store(cursor, *, truncated: bool, source: str = "") -> None:
     # once after the rows, a fifth of the time of a million random index insertions.
     cursor.execute(
         f"ALTER TABLE {ANSWER_TABLE} DROP CONSTRAINT {ANSWER_TABLE}_pkey;"
-        f"INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM {source} s;"
+        f"{_SIGNATURES_HASHED} INSERT INTO {ANSWER_TABLE} SELECT account_id, sig FROM {source} s;"
+        "SET LOCAL enable_mergejoin TO DEFAULT;"
         f"ALTER TABLE {ANSWER_TABLE} ADD CONSTRAINT {ANSWER_TABLE}_pkey PRIMARY KEY (account_id);"
         f"ANALYZE {ANSWER_TABLE}"
     )
@@ -419,12 +426,18 @@ def _deal_history_write(**options) -> dict:
     return _membership_write(kind="deal", **options)
 
 
-def _planned_write(*, model_id: int, account_ids: list[int] | None, answers: str) -> dict:
+def _planned_write(
+    *, model_id: int, account_ids: list[int] | None, answers: str, source: tuple[str, int] = ("", 0)
+) -> dict:
     """Store a non-active model's answer as its plan: the accounts' signatures that changed since the
-    plan's last run (PlanAccountAnswer), and the deals' rows that differ."""
+    plan's last run (PlanAccountAnswer), and the deals' rows that differ. source: on the plan's first run,
+    (the query of every account's signature, their number) to load from."""
     params = {**_scope_params(account_ids), "model": model_id}
     with connection.cursor() as cursor:
-        changed = _plan_answers_write(cursor, params=params, answers=answers)
+        if source[0]:
+            changed = _plan_answers_first(cursor, params=params, source=source)
+        else:
+            changed = _plan_answers_write(cursor, params=params, answers=answers)
         _plan_deals_write(cursor, params=params)
     return {"plan_accounts_changed": changed}
 
@@ -468,6 +481,29 @@ def _plan_answers_write(cursor, *, params: dict, answers: str) -> int:
     elif changed > 10_000:
         cursor.execute(f"ANALYZE {table}")
     return changed
+
+
+def _plan_answers_first(cursor, *, params: dict, source: tuple[str, int]) -> int:
+    """A plan's first answers (none stored: the engine checked, under the plan's row lock the run holds),
+    straight from the engine's query of every account's signature — in one load when big. Returns the
+    accounts written."""
+    table = PLAN_ANSWER_TABLE
+    query, rows = source
+    bulk = _bulk_load_wanted(cursor, table=table, to_open=rows)
+    dependents = _bulk_load_begin(cursor, table=table) if bulk else []
+    cursor.execute(
+        f"""{_SIGNATURES_HASHED}
+            INSERT INTO {table} (territory_model_id, account_id, sig)
+            SELECT %(model)s, account_id, sig FROM ({query}) s""",
+        params,
+    )
+    written = cursor.rowcount
+    cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT")
+    if bulk:
+        _bulk_load_end(cursor, table=table, dependents=dependents)
+    elif written > 10_000:
+        cursor.execute(f"ANALYZE {table}")
+    return written
 
 
 def _plan_deals_write(cursor, *, params: dict) -> None:
@@ -703,7 +739,7 @@ def assignment_apply(
     )
     answers = counts.pop("_answers", "")
     deep_rest = counts.pop("_deep_rest", ("", 0))
-    answers_source = counts.pop("_answers_source", "")
+    answers_source, answers_rows = counts.pop("_answers_source", ("", 0))
     if account_ids is None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE _engine_result")
@@ -736,7 +772,9 @@ def assignment_apply(
         with connection.cursor() as cursor:
             table_copies_swap(cursor, swaps)
     else:
-        counts |= _planned_write(model_id=model.pk, account_ids=account_ids, answers=answers)
+        counts |= _planned_write(
+            model_id=model.pk, account_ids=account_ids, answers=answers, source=(answers_source, answers_rows)
+        )
         counts["planned"] = counts["deep"]
     return counts
 

@@ -300,7 +300,9 @@ def test_a_row_written_between_compute_and_first_write_turns_the_deferred_rows_i
         counts = engine.assignment_compute(model_id=alignment.pk, skip_unchanged=True)
         sql, rows = counts.pop("_deep_rest")
         assert rows == 4
-        answers_source = counts.pop("_answers_source")  # every account's signature, stored by the writer
+        # Every account's signature (the query, their number), stored by the writer.
+        answers_source, answers_rows = counts.pop("_answers_source")
+        assert answers_rows == len(accounts)
         AccountTerritoryMembership.objects.create(
             account=accounts[0], territory=Territory.objects.get(code="west"), source="rule", valid_from=date.today()
         )

@@ -51,6 +51,21 @@ def test_a_plan_run_stores_every_accounts_answer_once_and_then_only_the_changes(
     assert planned(plan) == expected | {(tx.pk, "east", "rule")}
 
 
+def test_a_plans_first_run_stores_the_engines_signatures_without_comparing_them(plan):
+    """Nothing is stored yet, so the run loads every account's signature straight from the engine's query;
+    the next run compares with what the first stored (and finds nothing to write)."""
+    statements = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        plan_run(plan)
+    assert not any("CREATE TEMP TABLE _engine_scope " in sql for sql in statements)
+    assert PlanAccountAnswer.objects.filter(territory_model=plan).count() == Account.objects.count() == 4
+
+    statements.clear()
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        assert plan_run(plan).counts["plan_accounts_changed"] == 0
+    assert any("CREATE TEMP TABLE _engine_scope " in sql for sql in statements)
+
+
 def test_an_account_deleted_since_leaves_the_plan_at_its_next_run(plan):
     plan_run(plan)
     gone = Account.objects.get(region="NY")
