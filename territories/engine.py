@@ -585,8 +585,19 @@ def assignment_compute(
         # Hash joins throughout: row estimates for the level tables are rough, and a nested loop over
         # accounts × candidates would be ruinous.
         # (and no JIT: disabled nested loops inflate costs past jit_above_cost, compiling costs seconds)
-        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
         deferred: dict = {}
+        if skip_unchanged:
+            # No current row in any of this model's territories (an activation: the alignment is another
+            # model's): every account's answer differs from its stored one, so none is compared. One index
+            # probe per territory, hence before nested loops are turned off.
+            cursor.execute(
+                """SELECT NOT EXISTS (SELECT 1 FROM territories_territory t
+                                      JOIN territories_accountterritorymembership m ON m.territory_id = t.id
+                                      WHERE t.territory_model_id = %(model)s AND m.valid_to IS NULL)""",
+                params,
+            )
+            deferred["all_new"] = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
         mode = _class_compute(
             cursor,
             params=params,
@@ -780,12 +791,15 @@ def _class_compute(
     "plan", with no class's deep row in _engine_result (the writer stores _engine_scope's signatures, or on
     the plan's first run, with deferred given, deferred["answers"]: nothing stored to compare with).
 
-    deferred (given with skip_unchanged): when the membership table is empty — the first write ever, where
-    all three million rows of a million accounts open — the representatives' deep rows are left
+    deferred (given with skip_unchanged; deferred["all_new"]: no current row is in this model's
+    territories, so every account's answer is new — an activation): when the membership table is empty —
+    the first write ever, where all three million rows of a million accounts open — the representatives'
+    deep rows are left
     unexpanded and deferred gets {"sql": a query of their accounts' rows (a, b, c), "rows": their number}:
     the writer inserts them straight into the table instead of through _engine_result. Every account's
     answer is new then, so its signature is not compared either: deferred["answers"] is the query of every
-    account's (account_id, sig), which the writer stores straight from (no _engine_scope)."""
+    account's (account_id, sig), which the writer stores straight from (no _engine_scope) — as with
+    deferred["all_new"], where the deep rows are expanded as on any full run."""
     cursor.execute(_BOUNDS_SQL, params)
     emp_bounds, rev_bounds = cursor.fetchone()
     sets = _class_sets(cursor, params, has_products)
@@ -931,8 +945,9 @@ def _class_compute(
             lazy=deferred if first_plan else None,
         )
     else:
+        all_new = first_write or bool(deferred and deferred.get("all_new"))
         scoped = skip_unchanged and _answer_scope(
-            cursor, expanding, unpinned, counts, lazy=deferred if first_write else None
+            cursor, expanding, unpinned, counts, lazy=deferred if all_new else None
         )
     # Expand: pinned accounts' and real deals' rows as they are, representatives' rows to their classes —
     # on a scoped run, deep rows only for the accounts whose answer changed (overlaps always, all of them);

@@ -293,12 +293,13 @@ def _membership_write(
             if every_current_closes:
                 # No pair can match (an activation: the answer is in the new model's territories): the full
                 # join's result is both sides side by side, without hashing millions of keys.
-                diff = f"""SELECT r.a, r.b, r.c, NULL::bigint AS id, NULL::date AS valid_from, NULL::text AS source
+                diff = f"""SELECT r.a, r.b, r.c, NULL::bigint AS id, NULL::date AS valid_from, NULL::text AS source,
+                                   NULL::bigint AS owner_id
                             FROM ({answer}) r
                             UNION ALL
-                            SELECT NULL, NULL, NULL, x.id, x.valid_from, x.source FROM ({current}) x"""
+                            SELECT NULL, NULL, NULL, x.id, x.valid_from, x.source, x.owner_id FROM ({current}) x"""
             else:
-                diff = f"""SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source
+                diff = f"""SELECT r.a, r.b, r.c, x.id, x.valid_from, x.source, x.owner_id
                             FROM ({answer}) r FULL JOIN ({current}) x ON {match}
                             WHERE r.a IS NULL OR x.id IS NULL
                                   {f"OR x.source <> {_source_sql('r')}" if has_source else ""}"""
@@ -313,11 +314,16 @@ def _membership_write(
                 return dict.fromkeys(keys, 0) | {"_touched": []}
             if to_open + to_change > 10_000:
                 cursor.execute("ANALYZE _engine_diff")
-            # Owners to open that already have history (open from the effective date, else from the beginning).
+            # Owners to open that already have history (open from the effective date, else from the beginning):
+            # those with a current row in the diff (closed or re-sourced) have, the others are looked up — in an
+            # activation every account is of the first kind (its million history lookups cost 3–5 s). One pass
+            # over the diff, grouped by owner.
             cursor.execute(
                 f"""CREATE TEMP TABLE _engine_known ON COMMIT DROP AS
-                SELECT DISTINCT n.a FROM (SELECT DISTINCT a FROM _engine_diff WHERE id IS NULL) n
-                WHERE EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = n.a);
+                SELECT n.a FROM (SELECT coalesce(a, owner_id) AS a, bool_or(id IS NULL) AS opens,
+                                        bool_or(id IS NOT NULL) AS has_current
+                                 FROM _engine_diff GROUP BY 1) n
+                WHERE n.opens AND (n.has_current OR EXISTS (SELECT 1 FROM {table} h WHERE h.{column} = n.a));
                 ANALYZE _engine_known"""  # without statistics the planner hashes the rows to open instead
             )
             opening = f"""SELECT d.a, d.b, {source_new if has_source else "NULL"} AS source,

@@ -194,6 +194,28 @@ def test_a_bulk_load_rewrites_the_stored_answers(alignment, scopes, monkeypatch)
     assert accounts[0].pk not in stored_answers()
 
 
+@pytest.mark.django_db(databases=["default", "progress"])
+def test_an_activation_compares_no_answer_and_stores_the_new_models(alignment, scopes):
+    """No current row is in the new model's territories: every answer is new, none is compared (no
+    _engine_scope), and the stored answers are the new model's rows, which a re-run then leaves alone."""
+    accounts = [factories.make_account(region=region, industry="technology") for region in ("CA", "NY", "TX")]
+    full_run(alignment)
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    full_run(plan)
+    scopes.clear()
+    statements = []
+    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+        services.territory_model_activate(model=plan)
+    assert scopes == [None]
+    assert not any("CREATE TEMP TABLE _engine_scope " in sql for sql in statements)
+    assert set(stored_answers()) == {a.pk for a in accounts}
+    assert_answers_match_memberships()
+    plan.refresh_from_db()
+    run = full_run(plan)
+    assert (run.counts["opened"], run.counts["closed"]) == (0, 0)
+    assert scopes[-1] == []
+
+
 class SkippingRunMatchesReferenceTests(TestCase):
     """Random alignments, a first run, then random changes that bypass the incremental path (account fields,
     a criterion's values, overrides, membership rows deleted); the next full run — diffing only what it

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Account
 from territories import services
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import (
@@ -426,6 +427,20 @@ def test_it_plans_diffs_and_activates_with_history_continuing_by_code(alignment)
     ]
     assert [row for row in history_rows() if row[0] == mover.pk] == [(mover.pk, "west", EARLIEST, None)]
     assert AccountTerritoryMembership.objects.get(account=mover).territory.territory_model == plan
+
+
+def test_an_activation_opens_an_account_with_only_closed_history_from_the_effective_date(alignment, write_mode):
+    """The activation's diff holds no current row of it, yet it has history: found by its closed row."""
+    returning = factories.make_account(region="CA")
+    full_run(alignment)
+    Account.objects.filter(pk=returning.pk).update(region="TX")  # in no territory: its row closes
+    full_run(alignment)
+    Account.objects.filter(pk=returning.pk).update(region="CA")  # back, not reassigned before the switch
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    full_run(plan)
+    services.territory_model_activate(model=plan)
+    today = timezone.localdate()
+    assert history_rows() == [(returning.pk, "west", EARLIEST, today), (returning.pk, "west", today, None)]
 
 
 def test_an_activation_closes_every_current_row_and_opens_the_new_models(alignment, write_mode):
