@@ -18,7 +18,7 @@ from core.access import access_scope
 from kpis.choices import KpiCode, PeriodType, RollupView
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget, RollupDirty
 from kpis.selectors import ADDITIVE_KPIS, period_shift, period_start_of
-from territories.choices import TerritoryModelState
+from territories.choices import TerritoryKind, TerritoryModelState
 from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure, TerritoryModel
 
 MONEY = DecimalField(max_digits=20, decimal_places=6)
@@ -121,6 +121,39 @@ def territories_with_attainment(
     ).annotate(
         attainment=ExpressionWrapper(F("actual") / NullIf(F("target"), Decimal(0)), output_field=MONEY),
     )
+
+
+def territories_adding_up(*, territories: list[Territory]) -> list[Territory]:
+    """Those of `territories` whose figures add up without counting a deal twice, taken in order — by kind
+    as TerritoryKind lists them (geographic first), then as given — each unless it may share deals with one
+    already taken. Two territories share none when their paths down from their nearest common ancestor (or
+    from the top) begin at two siblings of the same kind: siblings of one kind partition their parent
+    (docs/ASSIGNMENT.md). Anything else may overlap: an ancestor and its descendant, or territories whose
+    paths part at siblings of different kinds, which overlay (a geographic and a vertical root hold the same
+    deals). One query: the territories' ancestor chains."""
+    if not territories:
+        return []
+    chains: dict[int, list[tuple[int, str]]] = {t.pk: [] for t in territories}
+    links = (
+        TerritoryClosure.objects.filter(descendant_id__in=list(chains))
+        .order_by("descendant_id", "-depth")
+        .values_list("descendant_id", "ancestor_id", "ancestor__kind")
+    )
+    for descendant_id, ancestor_id, kind in links:
+        chains[descendant_id].append((ancestor_id, kind))  # from the top down to the territory itself
+
+    def apart(first: list[tuple[int, str]], second: list[tuple[int, str]]) -> bool:
+        for (first_id, first_kind), (second_id, second_kind) in zip(first, second, strict=False):
+            if first_id != second_id:
+                return first_kind == second_kind
+        return False  # one is the other's ancestor (or itself)
+
+    kinds = list(TerritoryKind.values)
+    taken: list[Territory] = []
+    for territory in sorted(territories, key=lambda t: kinds.index(t.kind)):
+        if all(apart(chains[territory.pk], chains[other.pk]) for other in taken):
+            taken.append(territory)
+    return taken
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,13 @@ def home(request):
 
 def _dashboard_figures(*, user, model, parent, period, view) -> dict:
     scope = dash.territories_top_of_scope(user=user, model=model, parent=parent)
-    rows = list(
+    # Every territory of the level is read (the totals cover them all), the first ones shown.
+    level = list(
         dash.territories_with_attainment(territories=scope, period=period, view=view)
         .select_related("parent")
-        .order_by("code")[:TOP_TERRITORIES_SHOWN]
+        .order_by("code")
     )
+    rows = level[:TOP_TERRITORIES_SHOWN]
     ranking = dash.territories_ranked_by_attainment(
         territories=Territory.objects.visible_to(user).filter(territory_model=model), period=period, view=view
     )
@@ -87,6 +89,7 @@ def _dashboard_figures(*, user, model, parent, period, view) -> dict:
             "data": [round(float(r.attainment) * 100, 1) for r in rows if r.attainment is not None],
         },
     }
+    adding_up = dash.territories_adding_up(territories=level)
     staleness = dash.figures_staleness(
         computed_at_values=[r.computed_at for r in rows], territory_ids=scope.values("id")
     )
@@ -99,10 +102,14 @@ def _dashboard_figures(*, user, model, parent, period, view) -> dict:
         "bottom": ranking["bottom"],
         "chart": chart,
         "staleness": staleness,
+        # Summed over the territories that share no deal: the roots of a geography and of verticals, say,
+        # hold the same deals, and adding them up would count each deal once per kind.
         "totals": {
-            "actual": sum((r.actual or 0) for r in rows),
-            "pipeline": sum((r.pipeline or 0) for r in rows),
-            "weighted_pipeline": sum((r.weighted_pipeline or 0) for r in rows),
+            "actual": sum((r.actual or 0) for r in adding_up),
+            "pipeline": sum((r.pipeline or 0) for r in adding_up),
+            "weighted_pipeline": sum((r.weighted_pipeline or 0) for r in adding_up),
+            "territories": adding_up,
+            "level": len(level),
         },
     }
 
