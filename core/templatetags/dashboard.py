@@ -1,4 +1,4 @@
-"""Number formatting for the pages: money, percentages and the attainment colour band."""
+"""Number formatting for the pages: money, percentages, the attainment colour band and a run's counts."""
 
 from decimal import Decimal
 
@@ -36,3 +36,44 @@ def attainment_band(value) -> str:
     if value >= ATTAINMENT_WARN:
         return "text-warning-emphasis"
     return "text-danger-emphasis"
+
+
+# What a run's counts mean, in the words of the page (AssignmentRun.counts, RecomputeRun.counts); a key not
+# listed here shows as itself, spaced.
+RUN_COUNT_LABELS = {
+    "deep": "account territories",
+    "opened": "opened",
+    "closed": "closed",
+    "deleted_same_day": "replaced the same day",
+    "source_changed": "re-sourced",
+    "overlaps": "overlaps",
+    "deals": "deal territories",
+    "deals_opened": "deal rows opened",
+    "deals_closed": "deal rows closed",
+    "deals_deleted_same_day": "deal rows replaced the same day",
+    "planned": "planned account territories",
+    "plan_accounts_changed": "accounts whose plan changed",
+    "moved_accounts": "accounts moving",
+    "rollup_rows": "rollup rows",
+    "skipped_views": "views skipped (busy)",
+    "busy_territories": "territories skipped (busy)",
+    "deal_changes": "deal changes",
+}
+
+
+@register.filter
+def run_counts(counts) -> list[tuple[str, str]]:
+    """A run's counts as (label, value) pairs: numbers with thousands separators, lists joined."""
+    pairs = []
+    for key, value in (counts or {}).items():
+        label = RUN_COUNT_LABELS.get(key, key.replace("_", " "))
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, int | float | Decimal):
+            shown = f"{value:,}"
+        elif isinstance(value, list | tuple):
+            shown = ", ".join(str(item) for item in value) or "none"
+        else:
+            shown = str(value)
+        pairs.append((label, shown))
+    return pairs

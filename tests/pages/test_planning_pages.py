@@ -38,6 +38,19 @@ def test_it_queues_a_run_whose_progress_polls_until_it_finishes(manager, world, 
     polled = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
     assert "hx-trigger" not in polled  # finished: it stops polling
     assert "Succeeded" in polled
+    # The counts in words, numbers with thousands separators.
+    assert "account territories: " in polled and "deal rows opened: " in polled and "deep:" not in polled
+
+
+def test_a_runs_counts_read_as_words(manager, world):
+    run = AssignmentRun.objects.create(
+        territory_model=world.model,
+        status="succeeded",
+        progress=100,
+        counts={"deep": 3005000, "opened": 12, "skipped_views": [], "unheard_of_count": 2},
+    )
+    content = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
+    assert "account territories: 3,005,000 · opened: 12 · views skipped (busy): none · unheard of count: 2" in content
 
 
 def test_it_polls_a_run_that_is_not_finished(manager, world):
