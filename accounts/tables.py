@@ -1,13 +1,13 @@
 import django_tables2 as tables
 
 from accounts.models import Account, Deal
-from core.tables import FastTable, IsoDateColumn
+from core.tables import AmountColumn, FastTable, IsoDateColumn
 
 
 class AccountTable(FastTable):
     name = tables.Column()
     country = tables.Column(verbose_name="Country")
-    annual_revenue = tables.Column(verbose_name="Annual revenue", attrs={"td": {"class": "text-end"}})
+    annual_revenue = AmountColumn(verbose_name="Annual revenue")
 
     class Meta:
         model = Account
@@ -40,7 +40,7 @@ class DealTable(FastTable):
     rep = tables.Column(accessor="rep__name", verbose_name="Rep", default="—")
     product = tables.Column(accessor="product__name", verbose_name="Product", default="—")
     campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign", default="—")
-    amount = tables.Column(attrs={"td": {"class": "text-end"}})
+    amount = AmountColumn()
     created_on = IsoDateColumn(verbose_name="Created on")
     expected_close_on = IsoDateColumn(verbose_name="Expected close on")
     closed_on = IsoDateColumn(verbose_name="Closed on")

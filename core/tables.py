@@ -29,6 +29,20 @@ class IsoDateColumn(tables.Column):
         return value
 
 
+class AmountColumn(tables.Column):
+    """A money amount with thousands separators and cents, right-aligned; exports keep the number."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return f"{value:,.2f}"
+
+    def value(self, value):
+        return value
+
+
 class IsoDateTimeColumn(tables.Column):
     """A timestamp as YYYY-MM-DD HH:MM in the current time zone, without a template per cell."""
 

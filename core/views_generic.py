@@ -62,6 +62,8 @@ class ObjectListView(LoginRequiredMixin, View):
             if name in filterset.form.fields:
                 filterset.form.fields[name].label = label
         for field in filterset.form.fields.values():
+            if isinstance(field.widget, forms.NullBooleanSelect):  # "Unknown" reads as a value, not as no filter
+                field.widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
             if isinstance(field.widget, forms.Select):  # includes NullBooleanSelect and SelectMultiple
                 css = "form-select form-select-sm"
             elif isinstance(field.widget, forms.CheckboxInput):

@@ -61,3 +61,22 @@ def test_it_exports_the_filtered_rows_in_the_chosen_order(client, manager_user):
     client.force_login(manager_user)
     rows = _csv_rows(client.get(reverse("accounts:list"), {"export": "csv", "industry": "technology", "sort": "-name"}))
     assert [row[1] for row in rows[1:]] == ["Bravo", "Alpha"]
+
+
+def test_amounts_read_with_separators_on_the_page_and_stay_numbers_in_exports(client, manager_user):
+    deal = factories.make_deal(amount=Decimal("1234567.5"))
+    client.force_login(manager_user)
+    page = client.get(reverse("accounts:deals")).content.decode()
+    assert '<td class="text-end">1,234,567.50</td>' in page
+    rows = _csv_rows(client.get(reverse("accounts:deals"), {"export": "csv"}))
+    assert rows[1][rows[0].index("Amount")] == "1234567.50"
+    sheet = load_workbook(io.BytesIO(client.get(reverse("accounts:deals"), {"export": "xlsx"}).content)).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert row[header.index("Amount")] == 1234567.5
+    assert deal.external_id in row
+
+
+def test_a_yes_no_filter_offers_any_rather_than_unknown(client, manager_user):
+    client.force_login(manager_user)
+    page = client.get(reverse("accounts:deals")).content.decode()
+    assert '<option value="unknown" selected>Any</option>' in page and ">Unknown<" not in page
