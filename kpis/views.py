@@ -25,6 +25,7 @@ class KpiTargetListView(ObjectListView):
     filterset_class = KpiTargetFilterSet
     table_class = KpiTargetTable
     title = "Targets"
+    filter_labels = {"kpi": "KPI", "kpi_code": "KPI code", "period_from": "Periods from", "period_to": "Periods up to"}
     nav = "targets"
     export_name = "targets"
     empty_text = "No targets yet."

@@ -80,3 +80,23 @@ def test_a_yes_no_filter_offers_any_rather_than_unknown(client, manager_user):
     client.force_login(manager_user)
     page = client.get(reverse("accounts:deals")).content.decode()
     assert '<option value="unknown" selected>Any</option>' in page and ">Unknown<" not in page
+
+
+def test_a_target_reads_in_its_kpis_unit_and_exports_as_a_number(client, manager_user):
+    from kpis.models import KpiDefinition, KpiTarget
+    from kpis.services import kpi_catalogue_sync
+
+    kpi_catalogue_sync()
+    territory = factories.make_territory(code="west")
+    for code, value in (("revenue", Decimal("1234567.5")), ("win_rate", Decimal("0.35"))):
+        KpiTarget.objects.create(
+            territory=territory, kpi=KpiDefinition.objects.get(code=code), period_type="month",
+            period_start="2026-01-01", value=value,
+        )  # fmt: skip
+    client.force_login(manager_user)
+    page = client.get(reverse("kpis:targets")).content.decode()
+    assert '<td class="text-end">1,234,568</td>' in page and '<td class="text-end">35.0 %</td>' in page
+    assert ">KPI code<" in page
+    rows = _csv_rows(client.get(reverse("kpis:targets"), {"export": "csv", "sort": "kpi"}))
+    values = sorted(row[rows[0].index("Value")] for row in rows[1:])
+    assert values == ["0.3500", "1234567.5000"]
