@@ -12,6 +12,7 @@ from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -291,6 +292,8 @@ def territory_map(request):
                 "tile_url": settings.MAP_TILE_URL,
                 "attribution": settings.MAP_TILE_ATTRIBUTION,
                 "data_url": reverse("territories:map-data"),
+                # Without tiles (no internet), the countries' outlines, vendored, give the map its bearings.
+                "outline_url": static("vendor/world-atlas/countries-50m.json"),
             },
         },
     )

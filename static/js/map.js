@@ -1,5 +1,5 @@
 // Accounts of geographic territories on a Leaflet map, clustered, coloured by their territory's attainment.
-// No tile URL configured (no internet) → the map is drawn without a base layer.
+// No tile URL configured (no internet) → the countries' outlines (vendored world-atlas TopoJSON) under it.
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
@@ -8,6 +8,21 @@
   var map = L.map("map", { preferCanvas: true, maxZoom: 18 }).setView([20, 0], 2);
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { attribution: config.attribution || "", maxZoom: 18 }).addTo(map);
+  } else if (config.outline_url && window.topojson) {
+    document.getElementById("map").classList.add("map-outline");
+    fetch(config.outline_url)
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (world) {
+        if (!world) { return; }
+        var countries = L.geoJSON(topojson.feature(world, world.objects.countries), {
+          interactive: false,
+          style: { color: "#adb5bd", weight: 1, fillColor: "#f8f9fa", fillOpacity: 1 },
+          attribution: "Natural Earth (world-atlas)",
+        }).addTo(map);
+        countries.bringToBack();
+        map.getContainer().dataset.outlines = countries.getLayers().length;
+      })
+      .catch(function () { /* the accounts still show, on a blank background */ });
   }
   function colour(attainment) {
     if (attainment === null || attainment === undefined) { return "#6e7781"; }

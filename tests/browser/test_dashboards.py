@@ -37,6 +37,9 @@ def test_it_shows_the_map_with_clustered_accounts(page, live_server, world, cons
     page.get_by_role("link", name="Map").click()
     page.wait_for_selector("#map.leaflet-container")
     page.wait_for_function("() => document.getElementById('map-status').textContent.startsWith('2 accounts')")
+    # No tile server here: the vendored countries' outlines are drawn instead (241 countries in the file).
+    page.wait_for_function("() => Number(document.getElementById('map').dataset.outlines) > 200")
+    assert page.locator("#map").get_attribute("class").count("map-outline") == 1
     assert page.locator("nav a.nav-link.active").inner_text() == "Map"
     screenshot("map")
     assert console_errors == []
