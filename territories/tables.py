@@ -1,7 +1,18 @@
+from datetime import date
+
 import django_tables2 as tables
 
 from core.tables import FastTable, IsoDateColumn, IsoDateTimeColumn
+from territories.engine import EARLIEST_DATE
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
+
+
+class SinceColumn(IsoDateColumn):
+    """A membership's start: the first alignment's rows start at the beginning of the data (a sentinel date),
+    which reads as such rather than as 1900; exports keep the date."""
+
+    def render(self, value):
+        return "the start" if value == date.fromisoformat(EARLIEST_DATE) else super().render(value)
 
 
 class TerritoryTable(FastTable):
@@ -25,7 +36,7 @@ class MembershipTable(FastTable):
     city = tables.Column(accessor="account__city", verbose_name="City")
     industry = tables.Column(accessor="account__industry", verbose_name="Industry")
     territory = tables.Column(accessor="territory__code", verbose_name="Territory")
-    valid_from = IsoDateColumn(verbose_name="Since")
+    valid_from = SinceColumn(verbose_name="Since")
 
     class Meta:
         model = AccountTerritoryMembership
@@ -36,6 +47,8 @@ class MembershipTable(FastTable):
 
 class RepAssignmentTable(FastTable):
     rep = tables.Column(accessor="rep__name", verbose_name="Rep")
+    start_date = IsoDateColumn(verbose_name="Start date")
+    end_date = IsoDateColumn(verbose_name="End date")
 
     class Meta:
         model = RepAssignment
@@ -47,6 +60,7 @@ class RepAssignmentTable(FastTable):
 class TerritoryModelTable(FastTable):
     code = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
     name = tables.Column(linkify=("territories:model-detail", {"pk": tables.A("pk")}))
+    effective_from = IsoDateColumn(verbose_name="Effective from")
     activated_at = IsoDateTimeColumn(verbose_name="Activated")
     created_at = IsoDateTimeColumn(verbose_name="Created")
 

@@ -58,6 +58,19 @@ def test_it_renders_territory_detail_with_kpis_rules_and_history(client, world):
     assert revenue["as_of"].attainment == 2
 
 
+def test_the_territory_page_shows_dates_in_one_format_and_the_start_of_the_data_as_such(client, world):
+    from datetime import date
+
+    from territories.models import AccountTerritoryMembership, RepAssignment
+
+    AccountTerritoryMembership.objects.filter(account=world.account_a).update(valid_from=date(1900, 1, 1))
+    assignment = RepAssignment.objects.get(territory=world.west_ca)
+    client.force_login(world.manager_user)
+    content = client.get(reverse("territories:detail", args=[world.west_ca.pk])).content.decode()
+    assert ">the start</td>" in content and "1900" not in content
+    assert f">{assignment.start_date.isoformat()}</td>" in content
+
+
 def test_it_shows_restated_next_to_as_of_when_they_differ(client, world):
     client.force_login(world.manager_user)
     month = f"month:{world.period.start.isoformat()}"
