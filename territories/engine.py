@@ -794,12 +794,12 @@ def _class_compute(
     deferred (given with skip_unchanged; deferred["all_new"]: no current row is in this model's
     territories, so every account's answer is new — an activation): when the membership table is empty —
     the first write ever, where all three million rows of a million accounts open — the representatives'
-    deep rows are left
-    unexpanded and deferred gets {"sql": a query of their accounts' rows (a, b, c), "rows": their number}:
-    the writer inserts them straight into the table instead of through _engine_result. Every account's
-    answer is new then, so its signature is not compared either: deferred["answers"] is the query of every
-    account's (account_id, sig), which the writer stores straight from (no _engine_scope) — as with
-    deferred["all_new"], where the deep rows are expanded as on any full run."""
+    deep rows are left unexpanded and deferred gets {"sql": a query of their accounts' rows (a, b, c),
+    "rows": their number}: the writer inserts them straight into the table instead of through
+    _engine_result. Every account's answer is new then, so its signature is not compared either:
+    deferred["answers"] is the query of every account's (account_id, sig), which the writer stores straight
+    from (no _engine_scope) — as with deferred["all_new"], where the deep rows are expanded as on any full
+    run."""
     cursor.execute(_BOUNDS_SQL, params)
     emp_bounds, rev_bounds = cursor.fetchone()
     sets = _class_sets(cursor, params, has_products)
@@ -934,7 +934,7 @@ def _class_compute(
         plan_answers_table = f"{PLAN_ANSWER_TABLE} WHERE territory_model_id = {int(params['model'])}"
         # A plan's first run (no stored answer yet): every answer is new, nothing to compare with.
         cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {plan_answers_table})")
-        first_plan = deferred is not None and cursor.fetchone()[0]
+        first_plan = cursor.fetchone()[0] and deferred is not None
         scoped = _answer_scope(
             cursor,
             expanding,

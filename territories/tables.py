@@ -6,13 +6,15 @@ from core.tables import FastTable, IsoDateColumn, IsoDateTimeColumn
 from territories.engine import EARLIEST_DATE
 from territories.models import AccountTerritoryMembership, RepAssignment, Territory, TerritoryModel
 
+_BEGINNING_OF_THE_DATA = date.fromisoformat(EARLIEST_DATE)
+
 
 class SinceColumn(IsoDateColumn):
     """A membership's start: the first alignment's rows start at the beginning of the data (a sentinel date),
     which reads as such rather than as 1900; exports keep the date."""
 
     def render(self, value):
-        return "the start" if value == date.fromisoformat(EARLIEST_DATE) else super().render(value)
+        return "the start" if value == _BEGINNING_OF_THE_DATA else super().render(value)
 
 
 class TerritoryTable(FastTable):
