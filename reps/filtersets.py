@@ -10,7 +10,9 @@ class RepFilterSet(django_filters.FilterSet):
     home_country = django_filters.CharFilter()
     home_region = django_filters.CharFilter()
     is_active = django_filters.BooleanFilter()
-    industry = django_filters.CharFilter(field_name="industries", lookup_expr="contains", method="filter_industry")
+    industry = django_filters.CharFilter(
+        field_name="industries", lookup_expr="contains", method="filter_industry", label="Industry strength"
+    )
 
     class Meta:
         model = Rep

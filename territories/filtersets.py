@@ -43,7 +43,9 @@ class TerritoryModelFilterSet(django_filters.FilterSet):
 class TerritoryFilterSet(django_filters.FilterSet):
     territory_model = django_filters.ModelChoiceFilter(queryset=visible(TerritoryModel))
     active_model = django_filters.BooleanFilter(
-        method="filter_active_model", help_text="Only territories of the active territory model."
+        method="filter_active_model",
+        label="Active model only",
+        help_text="Only territories of the active territory model.",
     )
     kind = django_filters.MultipleChoiceFilter(choices=TerritoryKind.choices)
     code = django_filters.CharFilter()

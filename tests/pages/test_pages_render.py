@@ -14,6 +14,7 @@ def test_it_renders_each_list_page_for_a_manager(client, world, name):
     response = client.get(reverse(name))
     assert response.status_code == 200
     assert b'aria-current="page"' in response.content
+    assert b"[invalid name]" not in response.content  # every filter has a label
 
 
 def test_it_lists_both_accounts_for_a_manager(client, world):
