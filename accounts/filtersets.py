@@ -73,7 +73,9 @@ class ProductFilterSet(django_filters.FilterSet):
 
 class CampaignFilterSet(django_filters.FilterSet):
     channel = django_filters.MultipleChoiceFilter(choices=CampaignChannel.choices)
-    active_on = django_filters.DateFilter(method="filter_active_on", help_text="Campaigns running on this date.")
+    active_on = django_filters.DateFilter(
+        method="filter_active_on", label="Running on", help_text="Campaigns running on this date."
+    )
 
     class Meta:
         model = Campaign
@@ -88,7 +90,7 @@ class CampaignFilterSet(django_filters.FilterSet):
 class DealFilterSet(django_filters.FilterSet):
     external_id = django_filters.CharFilter()
     stage = django_filters.MultipleChoiceFilter(choices=DealStage.choices)
-    is_open = django_filters.BooleanFilter(method="filter_is_open")
+    is_open = django_filters.BooleanFilter(method="filter_is_open", label="Open deals")
     account = django_filters.ModelChoiceFilter(queryset=_visible(Account))
     rep = django_filters.ModelChoiceFilter(queryset=_visible(Rep))
     product = django_filters.ModelChoiceFilter(queryset=_visible(Product))

@@ -31,7 +31,6 @@ class DealListView(ObjectListView):
     filter_labels = {
         "account": "Account id",
         "rep": "Rep id",
-        "is_open": "Open deals",
         "created_from": "Created from",
         "created_to": "Created up to",
         "closed_from": "Closed from",

@@ -57,10 +57,6 @@ class ObjectListView(LoginRequiredMixin, View):
                 field = filterset.form.fields[name]
                 field.widget = forms.NumberInput(attrs={"min": 1})
                 field.help_text = field.help_text or "Id number"
-        # django-filter labels a method filter on no model field "[invalid name]": its name reads better.
-        for name, field in filterset.form.fields.items():
-            if field.label == "[invalid name]":
-                field.label = name.replace("_", " ").capitalize()
         labels = {"territory": "Territory (and everything under it)", **self.filter_labels}
         for name, label in labels.items():
             if name in filterset.form.fields:

@@ -107,8 +107,12 @@ class RepAssignmentFilterSet(django_filters.FilterSet):
     rep = django_filters.ModelChoiceFilter(queryset=visible(Rep))
     territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
     role = django_filters.MultipleChoiceFilter(choices=AssignmentRole.choices)
-    active_on = django_filters.DateFilter(method="filter_active_on", help_text="Assignments in force on this date.")
-    current = django_filters.BooleanFilter(method="filter_current", help_text="Assignments in force today.")
+    active_on = django_filters.DateFilter(
+        method="filter_active_on", label="In force on", help_text="Assignments in force on this date."
+    )
+    current = django_filters.BooleanFilter(
+        method="filter_current", label="In force today", help_text="Assignments in force today."
+    )
 
     class Meta:
         model = RepAssignment
@@ -132,7 +136,7 @@ class MembershipFilterSet(django_filters.FilterSet):
     territory = django_filters.ModelChoiceFilter(queryset=visible(Territory))
     source = django_filters.MultipleChoiceFilter(choices=MembershipSource.choices)
     current = django_filters.BooleanFilter(field_name="valid_to", lookup_expr="isnull")
-    valid_on = django_filters.DateFilter(method="filter_valid_on")
+    valid_on = django_filters.DateFilter(method="filter_valid_on", label="Valid on")
 
     class Meta:
         model = AccountTerritoryMembership

@@ -440,35 +440,41 @@ def _planned_write(
     (the query of every account's signature, their number) to load from."""
     params = {**_scope_params(account_ids), "model": model_id}
     with connection.cursor() as cursor:
-        if source[0]:
-            changed = _plan_answers_first(cursor, params=params, source=source)
-        else:
-            changed = _plan_answers_write(cursor, params=params, answers=answers)
+        changed = _plan_answers_write(cursor, params=params, answers=answers, source=source)
         _plan_deals_write(cursor, params=params)
     return {"plan_accounts_changed": changed}
 
 
-def _plan_answers_write(cursor, *, params: dict, answers: str) -> int:
+def _plan_answers_write(cursor, *, params: dict, answers: str, source: tuple[str, int] = ("", 0)) -> int:
     """Replace the stored signatures of the accounts in _engine_scope (answer changed, new, or gone: sig
     NULL); the first answers of a plan go in one load. Without a class run (a model without territories,
-    some accounts only) the signatures come from _engine_result's deep rows. Returns the accounts written."""
+    some accounts only) the signatures come from _engine_result's deep rows. source, on a plan's first run
+    (none stored, as the engine checked under the plan's row lock the run holds): (the engine's query of
+    every account's signature, their number), loaded straight from, with no _engine_scope. Returns the
+    accounts written."""
     table = PLAN_ANSWER_TABLE
-    if answers != "plan":
-        cursor.execute(
-            f"""DROP TABLE IF EXISTS _engine_scope;
-                CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
-                SELECT coalesce(n.account_id, o.account_id) AS account_id, n.sig FROM (
-                    SELECT a AS account_id, array_agg(b * 4 + c ORDER BY b * 4 + c) AS sig FROM _engine_result
-                    WHERE row_type = 'deep' GROUP BY a) n
-                FULL JOIN (SELECT account_id, sig FROM {table} WHERE territory_model_id = %(model)s
-                           AND (%(all)s OR account_id = ANY(%(ids)s))) o ON o.account_id = n.account_id
-                WHERE n.sig IS DISTINCT FROM o.sig""",
-            params,
-        )
-    cursor.execute("SELECT count(*), count(*) FILTER (WHERE sig IS NOT NULL) FROM _engine_scope")
-    changed, to_open = cursor.fetchone()
-    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE territory_model_id = %(model)s)", params)
-    first = cursor.fetchone()[0]
+    query, rows = source
+    if query:
+        first, changed, to_open = True, rows, rows
+        signatures = f"SELECT account_id, sig FROM ({query}) s"
+    else:
+        if answers != "plan":
+            cursor.execute(
+                f"""DROP TABLE IF EXISTS _engine_scope;
+                    CREATE TEMP TABLE _engine_scope ON COMMIT DROP AS
+                    SELECT coalesce(n.account_id, o.account_id) AS account_id, n.sig FROM (
+                        SELECT a AS account_id, array_agg(b * 4 + c ORDER BY b * 4 + c) AS sig FROM _engine_result
+                        WHERE row_type = 'deep' GROUP BY a) n
+                    FULL JOIN (SELECT account_id, sig FROM {table} WHERE territory_model_id = %(model)s
+                               AND (%(all)s OR account_id = ANY(%(ids)s))) o ON o.account_id = n.account_id
+                    WHERE n.sig IS DISTINCT FROM o.sig""",
+                params,
+            )
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE sig IS NOT NULL) FROM _engine_scope")
+        changed, to_open = cursor.fetchone()
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE territory_model_id = %(model)s)", params)
+        first = cursor.fetchone()[0]
+        signatures = "SELECT account_id, sig FROM _engine_scope WHERE sig IS NOT NULL"
     bulk = first and _bulk_load_wanted(cursor, table=table, to_open=to_open)
     dependents = _bulk_load_begin(cursor, table=table) if bulk else []
     if not first:
@@ -478,8 +484,9 @@ def _plan_answers_write(cursor, *, params: dict, answers: str) -> int:
             params,
         )
     cursor.execute(
-        f"""INSERT INTO {table} (territory_model_id, account_id, sig)
-            SELECT %(model)s, account_id, sig FROM _engine_scope WHERE sig IS NOT NULL""",
+        f"""{_SIGNATURES_HASHED}
+            INSERT INTO {table} (territory_model_id, account_id, sig) SELECT %(model)s, s.* FROM ({signatures}) s;
+            SET LOCAL enable_mergejoin TO DEFAULT""",
         params,
     )
     if bulk:
@@ -487,29 +494,6 @@ def _plan_answers_write(cursor, *, params: dict, answers: str) -> int:
     elif changed > 10_000:
         cursor.execute(f"ANALYZE {table}")
     return changed
-
-
-def _plan_answers_first(cursor, *, params: dict, source: tuple[str, int]) -> int:
-    """A plan's first answers (none stored: the engine checked, under the plan's row lock the run holds),
-    straight from the engine's query of every account's signature — in one load when big. Returns the
-    accounts written."""
-    table = PLAN_ANSWER_TABLE
-    query, rows = source
-    bulk = _bulk_load_wanted(cursor, table=table, to_open=rows)
-    dependents = _bulk_load_begin(cursor, table=table) if bulk else []
-    cursor.execute(
-        f"""{_SIGNATURES_HASHED}
-            INSERT INTO {table} (territory_model_id, account_id, sig)
-            SELECT %(model)s, account_id, sig FROM ({query}) s""",
-        params,
-    )
-    written = cursor.rowcount
-    cursor.execute("SET LOCAL enable_mergejoin TO DEFAULT")
-    if bulk:
-        _bulk_load_end(cursor, table=table, dependents=dependents)
-    elif written > 10_000:
-        cursor.execute(f"ANALYZE {table}")
-    return written
 
 
 def _plan_deals_write(cursor, *, params: dict) -> None:
