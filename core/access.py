@@ -5,7 +5,9 @@ Every model that shows data has a manager built from a QuerySet here, so any rea
 
 - admins (group Admin or superuser), integration users and unscoped sales managers see everything;
 - a sales manager with ManagerScope rows sees the subtrees of those territory codes (in every model);
-- a sales rep sees the territories they are assigned to today, and their subtrees (TerritoryClosure);
+- a sales rep sees the territories of the active alignment they are assigned to today, and their subtrees
+  (TerritoryClosure) — never a planning model's copies of them (a draft realignment is the managers'
+  business) nor an archived alignment's;
   accounts currently in those territories (deepest-membership rule, docs/ARCHITECTURE.md), deals of
   those accounts plus deals they are the rep of, and targets, rollups, rules… of visible territories;
 - a user without any role sees nothing.
@@ -25,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core import roles
+from territories.choices import TerritoryModelState
 
 _SCOPE_CACHE_ATTR = "_access_scope"
 
@@ -50,6 +53,13 @@ def current_assignments(*, on=None):
         _model("territories.RepAssignment")
         .objects.filter(start_date__lte=day)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+    )
+
+
+def live_assignments(*, on=None):
+    """Assignments in force on a date in the active alignment: the ones a rep's access follows."""
+    return current_assignments(on=on).filter(
+        territory__territory_model__state=TerritoryModelState.ACTIVE
     )
 
 
@@ -133,7 +143,7 @@ def _access_scope_from(
             return AccessScope(nothing=True)
         if "rep" in known:
             return AccessScope(territory_ids=known["rep"], rep_id=rep_id)
-        assigned = current_assignments().filter(rep_id=rep_id).values("territory_id")
+        assigned = live_assignments().filter(rep_id=rep_id).values("territory_id")
         return AccessScope(territory_ids=_ids(_descendants_of(assigned)), rep_id=rep_id)
     return AccessScope(nothing=True)
 
@@ -208,7 +218,9 @@ class TerritoryModelQuerySet(VisibleQuerySet):
 
 class RepAssignmentQuerySet(TerritoryScopedQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
-        own = Q(rep_id=scope.rep_id) if scope.rep_id else Q(pk__in=[])
+        # Their own assignments, past ones included — but not a plan's (a draft realignment).
+        plan = TerritoryModelState.PLANNING
+        own = Q(rep_id=scope.rep_id) & ~Q(territory__territory_model__state=plan) if scope.rep_id else Q(pk__in=[])
         return super().scoped_filter(scope) | own
 
 
@@ -221,7 +233,7 @@ class RepQuerySet(VisibleQuerySet):
     def scoped_filter(self, scope: AccessScope) -> Q:
         if scope.rep_id is None:
             return Q()
-        colleagues = current_assignments().filter(territory_id__any=scope.territory_ids).values("rep_id")
+        colleagues = live_assignments().filter(territory_id__any=scope.territory_ids).values("rep_id")
         own = Q(pk=scope.rep_id) if scope.rep_id else Q(pk__in=[])
         return Q(pk__in=colleagues) | own
 

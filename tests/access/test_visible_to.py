@@ -99,6 +99,18 @@ def test_it_shows_a_rep_themself_and_colleagues_in_their_territories_only(world)
     assert ids(Rep.objects.visible_to(world.rep_a.user)) == {world.rep_a.id, colleague.id}
 
 
+def test_it_follows_only_assignments_in_the_active_model(world):
+    """A rep's access follows the active alignment: a plan's copy of their territory, or an archived
+    alignment's, gives them nothing (a draft realignment is the managers' business)."""
+    today = timezone.localdate()
+    for state in ("planning", "archived"):
+        other = factories.make_territory_model(state=state)
+        elsewhere = factories.make_territory(other, code=f"{state}-west")
+        RepAssignment.objects.create(rep=world.rep_a, territory=elsewhere, start_date=today)
+        assert ids(Territory.objects.visible_to(world.rep_a.user)) == {world.west.id, world.west_ca.id}
+        assert ids(TerritoryModel.objects.visible_to(world.rep_a.user)) == {world.west.territory_model_id}
+
+
 def test_it_shows_the_model_of_visible_territories(world):
     factories.make_territory_model()
     assert ids(TerritoryModel.objects.visible_to(world.rep_a.user)) == {world.west.territory_model_id}
@@ -173,7 +185,8 @@ class VisibilityMatchesReferenceTests(TestCase):
         from core.services import role_groups_ensure
 
         role_groups_ensure()
-        model = factories.make_territory_model()
+        TerritoryModel.objects.filter(state="active").update(state="archived")
+        model = factories.make_territory_model(state="active")
         nodes: list[Territory] = []
         parent_index: dict[int, int | None] = {}
         for position, choice in enumerate(parents):

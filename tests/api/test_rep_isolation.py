@@ -1,9 +1,11 @@
 """For every endpoint that shows data: a rep never sees another rep's rows (list, detail, filters, search)."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from core.models import AuditEntry
 from territories.models import AccountTerritoryMembership, AssignmentRun
+from tests.access.world import make_manager
 from tests.api.helpers import client_for, result_ids, url
 
 # (route, world attribute visible to rep A, world attribute of rep B's, search term matching rep B's row)
@@ -130,7 +132,7 @@ def test_it_scopes_tracked_kpis_to_the_reps_territories(world):
     assert client.get(url("tracked-kpi-detail", theirs.id)).status_code == 404
 
 
-def test_it_shows_a_rep_only_the_models_they_have_territories_in(world):
+def test_it_shows_a_rep_only_the_active_model(world):
     from django.utils import timezone
 
     from territories.models import RepAssignment
@@ -139,10 +141,37 @@ def test_it_shows_a_rep_only_the_models_they_have_territories_in(world):
     other_model = factories.make_territory_model()
     other_territory = factories.make_territory(other_model, code="elsewhere")
     RepAssignment.objects.create(rep=world.rep_b, territory=other_territory, start_date=timezone.localdate())
+    for rep in (world.rep_a, world.rep_b):
+        client = client_for(rep.user)
+        assert result_ids(client.get(url("territory-model-list"))) == {world.west.territory_model_id}
+        assert client.get(url("territory-model-detail", other_model.id)).status_code == 404
+
+
+@pytest.mark.parametrize("login", ["session", "token"])
+def test_it_hides_a_plans_copies_of_the_reps_territories(world, login):
+    """A draft realignment copies the territories and their reps; a rep sees none of it, by session or token."""
+    from core.services import api_token_create
+    from territories.models import RepAssignment, Territory, TerritoryRule
+    from territories.services import territory_model_copy
+
+    plan = territory_model_copy(source=world.west.territory_model, code="draft", name="Draft")
+    plan_west = Territory.objects.get(territory_model=plan, code="west")
+    assert RepAssignment.objects.filter(territory=plan_west, rep=world.rep_a).exists()  # copied with the plan
     client = client_for(world.rep_a.user)
-    assert result_ids(client.get(url("territory-model-list"))) == {world.west.territory_model_id}
-    assert client.get(url("territory-model-detail", other_model.id)).status_code == 404
-    assert other_model.id in result_ids(client_for(world.rep_b.user).get(url("territory-model-list")))
+    if login == "token":
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=world.rep_a.user, name='crm')[1]}")
+    assert result_ids(client.get(url("territory-list"))) == {world.west.id, world.west_ca.id}
+    assert client.get(url("territory-detail", plan_west.id)).status_code == 404
+    assert client.get(url("territory-model-detail", plan.id)).status_code == 404
+    plan_rules = set(TerritoryRule.objects.filter(territory__territory_model=plan).values_list("id", flat=True))
+    assert plan_rules and not plan_rules & result_ids(client.get(url("rule-list")))
+    assert result_ids(client.get(url("rep-assignment-list"))) == set(
+        RepAssignment.objects.filter(rep=world.rep_a, territory__territory_model=world.west.territory_model)
+        .values_list("id", flat=True)
+    ) | {world.assignment_a.id}
+    # The manager who drafted it does see it.
+    assert plan_west.id in result_ids(client_for(make_manager()).get(url("territory-list", page_size=1000)))
 
 
 def test_it_keeps_recompute_runs_from_reps(world):
