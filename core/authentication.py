@@ -30,7 +30,8 @@ def _token_sql() -> tuple[str, list[str], list[str]]:
                   WHERE ug.user_id = u.id),
             ARRAY(SELECT s.territory_code FROM {ManagerScope._meta.db_table} s WHERE s.user_id = u.id),
             (SELECT r.id FROM {Rep._meta.db_table} r WHERE r.user_id = u.id),
-            -- core.access: descendants of the rep's assignments in force today in the active alignment, and of the scope codes
+            -- core.access: descendants of the rep's assignments in force today in the active alignment,
+            -- and of the scope codes
             ARRAY(SELECT c.descendant_id FROM territories_territoryclosure c
                   WHERE c.ancestor_id IN (
                       SELECT a.territory_id FROM territories_repassignment a
