@@ -58,9 +58,7 @@ def current_assignments(*, on=None):
 
 def live_assignments(*, on=None):
     """Assignments in force on a date in the active alignment: the ones a rep's access follows."""
-    return current_assignments(on=on).filter(
-        territory__territory_model__state=TerritoryModelState.ACTIVE
-    )
+    return current_assignments(on=on).filter(territory__territory_model__state=TerritoryModelState.ACTIVE)
 
 
 def _ids(queryset: models.QuerySet) -> list[int]:

@@ -4,14 +4,15 @@ body rendered in one pass of plain Python.
 django-tables2 renders each cell through the template engine and inspects a signature per cell; at 50 rows
 × 11 columns that was most of a page's time. FastTable works out, once per column and page, how a cell is
 rendered (custom render_<name> method, column render(), choice label, default, link, td attributes) and
-then builds the rows with escaping string joins. Output matches the columns' meaning; exports still use
-django-tables2's own value path.
+then builds the rows with escaping string joins. Output matches the columns' meaning. Exports
+(as_values) work the same way: django-tables2's own value path took 23 s for 20,000 accounts.
 """
 
 import inspect
 
 import django_tables2 as tables
 from django.utils import timezone
+from django.utils.encoding import force_str
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django_countries.fields import CountryField
@@ -150,3 +151,38 @@ class FastTable(tables.Table):
             return _trusted(opening + (empty if self.empty_text else "") + "</tbody>")
         lines = ["<tr>" + "".join(render(row) for render in renderers) + "</tr>" for row in rows]
         return _trusted(opening + "".join(lines) + "</tbody>")
+
+    def _cell_value_getter(self, bound_column):
+        """record → the export value django-tables2's BoundRow.get_cell_value gives (value_<name>, else
+        render_<name>, else the column's value(); a choice field's label; None when empty), decided once."""
+        column, accessor = bound_column.column, bound_column.accessor
+        method = bound_column.value
+        if getattr(method, "__func__", None) is tables.Column.value:
+            # The default value() returns render()'s result; inspecting render's signature per cell (what
+            # django-tables2 does) was most of an export's time.
+            method = None if getattr(column.render, "__func__", None) is tables.Column.render else column.render
+        call = _caller(method) if method is not None else None
+        labels = _choice_labels(getattr(self._meta, "model", None), accessor)
+
+        def value_of(record):
+            value = accessor.resolve(record, quiet=True)
+            if labels is not None:
+                value = labels.get(value, value)
+            if value in column.empty_values:
+                return None
+            if call is not None:
+                arguments = {"value": value, "record": record, "column": column, "bound_column": bound_column}
+                value = call({**arguments, "bound_row": None, "table": self})
+            return force_str(value, strings_only=True)
+
+        return value_of
+
+    def as_values(self, exclude_columns=None):
+        """The header row, then each record's export values: what django-tables2's as_values yields."""
+        excluded = set(exclude_columns or ())
+        columns = [c for c in self.columns.iterall() if not (c.column.exclude_from_export or c.name in excluded)]
+        yield [force_str(column.header, strings_only=True) for column in columns]
+        getters = [self._cell_value_getter(column) for column in columns]
+        for row in self.rows:
+            record = row.record
+            yield [value_of(record) for value_of in getters]

@@ -8,6 +8,7 @@ per view, user and query string under the data version (core.data_version), like
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import render
@@ -122,8 +123,36 @@ class ObjectListView(LoginRequiredMixin, View):
         RequestConfig(request, paginate=False).configure(table)
         # Sorting is applied, then the export is capped so a huge table cannot exhaust memory.
         ordered = table.data.data
+        if fields := _export_fields(table):
+            # Only the exported columns: whole related rows (a deal's account, rep, product, campaign) were
+            # most of a 100,000-deal export's time.
+            ordered = ordered.only(*fields)
         capped = self.table_class(ordered[:EXPORT_ROW_LIMIT], order_by=())
         rows = capped.as_values()
         if export_format == "csv":
             return csv_response(rows=rows, filename=self.export_name)
         return xlsx_response(rows=rows, filename=self.export_name, sheet_title=self.title)
+
+
+def _export_fields(table) -> list[str] | None:
+    """The model field paths an export reads (each relation on the way included, as select_related needs),
+    or None when a column reads anything but a field (a property, a method): then every field loads."""
+    model = getattr(table._meta, "model", None)
+    if model is None or not isinstance(table.data.data, QuerySet):
+        return None
+    paths = set()
+    for column in table.columns.iterall():
+        if column.column.exclude_from_export:
+            continue
+        current, parts = model, str(column.accessor).replace(".", "__").split("__")
+        for depth, part in enumerate(parts):
+            try:
+                field = current._meta.get_field(part)
+            except FieldDoesNotExist:
+                return None
+            paths.add("__".join(parts[: depth + 1]))
+            if depth < len(parts) - 1:
+                if not field.is_relation or field.many_to_many or field.one_to_many:
+                    return None
+                current = field.related_model
+    return sorted(paths)

@@ -38,6 +38,7 @@ class PeriodFilterSet(django_filters.FilterSet):
     kpi = django_filters.ModelChoiceFilter(queryset=visible(KpiDefinition))
     kpi_code = django_filters.CharFilter(field_name="kpi__code")
     period_type = django_filters.ChoiceFilter(choices=PeriodType.choices)
+    period_start = django_filters.DateFilter(help_text="The period starting on this day (with period_type).")
     period_from = django_filters.DateFilter(field_name="period_start", lookup_expr="gte")
     period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
 

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -51,6 +53,34 @@ class KpiDefinition(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def entered_in_percent(self) -> bool:
+        """Ratios are stored as fractions (0.45) and typed and shown in percent (45 %) on pages."""
+        return self.unit == KpiUnit.RATIO
+
+    def target_from_typed(self, typed: Decimal) -> Decimal:
+        """A value typed on a page → the stored target (to the 4 places a target keeps)."""
+        return (typed / 100 if self.entered_in_percent else typed).quantize(Decimal("0.0001"))
+
+    def target_to_typed(self, stored: Decimal) -> str:
+        """A stored target → what a page's field shows (no trailing zeros, no exponent)."""
+        typed = stored * 100 if self.entered_in_percent else stored
+        return format(typed.normalize(), "f")
+
+    def target_problem(self, value, *, typed_in_percent: bool = False) -> str | None:
+        """Why a target (a stored value: a fraction for ratios) cannot be, or None — the one rule for pages,
+        the API and the admin; typed_in_percent words the hint for a page's field."""
+        if value < 0:
+            return "A target cannot be negative."
+        if self.code in SHARE_KPIS and value > 1:
+            example = "enter 45 for 45 %" if typed_in_percent else "0.45 is 45 %"
+            return f"{self.name} is a share and cannot exceed 100 % ({example})."
+        return None
+
+
+# Shares of a whole: their targets lie between 0 and 100 % (growth and attainment can exceed 100 %).
+SHARE_KPIS = frozenset({"win_rate", "market_penetration", "lead_conversion"})
+
 
 class TerritoryKpi(models.Model):
     """A KPI a territory tracks (overriding the defaults for its kind), by territory code."""
@@ -94,8 +124,8 @@ class KpiTarget(models.Model):
         return f"{self.territory.code} {self.kpi.code} {self.period_type} {self.period_start}: {self.value}"
 
     def clean(self):
-        if self.value is not None and self.value < 0:
-            raise ValidationError({"value": "A target cannot be negative."})
+        if self.value is not None and self.kpi_id is not None and (problem := self.kpi.target_problem(self.value)):
+            raise ValidationError({"value": problem})
         validate_period(self.period_type, self.period_start)
 
 

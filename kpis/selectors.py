@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Min, Q
+from django.db.models import Case, Min, Q, When
 from django.utils import timezone
 
 from accounts.choices import OPEN_STAGES
@@ -20,6 +20,7 @@ from kpis.models import (
     RollupDirty,
     TerritoryKpi,
 )
+from territories.choices import TerritoryModelState
 from territories.models import Territory, TerritoryClosure
 
 PERIOD_MONTHS = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}
@@ -114,7 +115,8 @@ def kpi_actual_vs_target(
         rollup = rollups.get(definition.id)
         actual = rollup.value if rollup else None
         target = targets.get(definition.id)
-        attainment = (actual / target).quantize(Decimal("0.0001")) if actual is not None and target else None
+        # Unrounded: pages round once, to what they show (rounding here first turned 50.947 % into 51.0 %).
+        attainment = actual / target if actual is not None and target else None
         rows.append(
             ActualVsTarget(definition, period_start, actual, target, attainment, rollup.computed_at if rollup else None)
         )
@@ -296,3 +298,83 @@ def kpi_forecast_backtest(
 ) -> Decimal | None:
     series = _revenue_series(territory=territory, period_type=period_type, view=view)
     return revenue_trend_backtest(series=series, period_type=period_type, periods=periods, until=timezone.localdate())
+
+
+# ---- The targets grid (kpis.views.target_grid) ---------------------------------------------------------
+
+# Rows of one grid page: with 12 month columns this stays under Django's 1,000 POST fields.
+TARGET_GRID_ROWS = 60
+
+
+@dataclass
+class TargetGrid:
+    kpi: KpiDefinition
+    period_type: str
+    year: int
+    parent: Territory | None
+    territories: list[Territory]
+    more: bool  # more territories than TARGET_GRID_ROWS below the parent
+    periods: list[date]
+    targets: dict[tuple[int, date], Decimal]  # (territory id, period start) → stored target
+    last_year: dict[tuple[int, date], Decimal]  # (territory id, period start) → the actual a year before
+
+    @property
+    def period_labels(self) -> list[str]:
+        return [self.period_label(start) for start in self.periods]
+
+    @property
+    def derives_from_months(self) -> bool:
+        """A quarter or year without a target of its own sums its months' (kpi_targets_for_period)."""
+        return self.kpi.code in ADDITIVE_KPIS
+
+    def period_label(self, start: date) -> str:
+        if self.period_type == PeriodType.MONTH:
+            return start.strftime("%b %Y")
+        if self.period_type == PeriodType.QUARTER:
+            return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+        return str(start.year)
+
+
+def target_grid_periods(*, period_type: str, year: int) -> list[date]:
+    step = PERIOD_MONTHS[period_type]
+    return [date(year, month, 1) for month in range(1, 13, step)]
+
+
+def target_grid(*, user, kpi: KpiDefinition, period_type: str, year: int, parent: Territory | None) -> TargetGrid:
+    """One KPI's targets for the periods of a year: the parent and its children, or — without a parent —
+    the tops of what the user sees in the active alignment; with last year's actuals (as of) beside them.
+    Three queries, whatever the number of rows."""
+    visible = Territory.objects.visible_to(user)
+    if parent is not None:
+        parent_first = Case(When(pk=parent.pk, then=0), default=1)
+        rows = visible.filter(Q(pk=parent.pk) | Q(parent=parent)).order_by(parent_first, "code")
+    else:
+        rows = (
+            visible.filter(territory_model__state=TerritoryModelState.ACTIVE)
+            .exclude(parent__in=visible.values("pk"))
+            .order_by("code")
+        )
+    territories = list(rows.only("id", "code", "name", "parent_id")[: TARGET_GRID_ROWS + 1])
+    more = len(territories) > TARGET_GRID_ROWS
+    territories = territories[:TARGET_GRID_ROWS]
+    ids = [territory.pk for territory in territories]
+    periods = target_grid_periods(period_type=period_type, year=year)
+    targets = {
+        (territory_id, start): value
+        for territory_id, start, value in KpiTarget.objects.filter(
+            territory_id__in=ids, kpi=kpi, period_type=period_type, period_start__in=periods
+        ).values_list("territory_id", "period_start", "value")
+    }
+    a_year_before = {period_shift(period_type=PeriodType.YEAR, start=start, periods=-1): start for start in periods}
+    last_year = {
+        (territory_id, a_year_before[start]): value
+        for territory_id, start, value in KpiRollup.objects.filter(
+            territory_id__in=ids,
+            kpi=kpi,
+            view=RollupView.AS_OF,
+            period_type=period_type,
+            period_start__in=list(a_year_before),
+            value__isnull=False,
+        ).values_list("territory_id", "period_start", "value")
+    }
+    return TargetGrid(kpi, period_type, year, parent, territories, more, periods, targets, last_year)

@@ -15,18 +15,22 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.hooks import territories_dirty_on_commit
+from core.models import AuditEntry
 from core.table_swap import locks_take_giving_way
 from kpis import rollup_sql
 from kpis.choices import KpiCode, RollupView
-from kpis.models import DealChange, RecomputeRun, RollupDirty
+from kpis.models import DealChange, KpiTarget, RecomputeRun, RollupDirty, validate_period
 from territories.choices import RunStatus, TerritoryModelState
-from territories.models import TerritoryModel
+from territories.models import Territory, TerritoryModel
 
 logger = logging.getLogger(__name__)
 DIMENSIONS_LOCK_TIMEOUT = "5s"
@@ -653,3 +657,91 @@ def revenue_targets_from_history(*, growth_percent: float = 10.0, months_ahead: 
         territory_ids = [row[0] for row in cursor.fetchall()]
         rollups_mark_dirty(territory_ids=territory_ids, targets_only=True)
         return len(territory_ids)
+
+
+# ---- Targets ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TargetsSetResult:
+    set: int = 0  # created or changed
+    cleared: int = 0  # deleted (an emptied cell)
+    unchanged: int = 0
+
+
+def kpi_targets_set(*, user, kpi, period_type: str, values: dict[tuple[int, date], Decimal | None]) -> TargetsSetResult:
+    """Set, replace or clear (None) targets of one KPI and period type: {(territory id, period start): value}
+    in stored units (a ratio as a fraction). All or nothing: an invalid value or period refuses the whole
+    batch with a ValidationError keyed "territory id:period start"; only changed targets are written and
+    audited, and the changed territories' rollups get their targets refreshed on commit."""
+    problems = {}
+    for (territory_id, start), value in values.items():
+        try:
+            validate_period(period_type, start)
+        except ValidationError as error:
+            problems[f"{territory_id}:{start}"] = error.messages
+        if value is not None and (problem := kpi.target_problem(value)):
+            problems[f"{territory_id}:{start}"] = [problem]
+    if problems:
+        raise ValidationError(problems)
+    territory_ids = sorted({territory_id for territory_id, _ in values})
+    result = TargetsSetResult()
+    with transaction.atomic():
+        territories = Territory.objects.in_bulk(territory_ids)
+        existing = {
+            (target.territory_id, target.period_start): target
+            for target in KpiTarget.objects.select_for_update(of=("self",))
+            .select_related("territory", "kpi")
+            .filter(
+                kpi=kpi,
+                period_type=period_type,
+                territory_id__in=territory_ids,
+                period_start__in=sorted({start for _, start in values}),
+            )
+            .order_by("id")
+        }
+        writes, clears, before = [], [], {}
+        for key, value in values.items():
+            stored = existing.get(key)
+            if (value is None and stored is None) or (stored is not None and stored.value == value):
+                result.unchanged += 1
+            elif value is None:
+                clears.append(stored)
+            else:
+                before[key] = None if stored is None else stored.value
+                territory, start = territories[key[0]], key[1]
+                writes.append(
+                    KpiTarget(territory=territory, kpi=kpi, period_type=period_type, period_start=start, value=value)
+                )
+        written = KpiTarget.objects.bulk_create(
+            writes,
+            update_conflicts=True,
+            unique_fields=["territory", "kpi", "period_type", "period_start"],
+            update_fields=["value", "updated_at"],
+        )
+        KpiTarget.objects.filter(pk__in=[target.pk for target in clears]).delete()
+        changes = [(target, before[(target.territory_id, target.period_start)], target.value) for target in written]
+        changes += [(target, target.value, None) for target in clears]
+        AuditEntry.objects.bulk_create(
+            AuditEntry(
+                user=user if user is not None and user.is_authenticated else None,
+                action=_TARGET_AUDIT_ACTION[(old is None, new is None)],
+                object_type=KpiTarget._meta.label_lower,
+                object_id=str(target.pk),
+                object_repr=str(target)[:200],
+                changes={"value": [None if old is None else str(old), None if new is None else str(new)]},
+                territory_code=target.territory.code,
+            )
+            for target, old, new in changes
+        )
+        territories_dirty_on_commit([target.territory_id for target, _, _ in changes])
+    result.set, result.cleared = len(written), len(clears)
+    return result
+
+
+# (no value before, no value after) → the audit action of a target change
+_TARGET_AUDIT_ACTION = {
+    (True, False): AuditEntry.Action.CREATE,
+    (False, False): AuditEntry.Action.UPDATE,
+    (False, True): AuditEntry.Action.DELETE,
+}

@@ -3,64 +3,96 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.shortcuts import redirect
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
-from core.audit import audit_record
-from core.hooks import territories_dirty_on_commit
-from core.models import AuditEntry
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.filtersets import KpiTargetFilterSet
-from kpis.forms import KpiTargetForm
+from kpis.forms import KpiTargetForm, TargetGridChoiceForm, TargetGridForm
 from kpis.models import KpiTarget
+from kpis.selectors import target_grid as target_grid_read
+from kpis.services import kpi_targets_set
 from kpis.tables import KpiTargetTable
 from territories.models import Territory
 
 
 class KpiTargetListView(ObjectListView):
+    template_name = "kpis/target_list.html"
     queryset = KpiTarget.objects.select_related("territory", "kpi")
     filterset_class = KpiTargetFilterSet
     table_class = KpiTargetTable
     title = "Targets"
-    filter_labels = {"kpi": "KPI", "kpi_code": "KPI code", "period_from": "Periods from", "period_to": "Periods up to"}
+    filter_labels = {
+        "kpi": "KPI",
+        "kpi_code": "KPI code",
+        "period_start": "Period starting",
+        "period_from": "Periods from",
+        "period_to": "Periods up to",
+    }
     nav = "targets"
     export_name = "targets"
     empty_text = "No targets yet."
-    empty_hint = "Set targets on a territory's page (KPIs vs targets) or through the API (/api/v1/targets/)."
+    empty_hint = "Set targets in a grid (Edit targets), on a territory's page or through the API (/api/v1/targets/)."
+
+
+def _require_manager(request) -> None:
+    if not is_manager(request.user):
+        raise PermissionDenied("Only sales managers and admins set targets.")
 
 
 @login_required
-@require_POST
 def target_set(request, territory_pk: int):
-    """Create or replace a territory's target for a KPI and period; its rollups are marked for recompute."""
-    if not is_manager(request.user):
-        raise PermissionDenied("Only sales managers and admins set targets.")
+    """Create or replace one of a territory's targets (the form on its page posts here; this page shows the
+    form again, with the errors by their fields and the input kept, when it was refused)."""
+    _require_manager(request)
     territory = object_visible_or_404(Territory.objects.all(), request.user, pk=territory_pk)
-    form = KpiTargetForm(request.POST)
-    if form.is_valid():
+    form = KpiTargetForm(request.POST or None, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with transaction.atomic():
-            target, created = KpiTarget.objects.update_or_create(
-                territory=territory,
-                kpi=data["kpi"],
-                period_type=data["period_type"],
-                period_start=data["period_start"],
-                defaults={"value": data["value"]},
+        kpi_targets_set(
+            user=request.user,
+            kpi=data["kpi"],
+            period_type=data["period_type"],
+            values={(territory.pk, data["period_start"]): data["value"]},
+        )
+        shown = data["kpi"].target_to_typed(data["value"]) + (" %" if data["kpi"].entered_in_percent else "")
+        messages.success(request, f"Target set: {data['kpi'].name}, {data['period_start']:%Y-%m-%d}: {shown}.")
+        period = urlencode({"period": f"{data['period_type']}:{data['period_start']:%Y-%m-%d}"})
+        return redirect(f"{reverse('territories:detail', args=[territory.pk])}?{period}")
+    context = {"nav": "targets", "territory": territory, "form": form, "title": f"Set a target of {territory.name}"}
+    return render(request, "kpis/target_set.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def target_grid(request):
+    """Targets of one KPI for a year's periods, a territory and its children at once: last year's actual as
+    each cell's hint; all cells saved together or none (errors by their cells)."""
+    _require_manager(request)
+    choice = TargetGridChoiceForm(request.GET or None, user=request.user)
+    grid = form = None
+    if choice.is_bound and choice.is_valid():
+        chosen = choice.cleaned_data
+        grid = target_grid_read(
+            user=request.user,
+            kpi=chosen["kpi"],
+            period_type=chosen["period_type"],
+            year=chosen["year"],
+            parent=chosen["parent"],
+        )
+        form = TargetGridForm(request.POST or None, grid=grid)
+        if request.method == "POST" and form.is_valid():
+            result = kpi_targets_set(
+                user=request.user, kpi=grid.kpi, period_type=grid.period_type, values=form.cleaned_values()
             )
-            audit_record(
-                user=request.user,
-                action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
-                instance=target,
-                changes={"value": str(data["value"])},
+            messages.success(
+                request,
+                f"{grid.kpi.name} targets saved: {result.set:,} set, {result.cleared:,} cleared, "
+                f"{result.unchanged:,} unchanged.",
             )
-            territories_dirty_on_commit([territory.pk])
-        messages.success(request, f"Target set: {target.kpi.name} {target.period_start} = {data['value']:,}.")
-    else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, f"Target not set: {message}")
-    period = urlencode({"period": f"{request.POST.get('period_type')}:{request.POST.get('period_start')}"})
-    return redirect(f"{reverse('territories:detail', args=[territory.pk])}?{period}")
+            return redirect(request.get_full_path())
+    elif request.method == "POST":
+        return HttpResponseBadRequest("Choose the KPI, periods and year of the grid first.")
+    context = {"nav": "targets", "choice": choice, "grid": grid, "form": form, "title": "Edit targets"}
+    return render(request, "kpis/target_grid.html", context, status=400 if form is not None and form.errors else 200)

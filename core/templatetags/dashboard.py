@@ -19,6 +19,14 @@ def money(value) -> str:
 
 
 @register.filter
+def count(value) -> str:
+    """A whole number with thousands separators (a count of deals, accounts, claims)."""
+    if value is None or value == "":
+        return "—"
+    return f"{int(value):,}"
+
+
+@register.filter
 def percent(value) -> str:
     if value is None or value == "":
         return "—"

@@ -167,8 +167,9 @@ def test_it_hides_a_plans_copies_of_the_reps_territories(world, login):
     plan_rules = set(TerritoryRule.objects.filter(territory__territory_model=plan).values_list("id", flat=True))
     assert plan_rules and not plan_rules & result_ids(client.get(url("rule-list")))
     assert result_ids(client.get(url("rep-assignment-list"))) == set(
-        RepAssignment.objects.filter(rep=world.rep_a, territory__territory_model=world.west.territory_model)
-        .values_list("id", flat=True)
+        RepAssignment.objects.filter(
+            rep=world.rep_a, territory__territory_model=world.west.territory_model
+        ).values_list("id", flat=True)
     ) | {world.assignment_a.id}
     # The manager who drafted it does see it.
     assert plan_west.id in result_ids(client_for(make_manager()).get(url("territory-list", page_size=1000)))

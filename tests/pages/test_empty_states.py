@@ -20,7 +20,7 @@ def test_it_tells_a_manager_to_create_and_activate_a_model(client, manager_user)
         ("accounts:deals", "CRM sync"),
         ("reps:list", "assign them to territories"),
         ("territories:list", "run the assignment"),
-        ("kpis:targets", "Set targets on a territory"),
+        ("kpis:targets", "Set targets in a grid"),
     ],
 )
 def test_it_explains_an_empty_list(client, manager_user, name, hint):

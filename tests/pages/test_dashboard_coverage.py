@@ -1,0 +1,40 @@
+"""The dashboard's coverage warnings: exact counts with separators up to the cap, "+" beyond it."""
+
+import pytest
+from django.urls import reverse
+
+from core import dashboard_selectors
+from territories.models import AssignmentOverlap
+
+pytestmark = pytest.mark.django_db
+
+
+def overlaps(world, n: int) -> None:
+    AssignmentOverlap.objects.bulk_create(
+        AssignmentOverlap(
+            territory_model=world.model,
+            account=world.account_a,
+            winner=world.west_ca,
+            loser=world.west_or,
+            reason="priority",
+        )
+        for _ in range(n)
+    )
+
+
+def coverage_line(client, world) -> str:
+    client.force_login(world.manager_user)
+    page = client.get(reverse("home")).content.decode()
+    start = page.index("Overlapping claims")
+    return page[start : page.index("</li>", start)]
+
+
+def test_it_counts_overlaps_exactly_past_a_thousand(client, world):
+    overlaps(world, 1635)
+    assert coverage_line(client, world) == "Overlapping claims resolved in the latest run: 1,635"
+
+
+def test_it_marks_a_count_at_the_cap(client, world, monkeypatch):
+    monkeypatch.setattr(dashboard_selectors, "COVERAGE_COUNT_CAP", 20)
+    overlaps(world, 25)
+    assert coverage_line(client, world) == "Overlapping claims resolved in the latest run: 20+"
