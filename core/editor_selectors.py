@@ -183,6 +183,19 @@ def accounts_in_territory(*, territory_id: int, territory_model):
     return rows.filter(account_id=OuterRef("pk"), territory_id__in=subtree)
 
 
+def parent_answer_known(*, territory) -> bool:
+    """Whether "within the parent" can be counted: False for a territory under a parent in a plan that
+    has not finished a run yet, whose plan is empty (every rule would count 0 accounts within the parent,
+    however many its criteria match). The active model's current memberships are its answer."""
+    from territories.choices import RunStatus, TerritoryModelState
+    from territories.models import AssignmentRun
+
+    model = territory.territory_model
+    if territory.parent_id is None or model.state == TerritoryModelState.ACTIVE:
+        return True
+    return AssignmentRun.objects.filter(territory_model=model, dry_run=False, status=RunStatus.SUCCEEDED).exists()
+
+
 def rule_accounts_count(*, user, territory, criteria: list[PreviewCriterion | dict]) -> int | None:
     """Visible accounts the whole rule matches: all its criteria together (none: every account), within
     the territory's parent when it has one. None for a product territory or a rule on product fields

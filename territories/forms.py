@@ -17,6 +17,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
+from territories.validation import DUPLICATE_FIELD_MESSAGE
 
 
 class BootstrapBoundField(BoundField):
@@ -25,7 +26,11 @@ class BootstrapBoundField(BoundField):
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
         if attrs.get("aria-invalid"):
-            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            # These attrs replace the widget's own, so start from its class (form-control, form-select):
+            # "is-invalid" alone left the field unstyled.
+            widget = widget or self.field.widget
+            css = attrs.get("class", widget.attrs.get("class", ""))
+            attrs["class"] = f"{css} is-invalid".strip()
         return attrs
 
 
@@ -144,9 +149,6 @@ class RuleForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = TerritoryRule
         fields = ["name", "position"]
-
-
-DUPLICATE_FIELD_MESSAGE = "This rule already has a criterion on this field; put all values in it."
 
 
 class BaseCriterionFormSet(BaseInlineFormSet):

@@ -114,13 +114,23 @@ class Territory(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
+        stored = dict(zip(field_names, values, strict=True))
         # The kind as stored, so clean() checks the criteria only when the kind changes.
-        instance._stored_kind = dict(zip(field_names, values, strict=True)).get("kind")
+        instance._stored_kind = stored.get("kind")
+        # The model as stored (unknown when deferred), so clean() refuses a move to another model.
+        if "territory_model_id" in stored:
+            instance._stored_territory_model_id = stored["territory_model_id"]
         return instance
 
     def clean(self):
         from territories.validation import territory_kind_validate
 
+        # Its rules, pins, parent, children and history all belong to its model: a plan is made by copying
+        # the model (territory_model_copy), never by moving territories between models.
+        stored_model_id = getattr(self, "_stored_territory_model_id", None)
+        if self.pk is not None and stored_model_id is not None and self.territory_model_id != stored_model_id:
+            message = "A territory cannot move to another territory model; create it in that model instead."
+            raise ValidationError({"territory_model": message})
         # One rule for the page, the API and the admin: a kind change must keep every criterion usable.
         if self.pk is not None and self.kind != getattr(self, "_stored_kind", None):
             territory_kind_validate(territory_id=self.pk, kind=self.kind)
@@ -164,11 +174,34 @@ class TerritoryRule(models.Model):
 
     objects = TerritoryScopedQuerySet.as_manager()
 
+    # Set by a caller that replaces all the criteria in the same save and checks the new ones against the
+    # territory itself (the API's PUT/PATCH with criteria): clean() then leaves the stored ones alone.
+    replacing_criteria = False
+
     class Meta:
         ordering = ["territory", "position", "id"]
 
     def __str__(self):
         return self.name or f"Rule {self.pk} of {self.territory.code}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The territory as stored (unknown when deferred), so clean() checks the criteria only on a move.
+        stored = dict(zip(field_names, values, strict=True))
+        if "territory_id" in stored:
+            instance._stored_territory_id = stored["territory_id"]
+        return instance
+
+    def clean(self):
+        from territories.validation import rule_territory_validate
+
+        # One rule for the API and the admin: a rule moved to a territory of another kind must keep every
+        # criterion usable there (the engine would ignore the others, so the rule would stop matching).
+        stored_territory_id = getattr(self, "_stored_territory_id", None)
+        moved = self.pk is not None and stored_territory_id is not None and self.territory_id != stored_territory_id
+        if moved and self.territory_id is not None and not self.replacing_criteria:
+            rule_territory_validate(rule_id=self.pk, territory=self.territory)
 
 
 class RuleCriterion(models.Model):
@@ -237,6 +270,12 @@ class NamedAccount(models.Model):
 
     def __str__(self):
         return f"{self.account} in {self.territory.code}"
+
+    def clean(self):
+        from territories.validation import named_account_territory_validate
+
+        if self.territory_id is not None:
+            named_account_territory_validate(territory=self.territory)
 
 
 class TerritoryOverride(models.Model):

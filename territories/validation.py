@@ -3,6 +3,8 @@
 Every error names the field it is about, so forms and the API show it in the right place.
 """
 
+import re
+from collections import Counter
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -15,6 +17,28 @@ _KNOWN_VALUES = {
     CriterionField.BUSINESS_TYPE: {value.lower() for value in BusinessType.values},
     CriterionField.INDUSTRY: {value.lower() for value in Industry.values},
 }
+
+# Postal codes are letters, digits, spaces and hyphens the world over; anything else is a typo.
+_POSTAL_CODE = re.compile(r"[A-Za-z0-9 -]+")
+POSTAL_CODE_CHARACTERS = "Postal codes hold only letters, digits, spaces and hyphens"
+
+
+def _postal_shape(code: str) -> str:
+    """9 for a digit, A for a letter, separators as they are: 40000 → 99999, SW1A → AA9A."""
+    return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in code)
+
+
+def criteria_duplicate_fields(fields: list[str]) -> list[str]:
+    """The fields that more than one criterion of a rule uses, in order: one criterion per field keeps
+    "all criteria" a plain AND of distinct fields (and the unique constraint would refuse the save)."""
+    return [field for field, count in Counter(fields).items() if count > 1]
+
+
+def criteria_duplicate_message(field: str) -> str:
+    return f"Only one criterion per field in a rule: {field} appears twice."
+
+
+DUPLICATE_FIELD_MESSAGE = "This rule already has a criterion on this field; put all values in it."
 
 
 def rule_criterion_validate(
@@ -60,13 +84,31 @@ def rule_criterion_validate(
             if unknown:
                 label = CriterionField(field).label.lower()
                 raise ValidationError({"values": f"Unknown {label}: {', '.join(unknown)}."})
+        if field == CriterionField.POSTAL_CODE:
+            malformed = [value for value in values if not _POSTAL_CODE.fullmatch(value)]
+            if malformed:
+                raise ValidationError({"values": f"{POSTAL_CODE_CHARACTERS}: {', '.join(malformed)}."})
     elif field == CriterionField.POSTAL_CODE:
         if not range_start:
             raise ValidationError({"range_start": "A postal code range needs a first code."})
         if not range_end:
             raise ValidationError({"range_end": "A postal code range needs a last code."})
+        for name, code in (("range_start", range_start), ("range_end", range_end)):
+            if not _POSTAL_CODE.fullmatch(code):
+                raise ValidationError({name: f"{POSTAL_CODE_CHARACTERS}."})
         if len(range_start) != len(range_end):
             raise ValidationError({"range_end": "The first and last postal codes must have the same length."})
+        # Codes are compared as strings: 40000–5x999 would take in 4a000 or 5-000, which no real code
+        # between them looks like. Same shape, so the range holds codes of one format.
+        if _postal_shape(range_start) != _postal_shape(range_end):
+            raise ValidationError(
+                {
+                    "range_end": (
+                        "The last postal code must have the shape of the first: a digit where it has a digit, "
+                        "a letter where it has a letter, the same spaces and hyphens."
+                    )
+                }
+            )
         if range_start.lower() > range_end.lower():
             raise ValidationError({"range_start": "The first postal code comes after the last one."})
     else:
@@ -74,6 +116,8 @@ def rule_criterion_validate(
             raise ValidationError({"min_value": "A range needs a minimum, a maximum or both."})
         if min_value is not None and min_value < 0:
             raise ValidationError({"min_value": "The minimum cannot be negative."})
+        if max_value is not None and max_value < 0:
+            raise ValidationError({"max_value": "The maximum cannot be negative."})
         if min_value is not None and max_value is not None and min_value > max_value:
             raise ValidationError({"min_value": "The minimum is above the maximum."})
 
@@ -84,15 +128,20 @@ def rule_criterion_validate(
         if criterion_id is not None:
             duplicates = duplicates.exclude(pk=criterion_id)
         if duplicates.exists():
-            raise ValidationError({"field": "This rule already has a criterion on this field; put all values in it."})
+            raise ValidationError({"field": DUPLICATE_FIELD_MESSAGE})
 
 
 def territory_kind_validate(*, territory_id: int | None, kind: str) -> None:
     """Raise ValidationError({"kind": …}) when the territory's existing criteria do not fit the new kind
-    (the engine would silently ignore them, so the territory's rules would stop matching)."""
+    (the engine would silently ignore them, so the territory's rules would stop matching), or when it
+    names accounts and would no longer be account-based."""
     if territory_id is None or kind not in TerritoryKind.values:
         return
-    from territories.models import RuleCriterion
+    from territories.models import NamedAccount, RuleCriterion
+
+    if kind != TerritoryKind.ACCOUNT and NamedAccount.objects.filter(territory_id=territory_id).exists():
+        message = "It names accounts, which only an account-based territory does; remove them first."
+        raise ValidationError({"kind": message})
 
     allowed = FIELDS_BY_KIND[TerritoryKind(kind)]
     misfits = sorted(
@@ -105,3 +154,28 @@ def territory_kind_validate(*, territory_id: int | None, kind: str) -> None:
             "change or remove those criteria first."
         )
         raise ValidationError({"kind": message})
+
+
+def rule_territory_validate(*, rule_id: int | None, territory) -> None:
+    """Raise ValidationError({"territory": …}) when a rule moved to `territory` has stored criteria its kind
+    cannot use (creating such a rule is refused, so moving one there is too)."""
+    if rule_id is None or territory is None:
+        return
+    from territories.models import RuleCriterion
+
+    allowed = FIELDS_BY_KIND[TerritoryKind(territory.kind)]
+    misfits = sorted(set(RuleCriterion.objects.filter(rule_id=rule_id).values_list("field", flat=True)) - allowed)
+    if misfits:
+        labels = ", ".join(CriterionField(field).label for field in misfits)
+        message = (
+            f"Its criteria use {labels}, which a {TerritoryKind(territory.kind).label.lower()} territory "
+            "cannot use; change or remove those criteria first."
+        )
+        raise ValidationError({"territory": message})
+
+
+def named_account_territory_validate(*, territory) -> None:
+    """Raise ValidationError({"territory": …}) unless the territory is account-based: only those match
+    their named accounts (docs/ASSIGNMENT.md); elsewhere a name would pin the account like an override."""
+    if territory is not None and territory.kind != TerritoryKind.ACCOUNT:
+        raise ValidationError({"territory": "Only account-based territories name accounts."})

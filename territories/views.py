@@ -22,7 +22,12 @@ from django_tables2.paginators import LazyPaginator
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.data_version import cached_figures, data_version
-from core.editor_selectors import PreviewCriterion, criterion_accounts_count, rule_accounts_count
+from core.editor_selectors import (
+    PreviewCriterion,
+    criterion_accounts_count,
+    parent_answer_known,
+    rule_accounts_count,
+)
 from core.hooks import accounts_changed_on_commit
 from core.models import AuditEntry
 from core.page_cache import cached_html, page_cached
@@ -343,7 +348,7 @@ class TerritoryModelListView(ObjectListView):
     filterset_class = TerritoryModelFilterSet
     table_class = TerritoryModelTable
     title = "Territory models"
-    nav = "tree"
+    nav = "models"  # no navigation item is the models' (the tree links to them): none is marked active
     export_name = "territory-models"
     empty_text = "No territory models yet."
     empty_hint = "Create a model in the admin; copy the active one here to plan changes."
@@ -378,7 +383,7 @@ def territory_model_detail(request, pk: int):
     for run in runs:
         run.kind = "assignment"
     context = {
-        "nav": "tree",
+        "nav": "models",  # as the models list: not the tree
         "model": model,
         "active": active,
         "diff": diff,
@@ -477,6 +482,9 @@ def territory_model_copy_view(request, pk: int):
     return redirect("territories:model-detail", pk=model.pk)
 
 
+RULE_SECTION_FIELDS = ("name", *(name for name in CriterionForm.Meta.fields if name != "operator"))
+
+
 @login_required
 def territory_edit(request, model_pk: int, pk: int | None = None):
     """Create (no pk) or edit a territory of a model, with one rule criterion and its live preview."""
@@ -489,8 +497,12 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
     # Before the form: validating a ModelForm writes the posted values onto its instance.
     before = audit_snapshot(territory) if territory else None
     form = TerritoryForm(request.POST or None, instance=territory, territory_model=model, user=request.user)
-    criterion_form = CriterionForm(request.POST or None, prefix="rule")
-    wants_rule = bool(request.POST.get("rule-field"))
+    # The rule section is optional: bound (and so validated, its errors shown) only when the manager filled
+    # any of it; the operator always posts its default, so it does not count.
+    wants_rule = request.method == "POST" and any(
+        request.POST.get(f"rule-{name}", "").strip() for name in RULE_SECTION_FIELDS
+    )
+    criterion_form = CriterionForm(request.POST if wants_rule else None, prefix="rule")
     if request.method == "POST" and form.is_valid() and (not wants_rule or criterion_form.is_valid()):
         try:
             with transaction.atomic():
@@ -519,7 +531,7 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
             messages.success(request, f"Saved {saved.name}. Run the assignment of {model.name} to apply the rules.")
             return redirect("territories:detail", pk=saved.pk)
     context = {
-        "nav": "tree",
+        "nav": "territories",  # editing a territory, not browsing the tree
         "model": model,
         "territory": territory,
         "form": form,
@@ -579,7 +591,15 @@ def rule_whole_preview(request, pk: int):
             continue
         criteria.append(_preview_criterion(form.cleaned_data))
     count = None if invalid else rule_accounts_count(user=request.user, territory=territory, criteria=criteria)
-    context = {"count": count, "invalid": invalid, "territory": territory, "criteria": criteria, "posted": True}
+    context = {
+        "count": count,
+        "invalid": invalid,
+        "territory": territory,
+        "criteria": criteria,
+        "posted": True,
+        # An unrun plan has no one in the parent yet: say so rather than show 0.
+        "parent_unknown": count is not None and not parent_answer_known(territory=territory),
+    }
     return render(request, "territories/partials/rule_preview_all.html", context)
 
 
@@ -664,7 +684,7 @@ def rule_edit(request, pk: int):
             )
             return redirect("territories:detail", pk=territory.pk)
     context = {
-        "nav": "tree",
+        "nav": "territories",  # a rule is part of its territory
         "rule": rule,
         "territory": territory,
         "model": territory.territory_model,
@@ -714,7 +734,7 @@ def _editable_territory_or_404(request, pk: int) -> Territory:
 
 
 def _pin_form_page(request, *, form, territory, title: str, action_url: str):
-    context = {"nav": "tree", "territory": territory, "form": form, "title": title, "action_url": action_url}
+    context = {"nav": "territories", "territory": territory, "form": form, "title": title, "action_url": action_url}
     return render(request, "territories/pin_edit.html", context, status=400 if request.method == "POST" else 200)
 
 

@@ -14,6 +14,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
+from territories.validation import criteria_duplicate_fields, criteria_duplicate_message
 
 
 class TerritoryModelSerializer(StrictModelSerializer):
@@ -80,6 +81,16 @@ class TerritoryRuleSerializer(StrictModelSerializer):
         read_only_fields = ("id",)
 
     def validate(self, attrs):
+        criteria = attrs.get("criteria")
+        if criteria is not None:
+            # Before the database's unique constraint would refuse the second one.
+            duplicates = criteria_duplicate_fields([criterion["field"] for criterion in criteria])
+            if duplicates:
+                raise serializers.ValidationError({"criteria": [criteria_duplicate_message(f) for f in duplicates]})
+            if self.instance is not None:
+                # They replace the stored criteria (checked below against the territory): the rule's
+                # clean must not refuse a move for criteria that are going away.
+                self.instance.replacing_criteria = True
         attrs = super().validate(attrs)
         territory = attrs.get("territory") or getattr(self.instance, "territory", None)
         allowed = FIELDS_BY_KIND.get(territory.kind, set()) if territory else set()

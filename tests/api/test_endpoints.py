@@ -121,10 +121,12 @@ def test_it_creates_an_override_recording_who_made_it(world, manager_client, man
 
 def test_it_creates_a_named_account_and_deletes_it(world, manager_client):
     account = factories.make_account()
+    # Only account-based territories name accounts (NamedAccount.clean).
+    key = factories.make_territory(world.east.territory_model, parent=world.east, code="east-key", kind="account")
     response = manager_client.post(
-        url("named-account-list"), {"territory": world.east.id, "account": account.id}, format="json"
+        url("named-account-list"), {"territory": key.id, "account": account.id}, format="json"
     )
-    assert response.status_code == 201
+    assert response.status_code == 201, response.json()
     named = NamedAccount.objects.get(account=account)
     assert manager_client.delete(url("named-account-detail", named.id)).status_code == 204
     assert not NamedAccount.objects.filter(pk=named.id).exists()
