@@ -94,6 +94,11 @@ class TerritoryModelActivateForm(BootstrapFormMixin, forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Empty: today. History rows close and open on this date.",
     )
+    # Activation replaces the live alignment for every user: a deliberate second step, not one click.
+    confirm = forms.BooleanField(
+        label="Replace the active alignment with this plan",
+        error_messages={"required": "Tick the box to confirm: activating replaces the live alignment for everyone."},
+    )
 
 
 class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):

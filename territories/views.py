@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from accounts.models import Account
 from core import dashboard_selectors as dash
 from core.audit import audit_changes, audit_record, audit_snapshot
 from core.data_version import cached_figures, data_version
@@ -366,8 +367,11 @@ def _plan_diff_context(model: TerritoryModel, active: TerritoryModel | None, use
     if not report["stored"]:
         return report if report["pending"] else None
     changed = [t for t in report["territories"] if t["accounts_before"] != t["accounts_after"]]
+    moves = report["moves"][:DIFF_MOVES_SHOWN]
+    # The accounts by name (one query for the moves shown), not by id.
+    names = dict(Account.objects.filter(pk__in=[m["account_id"] for m in moves]).values_list("pk", "name"))
     return report | {
-        "moves": report["moves"][:DIFF_MOVES_SHOWN],
+        "moves": [move | {"account_name": names.get(move["account_id"], "")} for move in moves],
         "territories": changed[:DIFF_TERRITORIES_SHOWN],
         "changed": len(changed),
     }

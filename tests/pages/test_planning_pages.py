@@ -111,7 +111,7 @@ def test_the_diff_follows_the_plans_latest_run_and_the_alignment(manager, world,
     # compared with the archived one; then it compares with the new alignment (which holds no account).
     other = factories.make_territory_model(code="other", name="Other")
     with django_capture_on_commit_callbacks() as callbacks:
-        manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": ""})
+        manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": "", "confirm": "on"})
     page = manager.get(detail)
     assert page.context["diff"]["outdated"] and page.context["diff"]["pending"]
     assert "no longer active" in page.content.decode()
@@ -138,6 +138,8 @@ def test_the_diff_section_polls_while_a_diff_is_pending(manager, world, django_c
     current = manager.get(section).content.decode()
     assert "every 3s" not in current and "run-finished from:body" in current and "diff-table" in current
     assert plan_diffs_sweep() == 0
+    # Moving accounts by name, not by id.
+    assert f"{world.account_a.name} (geographic)" in current and f"Account {world.account_a.pk} " not in current
 
 
 def test_a_finished_run_tells_the_page(manager, world):
@@ -147,9 +149,18 @@ def test_a_finished_run_tells_the_page(manager, world):
     assert "HX-Trigger" not in manager.get(reverse("run-progress", args=["assignment", running.pk]))
 
 
-def test_it_activates_a_plan(manager, world):
+def test_it_activates_a_plan_only_when_confirmed(manager, world):
     plan = factories.make_territory_model(code="plan-2", name="Plan 2")
     response = manager.post(reverse("territories:model-activate", args=[plan.pk]), {"effective_from": ""})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.state == "planning"
+    assert [str(m) for m in manager.get(response.url).context["messages"]] == [
+        "Tick the box to confirm: activating replaces the live alignment for everyone."
+    ]
+    response = manager.post(
+        reverse("territories:model-activate", args=[plan.pk]), {"effective_from": "", "confirm": "on"}
+    )
     assert response.status_code == 302
     plan.refresh_from_db()
     world.model.refresh_from_db()
