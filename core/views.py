@@ -9,7 +9,7 @@ from core import dashboard_selectors as dash
 from core.data_version import cached_figures, data_version
 from core.page_cache import page_cached
 from core.roles import is_manager
-from core.widgets import search_select_options
+from core.widgets import search_select_options, territory_label
 from kpis.choices import RollupView
 from kpis.models import RecomputeRun
 from territories.models import AssignmentRun, Territory
@@ -154,9 +154,10 @@ def run_progress(request, kind: str, pk: int):
 def territory_options(request):
     """htmx, for SearchSelect: the visible territories matching ?q= as <option>s."""
     options = search_select_options(
-        queryset=Territory.objects.visible_to(request.user),
+        queryset=Territory.objects.visible_to(request.user).select_related("territory_model"),
         query=request.GET.get("q", ""),
         search_fields=("code", "name"),
+        label=territory_label,
     )
     return HttpResponse(options)
 

@@ -6,6 +6,8 @@ from django.forms.utils import flatatt
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from territories.choices import TerritoryModelState
+
 
 class FastSelectMixin:
     def render(self, name, value, attrs=None, renderer=None):
@@ -36,6 +38,17 @@ class FastSelectMultiple(FastSelectMixin, forms.SelectMultiple):
 
 # Models with thousands of rows: their selects become a SearchSelect fed by this URL (by URL name).
 SEARCH_SELECT_URLS = {"territories.territory": "territory-options"}
+
+
+def territory_label(territory) -> str:
+    """A territory as an option: a plan's or an archived alignment's copy names its model (the copies share
+    the active one's name and code). Read with select_related("territory_model")."""
+    model = territory.territory_model
+    return str(territory) if model.state == TerritoryModelState.ACTIVE else f"{territory} · {model.name}"
+
+
+# How a SearchSelect labels its rows, and what it loads with them for that (by model).
+SEARCH_SELECT_LABELS = {"territories.territory": (territory_label, ("territory_model",))}
 
 
 def fast_selects(form: forms.BaseForm) -> None:
@@ -84,7 +97,9 @@ class SearchSelect(FastSelectMixin, forms.Select):
     def _shown_choices(self, value) -> tuple[list[tuple[str, str]], bool]:
         field = self.choices.field
         chosen = [v for v in (value if isinstance(value, list | tuple) else [value]) if v not in (None, "")]
-        queryset = field.queryset.order_by(*field.queryset.model._meta.ordering or ["pk"])
+        model = field.queryset.model
+        label, related = SEARCH_SELECT_LABELS.get(model._meta.label_lower, (field.label_from_instance, ()))
+        queryset = field.queryset.select_related(*related).order_by(*model._meta.ordering or ["pk"])
         first = list(queryset[: SEARCH_SELECT_SHOWN + 1])
         more = len(first) > SEARCH_SELECT_SHOWN
         rows = {obj.pk: obj for obj in first[:SEARCH_SELECT_SHOWN]}
@@ -92,7 +107,7 @@ class SearchSelect(FastSelectMixin, forms.Select):
         if missing:
             rows.update({obj.pk: obj for obj in queryset.filter(pk__in=missing)})
         choices = [("", field.empty_label or "---------")] if field.empty_label is not None else []
-        choices += [(str(pk), field.label_from_instance(obj)) for pk, obj in rows.items()]
+        choices += [(str(pk), label(obj)) for pk, obj in rows.items()]
         return choices, more
 
     def render(self, name, value, attrs=None, renderer=None):

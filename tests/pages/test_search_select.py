@@ -68,3 +68,22 @@ def test_the_filter_still_narrows_to_the_chosen_subtree(world):
     html = _client(world.manager_user).get("/accounts/", {"territory": world.west_ca.pk}).content.decode()
     assert world.account_a.name in html
     assert world.account_b.name not in html
+
+
+def test_a_plans_copy_names_its_model(world, django_assert_max_num_queries):
+    """A plan copies the alignment's territories with their names and codes: the options tell them apart,
+    in one query for all of them (the models are read with the territories)."""
+    plan = factories.make_territory_model(code="fy-plan", name="FY plan")
+    copy = factories.make_territory(plan, code="west-ca", name="California")
+    client = _client(world.manager_user)
+    client.get("/options/territories/", {"q": "west-ca"})
+    with django_assert_max_num_queries(6) as few:
+        found = client.get("/options/territories/", {"q": "west-ca"}).content.decode()
+    assert f'<option value="{world.west_ca.pk}">California [west-ca]</option>' in found
+    assert f'<option value="{copy.pk}">California [west-ca] · FY plan</option>' in found
+    for i in range(5):
+        factories.make_territory(plan, code=f"west-ca-{i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/options/territories/", {"q": "west-ca"})
+    page = client.get("/accounts/", {"territory": copy.pk}).content.decode()
+    assert f'<option value="{copy.pk}" selected>California [west-ca] · FY plan</option>' in page
