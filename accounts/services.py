@@ -30,6 +30,13 @@ from territories.services import RULE_FIELDS
 
 MAX_ROWS_PER_BATCH = 20_000
 ROW_FIELD = "non_field_errors"
+NUL_MESSAGE = "Null characters are not allowed."
+SCOPED_CREATE_MESSAGE = (
+    "A manager limited to some territories cannot create accounts (where a new account lands is decided "
+    "by the assignment engine after it is saved); an unscoped manager or an integration token can."
+)
+# pg advisory lock (class, kind) held by a sync batch's transaction: see sync_rows_upsert.
+SYNC_LOCK_CLASS = 40402
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,8 @@ def _field_clean(model_field: models.Field, raw):
     problem = _type_problem(model_field, raw)
     if problem:
         raise ValidationError(problem)
+    if isinstance(raw, str) and "\x00" in raw:
+        raise ValidationError(NUL_MESSAGE)  # PostgreSQL text cannot hold it: the write would fail
     if isinstance(raw, str) and is_text:
         raw = raw.strip()
     if isinstance(raw, float) and isinstance(model_field, models.DecimalField):
@@ -221,7 +230,11 @@ def _resolve_references(kind: SyncKind, rows: list, user) -> dict[str, dict[str,
     """One query per referenced model: natural key → id (hidden records of scoped models are left out)."""
     resolved: dict[str, dict[str, int]] = {}
     for column, reference in kind.references.items():
-        keys = {row[column] for row in rows if isinstance(row, dict) and isinstance(row.get(column), str)}
+        keys = {
+            row[column]
+            for row in rows
+            if isinstance(row, dict) and isinstance(row.get(column), str) and "\x00" not in row[column]
+        }
         manager = reference.model.objects
         queryset = manager.visible_to(user) if reference.scoped and user is not None else manager.all()
         resolved[column] = dict(queryset.filter(**{f"{reference.key}__in": keys}).values_list(reference.key, "id"))
@@ -265,6 +278,8 @@ def sync_rows_validate(*, kind: str, rows: list, user=None) -> tuple[list[dict],
                     row_errors.append(RowError(index, column, "This field is required."))
             elif not isinstance(raw, str):
                 row_errors.append(RowError(index, column, "A string is required."))
+            elif "\x00" in raw:
+                row_errors.append(RowError(index, column, NUL_MESSAGE))
             elif raw not in references[column]:
                 label = reference.model._meta.verbose_name
                 row_errors.append(RowError(index, column, f"No {label} with {reference.key} '{raw}'."))
@@ -316,12 +331,28 @@ def _batch_problems(spec: SyncKind, rows: list[dict], user) -> list[RowError]:
         visible = set(
             spec.model.objects.visible_to(user).filter(external_id__in=existing).values_list("external_id", flat=True)
         )
-        problems.extend(
-            RowError(index, "external_id", "This record is outside your territories and cannot be changed.")
-            for index, external_id in enumerate(external_ids)
-            if external_id in existing - visible
-        )
+        refuses_new = spec.model is Account  # account_create_refusal: a scoped caller creates none
+        for index, external_id in enumerate(external_ids):
+            if external_id in existing - visible:
+                problems.append(
+                    RowError(index, "external_id", "This record is outside your territories and cannot be changed.")
+                )
+            elif external_id not in existing and refuses_new:
+                problems.append(RowError(index, "external_id", SCOPED_CREATE_MESSAGE))
     return problems
+
+
+def account_create_refusal(*, user) -> str | None:
+    """Why this user may not create accounts, or None.
+
+    A new account is placed by the assignment engine after it commits, so at creation nobody knows
+    whether it will land in a scoped manager's territories: created anyway, it would vanish from their
+    view (and every retry of the same sync would then be refused as outside their territories). So scoped
+    managers do not create accounts; they change the ones they see."""
+    scope = access_scope(user)
+    if scope.everything:
+        return None
+    return SCOPED_CREATE_MESSAGE
 
 
 # --- writing ----------------------------------------------------------------------------------------
@@ -354,7 +385,12 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
         return result
     columns = list(cleaned[0])
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ", now(), now())"
+    # Rows are locked (by _placement_before, then by the upsert) in external_id order, and batches of one
+    # kind take turns: two batches sharing rows never wait on each other's locks in a cycle (locking in
+    # the model's order, then upserting in request order, deadlocked concurrent identical batches).
+    cleaned = sorted(cleaned, key=lambda row: row["external_id"])
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SYNC_LOCK_CLASS, list(SYNC_KINDS).index(kind)])
         placed_before = _placement_before(spec, cleaned)
         # One statement for the whole batch. Values are bound by psycopg2 (mogrify), then the statement
         # runs through Django's cursor so it is logged and counted like any other query.
@@ -385,6 +421,7 @@ def _placement_before(spec: SyncKind, rows: list[dict]) -> dict[str, tuple]:
     stored = (
         spec.model.objects.select_for_update()
         .filter(external_id__in=[row["external_id"] for row in rows])
+        .order_by("external_id")
         .values_list("external_id", *spec.placement_columns)
     )
     return {external_id: tuple(values) for external_id, *values in stored}
@@ -403,14 +440,27 @@ def _moved_ids(spec: SyncKind, rows: list[dict], before: dict[str, tuple], ids: 
 
 
 def sync_row_upsert(*, kind: str, external_id: str, data: dict, user=None) -> tuple[models.Model, bool]:
-    """Upsert one record; returns (instance, created). Raises UpsertRejected."""
+    """Upsert one record; returns (instance, created). Raises UpsertRejected.
+
+    The external id is stripped as every synced value is (" A-1 " names the record "A-1"), and the record
+    is read back in the write's transaction, under the id that was written."""
     if not isinstance(data, dict):
         raise UpsertRejected([RowError(0, ROW_FIELD, "Expected an object.")])
-    if "external_id" in data and data["external_id"] != external_id:
+    external_id = sync_external_id_clean(external_id)
+    body_id = data.get("external_id", external_id)
+    if (body_id.strip() if isinstance(body_id, str) else body_id) != external_id:
         raise UpsertRejected([RowError(0, "external_id", "Does not match the external_id in the URL.")])
-    result = sync_rows_upsert(kind=kind, rows=[{**data, "external_id": external_id}], user=user)
-    instance = SYNC_KINDS[kind].model.objects.get(external_id=external_id)
+    with transaction.atomic():
+        result = sync_rows_upsert(kind=kind, rows=[{**data, "external_id": external_id}], user=user)
+        instance = SYNC_KINDS[kind].model.objects.get(external_id=external_id)
     return instance, external_id in result.created_external_ids
+
+
+def sync_external_id_clean(external_id: str) -> str:
+    """An external id from a URL as the sync stores it (stripped); UpsertRejected if none could be."""
+    if "\x00" in external_id:
+        raise UpsertRejected([RowError(0, "external_id", NUL_MESSAGE)])
+    return external_id.strip()
 
 
 def sync_errors_by_field(errors: Iterable[RowError]) -> dict[str, list[str]]:

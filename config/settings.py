@@ -149,6 +149,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
 
 # --- REST API ---
+# Request bodies: Django's default (2.5 MB) everywhere but the sync bulk endpoints, whose documented limit
+# is 20,000 rows (accounts.services.MAX_ROWS_PER_BATCH): they read up to 1 KB a row (a full account row is
+# about 350 bytes). Larger bodies answer a JSON 413 (core.api.sync, core.api.exceptions).
+SYNC_BULK_MAX_BODY_SIZE = env_int("SYNC_BULK_MAX_BODY_SIZE", 20_000 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.authentication.ApiTokenAuthentication",
@@ -157,7 +161,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "core.api.filters.FilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "core.api.filters.SearchFilter",
         "core.api.filters.OrderingFilter",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.ContentNegotiation",

@@ -1,4 +1,5 @@
 from django.db.models import Q
+from rest_framework.exceptions import PermissionDenied
 
 from accounts.api import serializers
 from accounts.choices import CLOSED_STAGES
@@ -10,6 +11,7 @@ from accounts.filtersets import (
     ProductLineFilterSet,
 )
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from accounts.services import account_create_refusal
 from core.api.exports import ExportMixin
 from core.api.pagination import LargeListCursorPagination
 from core.api.permissions import SYNC_ROLES
@@ -43,9 +45,16 @@ class AccountViewSet(
     fast_list_columns = {name: name for name in serializers.AccountSerializer.Meta.fields}
     export_name = "accounts"
     search_fields = ("name", "external_id", "city", "postal_code")
-    ordering_fields = ("id", "name", "created_at", "updated_at", "employees", "annual_revenue")
+    # No nullable column: a cursor position cannot stand on an empty value (LargeListCursorPagination).
+    ordering_fields = ("id", "name", "created_at", "updated_at")
     ordering = ("-id",)
     write_roles = SYNC_ROLES
+
+    def perform_create(self, serializer):
+        refusal = account_create_refusal(user=self.request.user)
+        if refusal:
+            raise PermissionDenied(refusal)
+        super().perform_create(serializer)
 
     def after_write(self, instance, *, action, changes):
         if action != "delete":
@@ -111,7 +120,8 @@ class DealViewSet(
     fast_list_expressions = {"is_open": ~Q(stage__in=CLOSED_STAGES)}
     export_name = "deals"
     search_fields = ("name", "external_id")
-    ordering_fields = ("id", "created_on", "closed_on", "expected_close_on", "amount", "updated_at")
+    # No closed_on / expected_close_on: they may be empty, and a cursor position cannot stand on that.
+    ordering_fields = ("id", "created_on", "amount", "updated_at")
     ordering = ("-id",)
     write_roles = SYNC_ROLES
 

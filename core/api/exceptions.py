@@ -1,10 +1,12 @@
 """Turn database refusals into 4xx answers: a request never gets a 500 for bad data."""
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
@@ -19,7 +21,18 @@ def django_errors_as_dict(error: DjangoValidationError) -> dict:
     return {api_settings.NON_FIELD_ERRORS_KEY: error.messages}
 
 
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than the {limit:,} bytes this endpoint accepts.")
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer its HTML 400 page: an API client gets JSON naming the limit.
+        exc = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return Response(django_errors_as_dict(exc), status=status.HTTP_400_BAD_REQUEST)

@@ -7,9 +7,12 @@
 """
 
 import copy
+import decimal
+import functools
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import CheckConstraint, Q
 from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, RelatedField
@@ -18,7 +21,39 @@ from core.api.exceptions import django_errors_as_dict
 from core.models import ApiToken, AuditEntry
 
 
+@functools.cache
+def check_constraint_bounds(model, field_name: str) -> dict:
+    """{"min_value": …, "max_value": …} a model's check constraints put on one numeric field
+    (`Q(x__gte=1, x__lte=100)`), so the API field refuses a value by that field's name — the constraint
+    itself only names itself, under non_field_errors."""
+    bounds: dict = {}
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if not isinstance(constraint, CheckConstraint) or not isinstance(condition, Q):
+            continue
+        if condition.negated or condition.connector != Q.AND:
+            continue
+        for child in condition.children:
+            if not isinstance(child, tuple) or not isinstance(child[1], (int, decimal.Decimal)):
+                continue
+            name, _, lookup = child[0].partition("__")
+            if name == field_name and lookup in ("gte", "lte"):
+                key = "min_value" if lookup == "gte" else "max_value"
+                tighter = max if lookup == "gte" else min
+                bounds[key] = tighter(bounds.get(key, child[1]), child[1])
+    return bounds
+
+
 class StrictModelSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if issubclass(field_class, (serializers.IntegerField, serializers.DecimalField)):
+            for key, value in check_constraint_bounds(model_field.model, model_field.name).items():
+                current = field_kwargs.get(key)
+                tighter = max if key == "min_value" else min
+                field_kwargs[key] = value if current is None else tighter(current, value)
+        return field_class, field_kwargs
+
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")

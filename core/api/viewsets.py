@@ -173,12 +173,10 @@ class FastListMixin:
         return isinstance(renderer, JSONRenderer) and getattr(zone, "key", None) == "UTC"
 
     def _sql_json_queryset(self, queryset):
-        # A cursor pagination reads its position from the first ordering column, so that one comes along
-        # (only that one: converting every orderable column of each row to Python cost more than the rest).
-        ordering_fields = getattr(self, "ordering_fields", ())
-        order = queryset.query.order_by
-        first = order[0].lstrip("-") if order and isinstance(order[0], str) else None
-        keys = dict.fromkeys(["pk", *([first] if first in ordering_fields else ordering_fields)])
+        # A cursor's position is the row's value of every ordering column (the key ends with the id), so
+        # those come along (only those: converting every orderable column to Python cost more than the rest).
+        order = [term.lstrip("-") for term in queryset.query.order_by if isinstance(term, str)]
+        keys = dict.fromkeys(["pk", *order])
         return queryset.annotate(_row_json=self.fast_json_expression()).values(*keys, "_row_json")
 
     def _values_rows(self, rows) -> list[dict]:

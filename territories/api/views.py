@@ -44,7 +44,7 @@ class TerritoryModelViewSet(ScopedModelViewSet):
 
     def perform_destroy(self, instance):
         if instance.state == TerritoryModelState.ACTIVE:
-            raise ValidationError({"state": "The active territory model cannot be deleted; activate another first."})
+            raise ValidationError({"state": ["The active territory model cannot be deleted; activate another first."]})
         super().perform_destroy(instance)
 
     @extend_schema(responses=serializers.CoverageReportSerializer)
@@ -87,7 +87,7 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         caller's scope); `pending` while a newer one is being computed."""
         model = self.get_object()
         if model.state != TerritoryModelState.PLANNING:
-            raise ValidationError({"state": "Only a planning model has a diff against the active alignment."})
+            raise ValidationError({"state": ["Only a planning model has a diff against the active alignment."]})
         report = territory_selectors.plan_diff_report(plan=model, user=request.user)
         return Response(serializers.PlanDiffSerializer(report).data)
 

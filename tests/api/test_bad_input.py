@@ -117,9 +117,12 @@ def test_it_answers_4xx_to_a_garbled_cursor(client):
     assert client.get(url("deal-list", cursor="not-a-cursor")).status_code == 404
 
 
-def test_it_ignores_an_unknown_ordering_field(world, client):
-    # DRF drops ordering fields it was not told about (never orders by a hidden column).
-    assert client.get(url("deal-list", ordering="password")).status_code == 200
+def test_it_refuses_an_unknown_ordering_field_naming_it(world, client):
+    # Never orders by a hidden column, and never silently ignores what the client asked for.
+    for path in (url("deal-list", ordering="password"), url("territory-list", ordering="name,-nonexistent")):
+        response = client.get(path)
+        assert response.status_code == 400
+        assert "ordering" in response.json()
 
 
 def test_it_answers_400_to_a_bad_filter_value(client):
