@@ -363,7 +363,7 @@ def coverage_gaps_count(*, user, model: TerritoryModel) -> int | None:
 
     if not access_scope(user).everything:
         return None
-    return coverage_gaps(model=model, kind="geographic")[:COVERAGE_COUNT_CAP].count()
+    return coverage_gaps(model=model, kind="geographic").order_by()[:COVERAGE_COUNT_CAP].count()
 
 
 TREE_LEVEL_CAP = 500

@@ -281,8 +281,22 @@ def _deepest_rows(model: TerritoryModel):
 
 
 def coverage_gaps(*, model: TerritoryModel, kind: str) -> QuerySet[Account]:
-    """Accounts in no territory of this kind (current assignment for the active model, else its plan)."""
-    covered = _deepest_rows(model).filter(account_id=OuterRef("pk"), territory__ancestor_links__ancestor__kind=kind)
+    """Accounts in no territory of this kind (current assignment for the active model, else its plan).
+
+    The model's territories under a root of the kind are read first (one query) and probed as a list: as
+    a join inside the anti-join, a misestimate of the model's territories (1 row for 35) planned a nested
+    loop over every membership per account — 57 s for 20,000 accounts."""
+    territory_ids = list(
+        Territory.objects.filter(territory_model=model, ancestor_links__ancestor__kind=kind)
+        .order_by()
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    if model.state == TerritoryModelState.ACTIVE:  # _deepest_rows without its join: the ids are the model's
+        deepest = AccountTerritoryMembership.objects.filter(valid_to__isnull=True)
+    else:
+        deepest = PlannedAccountTerritory.objects.filter(territory_model=model)
+    covered = deepest.filter(account_id=OuterRef("pk"), territory_id__in=territory_ids or [0])
     return Account.objects.filter(~Exists(covered))
 
 
