@@ -209,11 +209,16 @@ def _revenue_series(*, territory: Territory, period_type: str, view: str) -> dic
     }
 
 
-def revenue_trend_estimate(*, series: dict[date, Decimal], period_type: str, period_start: date) -> Decimal | None:
+def revenue_trend_estimate(
+    *, series: dict[date, Decimal], period_type: str, period_start: date, current: date | None = None
+) -> Decimal | None:
     """Seasonal naive with year-over-year growth: revenue a year earlier × (last 3 complete periods /
-    the same 3 periods a year before). Falls back to the mean of the last 3 periods without that history."""
+    the same 3 periods a year before). Falls back to the mean of the last 3 periods without that history.
+    current: the period under way (its revenue is partial): the 3 periods end before it — for next
+    period's estimate a week-old month counted as a whole one pulled the growth factor down."""
     year = 12 // PERIOD_MONTHS[period_type]
-    recent = [period_shift(period_type=period_type, start=period_start, periods=-i) for i in range(1, 4)]
+    last = period_start if current is None else min(period_start, current)
+    recent = [period_shift(period_type=period_type, start=last, periods=-i) for i in range(1, 4)]
     recent_total = sum((series.get(p, Decimal(0)) for p in recent), Decimal(0))
     base = series.get(period_shift(period_type=period_type, start=period_start, periods=-year))
     year_earlier = [period_shift(period_type=period_type, start=p, periods=-year) for p in recent]
@@ -247,7 +252,9 @@ def kpi_forecast(
     rows = []
     for start in (current, period_shift(period_type=period_type, start=current, periods=1)):
         pipeline_estimate = series.get(start, Decimal(0)) + (weighted.get(start) or Decimal(0))
-        trend_estimate = revenue_trend_estimate(series=series, period_type=period_type, period_start=start)
+        trend_estimate = revenue_trend_estimate(
+            series=series, period_type=period_type, period_start=start, current=current
+        )
         forecast = pipeline_estimate if trend_estimate is None else (pipeline_estimate + trend_estimate) / 2
         rows.append(
             {

@@ -139,3 +139,27 @@ def test_it_backtests_the_mean_absolute_percentage_error():
     mape = selectors.revenue_trend_backtest(series=series, periods=12, until=date(2025, 1, 10))
 
     assert mape == (Decimal(50) / Decimal(150) / 12).quantize(Decimal("0.0001"))
+
+
+def test_next_periods_trend_reads_complete_periods_only():
+    """The month under way holds a week of revenue: next month's growth factor must not count it."""
+    start = date(2023, 1, 1)
+    season = [5, 6, 8, 7, 9, 12, 10, 8, 7, 9, 11, 15]
+
+    def steady(t):
+        return Decimal(season[t % 12]) * Decimal("1.01") ** t
+
+    current_t = 35  # December 2025 under way
+    series = {selectors.period_shift(period_type="month", start=start, periods=t): steady(t) for t in range(current_t)}
+    current = selectors.period_shift(period_type="month", start=start, periods=current_t)
+    series[current] = steady(current_t) / 4  # a week booked
+    following = selectors.period_shift(period_type="month", start=current, periods=1)
+
+    estimate = selectors.revenue_trend_estimate(
+        series=series, period_type="month", period_start=following, current=current
+    )
+    # Growth from Sep–Nov against a year before (exactly 1.01^12) applied to last January.
+    assert abs(estimate - steady(current_t + 1)) < Decimal("0.000001")
+    # Counting the partial month would have pulled it down.
+    skewed = selectors.revenue_trend_estimate(series=series, period_type="month", period_start=following)
+    assert skewed < estimate * Decimal("0.9")
