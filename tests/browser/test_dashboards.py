@@ -91,3 +91,14 @@ def test_it_shows_a_rep_only_their_territories(page, live_server, world, console
     page.goto(f"{live_server.url}/territories/tree/")
     assert page.locator("#territory-tree li").count() == 1
     assert console_errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/tokens/", "/territories/{west_ca}/", "/accounts/", "/kpis/targets/"])
+def test_a_phone_wide_page_never_scrolls_sideways(page, live_server, world, path):
+    """Wide tables scroll inside their box; the page itself stays as wide as the phone (a visually hidden
+    header span, absolutely positioned, used to stick out of the box and widen the page)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, world.manager_user.username, PASSWORD)
+    page.goto(live_server.url + path.format(west_ca=world.west_ca.pk))
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
