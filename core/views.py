@@ -76,9 +76,10 @@ def _dashboard_figures(*, user, model, parent, period, view) -> dict:
         .order_by("code")
     )
     rows = level[:TOP_TERRITORIES_SHOWN]
-    ranking = dash.territories_ranked_by_attainment(
-        territories=Territory.objects.visible_to(user).filter(territory_model=model), period=period, view=view
-    )
+    ranked = Territory.objects.visible_to(user).filter(territory_model=model)
+    if parent is not None:  # the ranking follows the drill-down: the territories below the one opened
+        ranked = ranked.filter(ancestor_links__ancestor=parent).exclude(pk=parent.pk)
+    ranking = dash.territories_ranked_by_attainment(territories=ranked, period=period, view=view)
     trend_rows = sorted(rows, key=lambda r: r.actual or 0, reverse=True)[:TREND_SERIES]
     trend = dash.revenue_trend_by_territory(territory_ids=[r.pk for r in trend_rows], view=view)
     chart = {
@@ -98,6 +99,7 @@ def _dashboard_figures(*, user, model, parent, period, view) -> dict:
         "period": period,
         "view": view,
         "rows": rows,
+        "parent": parent,
         "top": ranking["top"],
         "bottom": ranking["bottom"],
         "chart": chart,
