@@ -42,3 +42,14 @@ def test_it_tells_a_rep_without_territories_who_assigns_them(client, other_rep_u
     client.force_login(other_rep_user)
     content = client.get(reverse("home")).content.decode()
     assert "You are not assigned to any territory today." in content
+
+
+def test_a_refused_or_missing_page_is_a_full_page_that_explains(client, world):
+    client.force_login(world.rep_a.user)
+    refused = client.get(reverse("kpis:target-grid"))
+    assert refused.status_code == 403
+    assert "You are not allowed to do this" in refused.content.decode()
+    assert "Only sales managers and admins set targets." in refused.content.decode()
+    missing = client.get(reverse("territories:detail", args=[world.west_or.pk]))  # another rep's territory
+    assert missing.status_code == 404
+    assert "nothing you can see" in missing.content.decode()
