@@ -353,6 +353,7 @@ def coverage_warnings(*, user, model: TerritoryModel | None) -> dict:
         "unowned_examples": list(unowned.order_by("code")[:5]),
         "cap": COVERAGE_COUNT_CAP,
         "gaps_available": access_scope(user).everything,
+        "scoped": not access_scope(user).everything,
     }
 
 

@@ -54,3 +54,13 @@ def test_the_ranking_follows_the_drill_down(client, world):
     whole = client.get(reverse("home"), {"period": world.period.value}).content.decode()
     whole_top = whole[whole.index('id="top-heading"') : whole.index('id="bottom-heading"')]
     assert "Oregon" in whole_top or "West" in whole_top
+
+
+def test_a_scoped_manager_is_told_that_runs_count_the_whole_alignment(client, world):
+    from tests.access.world import make_manager
+
+    note = "A run covers the whole alignment"
+    client.force_login(make_manager(scope_codes=("west-ca",)))
+    assert note in client.get(reverse("home")).content.decode()
+    client.force_login(world.manager_user)
+    assert note not in client.get(reverse("home")).content.decode()
