@@ -6,16 +6,20 @@ every bad row's index, field and message comes back. Valid batches are written w
 INSERT … ON CONFLICT (external_id) DO UPDATE statement; rows whose values did not change are left alone
 (so updated_at and the downstream hooks only move for real changes).
 
-Every row is a full record: an optional field left out is reset to its default.
+Every row is a full record: an optional field left out is reset to its default. A file (upload or
+`import_data`) is the exception: a column its header lacks keeps the stored value of an existing record
+(sync_file_upsert fills it in from the table before the usual validation and write).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime
 import decimal
 import functools
+import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import psycopg2.extensions
@@ -79,6 +83,13 @@ class Reference:
     attname: str  # the foreign-key column on the synced model
     required: bool = False
     scoped: bool = False  # resolve through visible_to(user)
+
+
+@dataclass(frozen=True)
+class _StoredReference:
+    """A file row's reference to keep as stored (its column is not in the file): taken as is by validation."""
+
+    pk: int
 
 
 @dataclass(frozen=True)
@@ -241,8 +252,12 @@ def _resolve_references(kind: SyncKind, rows: list, user) -> dict[str, dict[str,
     return resolved
 
 
-def sync_rows_validate(*, kind: str, rows: list, user=None) -> tuple[list[dict], list[RowError]]:
-    """Check a batch; returns (rows ready to write, errors). Rows are ready only when errors is empty."""
+def sync_rows_validate(
+    *, kind: str, rows: list, user=None, lines: list[int] | None = None
+) -> tuple[list[dict], list[RowError]]:
+    """Check a batch; returns (rows ready to write, errors). Rows are ready only when errors is empty.
+
+    lines: each row's line in its file, so messages naming other rows name lines (errors keep indexes)."""
     spec = SYNC_KINDS[kind]
     model = spec.model
     if not isinstance(rows, list):
@@ -272,7 +287,9 @@ def sync_rows_validate(*, kind: str, rows: list, user=None) -> tuple[list[dict],
             row_errors.append(RowError(index, "external_id", "This field cannot be blank."))
         for column, reference in spec.references.items():
             raw = row.get(column)
-            if raw in (None, ""):
+            if isinstance(raw, _StoredReference):  # only a file's absent column (sync_file_upsert) has one
+                values[reference.attname] = raw.pk
+            elif raw in (None, ""):
                 values[reference.attname] = None
                 if reference.required:
                     row_errors.append(RowError(index, column, "This field is required."))
@@ -294,12 +311,12 @@ def sync_rows_validate(*, kind: str, rows: list, user=None) -> tuple[list[dict],
         cleaned_rows.append(values)
 
     if not errors:
-        errors.extend(_batch_problems(spec, cleaned_rows, user))
+        errors.extend(_batch_problems(spec, cleaned_rows, user, lines))
     errors.sort(key=lambda error: error.index)
     return cleaned_rows, errors
 
 
-def _batch_problems(spec: SyncKind, rows: list[dict], user) -> list[RowError]:
+def _batch_problems(spec: SyncKind, rows: list[dict], user, lines: list[int] | None = None) -> list[RowError]:
     """Rules across rows and against the table: duplicates, unique columns, records outside the scope."""
     problems: list[RowError] = []
     for column in ("external_id", *spec.unique_fields):
@@ -308,10 +325,12 @@ def _batch_problems(spec: SyncKind, rows: list[dict], user) -> list[RowError]:
             positions[row[column]].append(index)
         for value, indexes in positions.items():
             if len(indexes) > 1:
-                listed = ", ".join(str(i) for i in indexes)
-                problems.extend(
-                    RowError(i, column, f"Duplicated {column} '{value}' in rows {listed}.") for i in indexes
-                )
+                # A file's reader sees lines; an API caller sees its list, whose errors' index counts from 0.
+                if lines is not None:
+                    where = "on lines " + ", ".join(str(lines[i]) for i in indexes)
+                else:
+                    where = "in rows " + ", ".join(str(i) for i in indexes) + " (counted from 0)"
+                problems.extend(RowError(i, column, f"Duplicated {column} '{value}' {where}.") for i in indexes)
     if problems:
         return problems
     external_ids = [row["external_id"] for row in rows]
@@ -374,10 +393,16 @@ def _upsert_sql(spec: SyncKind, columns: list[str], values_sql: str) -> str:
     )
 
 
-def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
+def _sync_lock(kind: str) -> None:
+    """Batches of one kind take turns (until the transaction ends; taking it again in one is harmless)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SYNC_LOCK_CLASS, list(SYNC_KINDS).index(kind)])
+
+
+def sync_rows_upsert(*, kind: str, rows: list, user=None, lines: list[int] | None = None) -> UpsertResult:
     """Validate and write a batch, all or nothing. Raises UpsertRejected listing every bad row."""
     spec = SYNC_KINDS[kind]
-    cleaned, errors = sync_rows_validate(kind=kind, rows=rows, user=user)
+    cleaned, errors = sync_rows_validate(kind=kind, rows=rows, user=user, lines=lines)
     if errors:
         raise UpsertRejected(errors)
     result = UpsertResult()
@@ -390,7 +415,7 @@ def sync_rows_upsert(*, kind: str, rows: list, user=None) -> UpsertResult:
     # the model's order, then upserting in request order, deadlocked concurrent identical batches).
     cleaned = sorted(cleaned, key=lambda row: row["external_id"])
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SYNC_LOCK_CLASS, list(SYNC_KINDS).index(kind)])
+        _sync_lock(kind)
         placed_before = _placement_before(spec, cleaned)
         # One statement for the whole batch. Values are bound by psycopg2 (mogrify), then the statement
         # runs through Django's cursor so it is logged and counted like any other query.
@@ -474,6 +499,23 @@ def sync_errors_by_field(errors: Iterable[RowError]) -> dict[str, list[str]]:
 # --- files (CSV / XLSX): the same rows, read from an upload or `manage.py import_data` -----------------
 
 
+class SyncFileUnreadable(Exception):  # noqa: N818 - a domain outcome, not a bug
+    """The file cannot be read as rows; the message tells the user what to do about it."""
+
+
+@dataclass
+class SyncFile:
+    """A CSV/XLSX file's rows, with what the upsert and the error messages need to know about the file."""
+
+    columns: list[str]  # the header's column names: a kind's column missing here keeps the stored value
+    rows: list[dict]  # each row's non-blank cells by column name
+    lines: list[int]  # each row's line in the file (CSV, first line of the record) or row in the sheet (XLSX)
+    problems: list[RowError] = field(default_factory=list)  # cells the header has no column for
+
+
+CSV_DELIMITERS = ",;\t"
+
+
 def _cell_text(value):
     """Spreadsheet cells arrive typed; turn them into the strings a CSV would carry (dates stay dates)."""
     if value is None or isinstance(value, (str, datetime.date)):
@@ -483,36 +525,132 @@ def _cell_text(value):
     return str(value)
 
 
-def sync_file_read(*, file, file_format: str) -> list[dict]:
-    """Rows of a CSV (UTF-8, header line) or XLSX (first sheet, header row) file, as dicts of text.
+def _cell_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
-    Blank cells are left out, so they take the field's default.
-    """
+
+def _csv_records(file) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, cells) of every non-blank record of a CSV file, header first."""
+    data = file.read()
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise SyncFileUnreadable(f"The file is not UTF-8 text (line {line}): save it as CSV UTF-8.") from error
+    # Spreadsheets saved in some locales separate values with ';' (or a tab): read what the header uses.
+    header_line = next((line for line in io.StringIO(data, newline="") if line.strip()), "")
+    try:
+        delimiter = csv.Sniffer().sniff(header_line, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:  # a single column: nothing to tell
+        delimiter = ","
+    reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter)
+    start = 1
+    for cells in reader:
+        # A quoted value may span lines: the record started after the previous one ended (blank lines count).
+        if not all(_cell_blank(cell) for cell in cells):
+            yield start, cells
+        start = reader.line_num + 1
+
+
+def _xlsx_records(file) -> Iterator[tuple[int, tuple]]:
+    """(row number, cells) of every non-blank row of an XLSX file's first sheet, header first."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(file, read_only=True, data_only=True).worksheets[0]
+    for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+        if not all(_cell_blank(cell) for cell in cells):
+            yield number, cells
+
+
+def sync_file_read(*, file, file_format: str) -> SyncFile:
+    """The rows of a CSV (UTF-8; comma, semicolon or tab separated) or XLSX (first sheet) file under its
+    header row, each with its line. Blank cells are left out, so they take the field's default; blank
+    lines are skipped. Raises SyncFileUnreadable (or the reader's error) for a file that is no such thing."""
     if file_format == "csv":
-        import csv
-        import io
+        records = _csv_records(file)
+    elif file_format == "xlsx":
+        records = _xlsx_records(file)
+    else:
+        raise ValueError(f"Unsupported file format {file_format!r}; use csv or xlsx.")
+    _, header_cells = next(records, (0, ()))
+    header = [str(cell).strip() if cell is not None else "" for cell in header_cells]
+    while header and not header[-1]:
+        header.pop()  # a sheet's blank cells right of the header
+    sheet = SyncFile(columns=[name for name in header if name], rows=[], lines=[])
+    for line, cells in records:
+        extra = list(cells[len(header) :])
+        while extra and _cell_blank(extra[-1]):
+            extra.pop()  # trailing separators carry nothing
+        if extra:  # values no column names would be dropped without a word: the file is misaligned
+            count = len(extra)
+            message = f"{count} value{'s' if count != 1 else ''} more than the header has columns."
+            sheet.problems.append(RowError(len(sheet.rows), ROW_FIELD, message))
+        sheet.rows.append(
+            {
+                name: _cell_text(cell)
+                for name, cell in zip(header, cells, strict=False)
+                if name and cell not in (None, "")
+            }
+        )
+        sheet.lines.append(line)
+    return sheet
 
-        text = file.read()
-        if isinstance(text, bytes):
-            text = text.decode("utf-8-sig")
-        reader = csv.DictReader(io.StringIO(text))
-        return [{key.strip(): value for key, value in row.items() if key and value not in (None, "")} for row in reader]
-    if file_format == "xlsx":
-        from openpyxl import load_workbook
 
-        sheet = load_workbook(file, read_only=True, data_only=True).worksheets[0]
-        lines = sheet.iter_rows(values_only=True)
-        header = [str(cell).strip() if cell is not None else "" for cell in next(lines, ())]
-        rows = []
-        for line in lines:
-            if all(cell in (None, "") for cell in line):
-                continue
-            rows.append(
-                {
-                    name: _cell_text(cell)
-                    for name, cell in zip(header, line, strict=False)
-                    if name and cell not in (None, "")
-                }
-            )
-        return rows
-    raise ValueError(f"Unsupported file format {file_format!r}; use csv or xlsx.")
+def sync_file_columns_missing(*, kind: str, columns: Iterable[str]) -> list[str]:
+    """The kind's columns a file's header lacks (in the kind's order): existing records keep them.
+    (external_id is not one of them: a file without it is refused.)"""
+    spec = SYNC_KINDS[kind]
+    present = set(columns)
+    return [name for name in (*spec.fields, *spec.references) if name not in present]
+
+
+def _file_rows_complete(spec: SyncKind, sheet: SyncFile, *, lock: bool) -> list[dict]:
+    """The file's rows with each column its header lacks taken from the stored record (one query), so a
+    file of a few columns changes only those. New records are left as they are and take the defaults."""
+    missing = [name for name in (*spec.fields, *spec.references) if name not in sheet.columns]
+    if "external_id" not in sheet.columns or not missing or len(sheet.rows) > MAX_ROWS_PER_BATCH:
+        return sheet.rows  # nothing to fill, or validation refuses the batch anyway
+    paths = {name: spec.references[name].attname if name in spec.references else name for name in missing}
+    external_ids = {
+        row["external_id"].strip()
+        for row in sheet.rows
+        if isinstance(row.get("external_id"), str) and "\x00" not in row["external_id"]
+    }
+    stored = spec.model.objects.filter(external_id__in=external_ids).order_by("external_id")
+    if lock:
+        stored = stored.select_for_update(of=("self",))  # in external_id order, as sync_rows_upsert locks
+    found = {values.pop("external_id"): values for values in stored.values("external_id", *paths.values())}
+    completed = []
+    for row in sheet.rows:
+        external_id = row.get("external_id")
+        record = found.get(external_id.strip()) if isinstance(external_id, str) else None
+        if record is None:
+            completed.append(row)
+            continue
+        kept = {name: record[path] for name, path in paths.items()}
+        for name in kept.keys() & spec.references.keys():
+            # A reference is kept by id: its natural key may be empty (a rep without an external_id).
+            kept[name] = None if kept[name] is None else _StoredReference(kept[name])
+        completed.append({**row, **kept})
+    return completed
+
+
+def sync_file_validate(*, kind: str, sheet: SyncFile, user=None) -> list[RowError]:
+    """Every problem of a file's rows (cells outside the header, then the usual checks), by row index."""
+    rows = _file_rows_complete(SYNC_KINDS[kind], sheet, lock=False)
+    _, errors = sync_rows_validate(kind=kind, rows=rows, user=user, lines=sheet.lines)
+    return sorted([*sheet.problems, *errors], key=lambda error: error.index)
+
+
+def sync_file_upsert(*, kind: str, sheet: SyncFile, user=None) -> UpsertResult:
+    """Write a file's rows as sync_rows_upsert does, except that a column the header lacks keeps the stored
+    value of an existing record. Raises UpsertRejected listing every problem."""
+    if sheet.problems:
+        raise UpsertRejected(sync_file_validate(kind=kind, sheet=sheet, user=user))
+    with transaction.atomic():
+        # The stored values are read under the batch lock and the rows' locks: nothing changes them
+        # between this read and the write.
+        _sync_lock(kind)
+        rows = _file_rows_complete(SYNC_KINDS[kind], sheet, lock=True)
+        return sync_rows_upsert(kind=kind, rows=rows, user=user, lines=sheet.lines)

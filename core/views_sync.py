@@ -3,6 +3,8 @@
 The same validation as the bulk API and `manage.py import_data` (accounts.services): all or nothing,
 every bad row listed by line, field and message. Between preview and import the checked rows wait in
 the session, so the import writes exactly what was previewed (and is validated again when written).
+A column the file's header lacks keeps the stored value of existing records (sync_file_upsert); the
+preview names those columns. Problems name the file's line (XLSX: the sheet's row).
 """
 
 from django import forms
@@ -11,7 +13,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
-from accounts.services import SYNC_KINDS, UpsertRejected, sync_file_read, sync_rows_upsert, sync_rows_validate
+from accounts.services import (
+    ROW_FIELD,
+    SYNC_KINDS,
+    SyncFile,
+    SyncFileUnreadable,
+    UpsertRejected,
+    sync_file_columns_missing,
+    sync_file_read,
+    sync_file_upsert,
+    sync_file_validate,
+)
 from core.roles import is_manager
 
 SESSION_KEY = "sync_upload"
@@ -28,7 +40,10 @@ class UploadForm(forms.Form):
     )
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx"}),
-        help_text="CSV (UTF-8) or XLSX with a header row of field names, as in the bulk API; matched by external_id.",
+        help_text=(
+            "CSV (UTF-8; comma, semicolon or tab) or XLSX with a header row of field names, as in the bulk API; "
+            "matched by external_id. Columns the file leaves out keep their stored values."
+        ),
     )
 
     def clean_file(self):
@@ -39,7 +54,9 @@ class UploadForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
         try:
-            self.rows = sync_file_read(file=upload, file_format=extension)
+            self.sheet = sync_file_read(file=upload, file_format=extension)
+        except SyncFileUnreadable as error:
+            raise forms.ValidationError(str(error)) from error
         except Exception as error:  # any unreadable file (bad encoding, not a workbook) is the user's to fix
             raise forms.ValidationError(f"The file could not be read as {extension.upper()}: {error}") from error
         return upload
@@ -50,12 +67,19 @@ def _session_rows(rows: list[dict]) -> list[dict]:
     return [{key: value if isinstance(value, str) else value.isoformat() for key, value in row.items()} for row in rows]
 
 
-def _line(index: int) -> str:
-    return f"line {index + 2}" if index >= 0 else "file"  # +2: rows count from 0, after the header line
+def _where(index: int, lines: list[int]) -> str:
+    return f"line {lines[index]}" if 0 <= index < len(lines) else "file"  # index -1: the whole file
 
 
-def _error_rows(errors) -> list[dict]:
-    return [{"line": _line(error.index), "field": error.field, "message": error.message} for error in errors]
+def _error_rows(errors, lines: list[int]) -> list[dict]:
+    return [
+        {
+            "line": _where(error.index, lines),
+            "field": "" if error.field == ROW_FIELD else error.field,  # a row's or the file's, not a field's
+            "message": error.message,
+        }
+        for error in errors
+    ]
 
 
 def _require_manager(request):
@@ -72,14 +96,27 @@ def sync_upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["kind"]
-        rows = _session_rows(form.rows)
-        _, errors = sync_rows_validate(kind=kind, rows=rows, user=request.user)
-        context.update(kind=kind, filename=form.cleaned_data["file"].name, row_count=len(rows))
+        sheet = form.sheet
+        sheet.rows = _session_rows(sheet.rows)
+        errors = sync_file_validate(kind=kind, sheet=sheet, user=request.user)
+        context.update(
+            kind=kind,
+            filename=form.cleaned_data["file"].name,
+            row_count=len(sheet.rows),
+            # Said before the import, so nobody expects a file of a few columns to clear the others.
+            kept_columns=sync_file_columns_missing(kind=kind, columns=sheet.columns),
+        )
         if errors:
             request.session.pop(SESSION_KEY, None)
-            context.update(errors=_error_rows(errors[:ERRORS_SHOWN]), error_count=len(errors))
-        elif rows:
-            request.session[SESSION_KEY] = {"kind": kind, "filename": context["filename"], "rows": rows}
+            context.update(errors=_error_rows(errors[:ERRORS_SHOWN], sheet.lines), error_count=len(errors))
+        elif sheet.rows:
+            request.session[SESSION_KEY] = {
+                "kind": kind,
+                "filename": context["filename"],
+                "columns": sheet.columns,
+                "rows": sheet.rows,
+                "lines": sheet.lines,
+            }
             context["ready"] = True
     context["form"] = form
     return render(request, "core/sync_upload.html", context)
@@ -87,12 +124,13 @@ def sync_upload(request):
 
 def _import(request):
     pending = request.session.pop(SESSION_KEY, None)
-    if not pending:
+    if not pending or "lines" not in pending:  # nothing previewed (or previewed before files kept their lines)
         messages.warning(request, "Nothing to import: upload a file and check the preview first.")
         return redirect("sync-upload")
     kind = pending["kind"]
+    sheet = SyncFile(columns=pending["columns"], rows=pending["rows"], lines=pending["lines"])
     try:
-        result = sync_rows_upsert(kind=kind, rows=pending["rows"], user=request.user)
+        result = sync_file_upsert(kind=kind, sheet=sheet, user=request.user)
     except UpsertRejected as rejected:  # the data changed since the preview (e.g. a referenced record was deleted)
         context = {
             "nav": "upload",
@@ -100,7 +138,7 @@ def _import(request):
             "kind": kind,
             "filename": pending["filename"],
             "row_count": len(pending["rows"]),
-            "errors": _error_rows(rejected.errors[:ERRORS_SHOWN]),
+            "errors": _error_rows(rejected.errors[:ERRORS_SHOWN], sheet.lines),
             "error_count": len(rejected.errors),
         }
         return render(request, "core/sync_upload.html", context)

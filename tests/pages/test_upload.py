@@ -92,7 +92,7 @@ def test_it_reads_xlsx(client, manager_user):
     [
         ("accounts.txt", b"external_id\n", "must end in .csv or .xlsx"),
         ("accounts.xlsx", b"not a workbook", "could not be read as XLSX"),
-        ("accounts.csv", b"\xff\xfe\x00bad", "could not be read as CSV"),
+        ("accounts.csv", b"\xff\xfe\x00bad", "The file is not UTF-8 text (line 1): save it as CSV UTF-8."),
     ],
 )
 def test_it_rejects_an_unreadable_file_with_a_message(client, manager_user, name, content, message):

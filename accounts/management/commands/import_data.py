@@ -2,13 +2,23 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import SYNC_KINDS, UpsertRejected, sync_file_read, sync_rows_upsert, sync_rows_validate
+from accounts.services import (
+    ROW_FIELD,
+    SYNC_KINDS,
+    SyncFileUnreadable,
+    UpsertRejected,
+    sync_file_columns_missing,
+    sync_file_read,
+    sync_file_upsert,
+    sync_file_validate,
+)
 
 
 class Command(BaseCommand):
     help = (
         "Upsert accounts, deals or products by external_id from a CSV or XLSX file (header row = field names, "
-        "as in the bulk API). All or nothing: any bad row stops the import and every bad row is listed."
+        "as in the bulk API). A column the header lacks keeps the stored value of existing records. "
+        "All or nothing: any bad row stops the import and every bad row is listed by line."
     )
 
     def add_arguments(self, parser):
@@ -22,19 +32,26 @@ class Command(BaseCommand):
         file_format = file.suffix.lower().lstrip(".")
         if file_format not in ("csv", "xlsx"):
             raise CommandError("The file must end in .csv or .xlsx.")
-        with file.open("rb") as handle:
-            rows = sync_file_read(file=handle, file_format=file_format)
+        try:
+            with file.open("rb") as handle:
+                sheet = sync_file_read(file=handle, file_format=file_format)
+        except SyncFileUnreadable as error:
+            raise CommandError(str(error)) from error
+        kept = sync_file_columns_missing(kind=kind, columns=sheet.columns)
+        if kept:
+            self.stdout.write(f"Not in the file, kept as stored: {', '.join(kept)} (new records take the defaults).")
         try:
             if dry_run:
-                _, errors = sync_rows_validate(kind=kind, rows=rows)
+                errors = sync_file_validate(kind=kind, sheet=sheet)
                 if errors:
                     raise UpsertRejected(errors)
-                self.stdout.write(f"{len(rows)} {kind} rows are valid; nothing written (dry run).")
+                self.stdout.write(f"{len(sheet.rows)} {kind} rows are valid; nothing written (dry run).")
                 return
-            result = sync_rows_upsert(kind=kind, rows=rows)
+            result = sync_file_upsert(kind=kind, sheet=sheet)
         except UpsertRejected as rejected:
             for error in rejected.errors:
-                line = f"line {error.index + 2}" if error.index >= 0 else "file"  # +2: 0-based, after the header
-                self.stderr.write(f"{line}: {error.field}: {error.message}")
-            raise CommandError(f"{len(rejected.errors)} error(s); nothing was imported.")
+                where = f"line {sheet.lines[error.index]}" if 0 <= error.index < len(sheet.lines) else "file"
+                field = "" if error.field == ROW_FIELD else f"{error.field}: "  # row-wide errors name no field
+                self.stderr.write(f"{where}: {field}{error.message}")
+            raise CommandError(f"{len(rejected.errors)} error(s); nothing was imported.") from None
         self.stdout.write(f"{kind}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
