@@ -247,6 +247,11 @@ class RollupDirty(models.Model):
         db_default=False,  # the statement triggers and bulk markers insert rows without it
         help_text="Only its targets changed: the flush sets its figures' targets instead of recomputing them.",
     )
+    exact = models.BooleanField(
+        db_default=False,  # the statement triggers and bulk markers insert rows without it: expanded
+        help_text="Only this territory's figures changed, not its ancestors' (an account moved between two "
+        "territories below them): the flush recomputes it without adding its ancestors.",
+    )
 
     def __str__(self):
         return f"{self.territory.code} dirty since {self.since:%Y-%m-%d %H:%M}"

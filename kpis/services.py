@@ -374,23 +374,31 @@ def _enqueue_flush_on_commit() -> None:
     transaction.on_commit(_enqueue_flush)
 
 
-def rollups_mark_dirty(*, territory_ids: Iterable[int], targets_only: bool = False) -> int:
+def rollups_mark_dirty(*, territory_ids: Iterable[int], targets_only: bool = False, exact: bool = False) -> int:
     """Record, in the caller's transaction, that these territories' rollups (of any model; the flush
-    maps them to the active model by code) need recomputing — or, targets_only, only their targets
-    setting (a target change: no figure or ancestor changes); enqueue one flush on commit."""
+    maps them to the active model by code, with their ancestors) need recomputing — or, targets_only,
+    only their targets setting (a target change: no figure or ancestor changes), or, exact, these active
+    territories' figures alone (memberships_moved: their ancestors' did not change); enqueue one flush on
+    commit."""
     ids = sorted(set(territory_ids))
     if not ids:
         return 0
     with connection.cursor() as cursor:
-        # A territory already dirty stays targets-only only if both marks are.
+        # Two marks of one territory make the wider one: targets only < exact (a recompute of the territory,
+        # its targets included) < with its ancestors (neither flag).
         cursor.execute(
             """
-            INSERT INTO kpis_rollupdirty (territory_id, since, targets_only)
-            SELECT id, now(), %s FROM unnest(%s::bigint[]) AS id
-            ON CONFLICT (territory_id)
-                DO UPDATE SET targets_only = false WHERE kpis_rollupdirty.targets_only AND NOT EXCLUDED.targets_only
+            INSERT INTO kpis_rollupdirty (territory_id, since, targets_only, exact)
+            SELECT id, now(), %s, %s FROM unnest(%s::bigint[]) AS id
+            ON CONFLICT (territory_id) DO UPDATE
+                SET targets_only = kpis_rollupdirty.targets_only AND EXCLUDED.targets_only,
+                    exact = (kpis_rollupdirty.exact OR kpis_rollupdirty.targets_only)
+                            AND (EXCLUDED.exact OR EXCLUDED.targets_only)
+                            AND NOT (kpis_rollupdirty.targets_only AND EXCLUDED.targets_only)
+                WHERE (kpis_rollupdirty.targets_only, kpis_rollupdirty.exact)
+                      IS DISTINCT FROM (EXCLUDED.targets_only, EXCLUDED.exact)
             """,
-            [targets_only, ids],
+            [targets_only, exact, ids],
         )
     _enqueue_flush_on_commit()
     return len(ids)
@@ -405,6 +413,16 @@ def deal_changed(*, deal_ids: Iterable[int]) -> int:
         return 0
     _enqueue_flush_on_commit()
     return len(ids)
+
+
+def memberships_moved(*, territory_ids: Iterable[int]) -> int:
+    """Mark exactly these active territories dirty: those whose set of accounts (or deals) a reassignment
+    changed — for each account, the territories above the memberships it left but not above those it
+    entered, and the other way round (territories.services, the incremental write). A territory above
+    both holds the account before and after, in both views, so its figures stand: an account moving
+    between two leaves of a region no longer recomputes the region and every root above it (a whole-
+    database recompute per moved account)."""
+    return rollups_mark_dirty(territory_ids=territory_ids, exact=True)
 
 
 def memberships_changed(*, account_ids: Iterable[int]) -> int:
@@ -447,21 +465,44 @@ WHERE c.ancestor_id IN (SELECT id FROM active)
 """
 
 
-def rollup_affected_territories(*, dirty_territory_ids: list[int]) -> list[int]:
+# Exactly-marked territories (memberships_moved) of the active model, and the product territories below
+# them (whose accounts are their parent's).
+AFFECTED_EXACT_SQL = """
+SELECT t.id FROM territories_territory t WHERE t.id = ANY(%(exact)s) AND t.territory_model_id = %(model_id)s
+UNION
+SELECT c.descendant_id FROM territories_territoryclosure c
+JOIN territories_territory d ON d.id = c.descendant_id AND d.kind = 'product'
+WHERE c.ancestor_id = ANY(%(exact)s) AND d.territory_model_id = %(model_id)s
+"""
+
+
+def rollup_affected_territories(
+    *, dirty_territory_ids: list[int], exact_territory_ids: list[int] | None = None
+) -> list[int]:
+    """The active territories to recompute: the dirty ones' (by code) with their ancestors, and the
+    exactly-marked ones alone — each with the product territories below it."""
     model_id = _active_model_id()
-    if model_id is None or not dirty_territory_ids:
+    if model_id is None or not (dirty_territory_ids or exact_territory_ids):
         return []
+    affected = set()
     with connection.cursor() as cursor:
-        cursor.execute(AFFECTED_SQL, {"dirty": dirty_territory_ids, "model_id": model_id})
-        return sorted(row[0] for row in cursor.fetchall())
+        if dirty_territory_ids:
+            cursor.execute(AFFECTED_SQL, {"dirty": dirty_territory_ids, "model_id": model_id})
+            affected.update(row[0] for row in cursor.fetchall())
+        if exact_territory_ids:
+            cursor.execute(AFFECTED_EXACT_SQL, {"exact": exact_territory_ids, "model_id": model_id})
+            affected.update(row[0] for row in cursor.fetchall())
+    return sorted(affected)
 
 
-def _full_recompute_wanted(*, dirty_territory_ids: list[int]) -> bool:
+def _full_recompute_wanted(*, dirty_territory_ids: list[int], exact_territory_ids: list[int] | None = None) -> bool:
     """Whether the dirty territories, with their ancestors, are at least FULL_RECOMPUTE_SHARE of the active
     model's and at least FULL_RECOMPUTE_MIN_TERRITORIES (after a first assignment run or an activation, say):
     one full recompute then costs less than a targeted one of nearly everything, which updates millions of
     rows in place."""
-    affected = rollup_affected_territories(dirty_territory_ids=dirty_territory_ids)
+    affected = rollup_affected_territories(
+        dirty_territory_ids=dirty_territory_ids, exact_territory_ids=exact_territory_ids
+    )
     if len(affected) < FULL_RECOMPUTE_MIN_TERRITORIES:
         return False
     with connection.cursor() as cursor:
@@ -479,13 +520,15 @@ def rollups_flush_dirty() -> RecomputeResult:
         _writer_begin(own_transaction=own, full=False)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT territory_id, targets_only FROM kpis_rollupdirty ORDER BY territory_id FOR UPDATE SKIP LOCKED"
+                "SELECT territory_id, targets_only, exact FROM kpis_rollupdirty"
+                " ORDER BY territory_id FOR UPDATE SKIP LOCKED"
             )
             rows = cursor.fetchall()
-        taken_ids = [territory_id for territory_id, _ in rows]
-        dirty = [territory_id for territory_id, targets_only in rows if not targets_only]
-        targets_changed = [territory_id for territory_id, targets_only in rows if targets_only]
-        if dirty and _full_recompute_wanted(dirty_territory_ids=dirty):
+        taken_ids = [territory_id for territory_id, _, _ in rows]
+        dirty = [territory_id for territory_id, targets_only, exact in rows if not targets_only and not exact]
+        exact = [territory_id for territory_id, targets_only, exact in rows if exact and not targets_only]
+        targets_changed = [territory_id for territory_id, targets_only, _ in rows if targets_only]
+        if (dirty or exact) and _full_recompute_wanted(dirty_territory_ids=dirty, exact_territory_ids=exact):
             # In this transaction and snapshot: takes the pending deal changes as a full recompute does.
             result = rollups_recompute()
             if not result.skipped_views:  # else another full recompute holds a view: stay dirty for the sweep
@@ -494,7 +537,7 @@ def rollups_flush_dirty() -> RecomputeResult:
             return result
         taken = _deal_changes_take(maintain_views=BOTH_VIEWS)
         to_recompute = sorted(set(dirty) | set(taken.fallback_territory_ids))
-        affected = rollup_affected_territories(dirty_territory_ids=to_recompute) if to_recompute else []
+        affected = rollup_affected_territories(dirty_territory_ids=to_recompute, exact_territory_ids=exact)
         result = (
             _recompute_in_transaction(views=rollup_views_parse(view=None), territory_ids=affected)
             if affected

@@ -72,10 +72,14 @@ def reassign_pending_drain(*, batch_size: int = DRAIN_BATCH_SIZE) -> int:
             if not account_ids:
                 return drained
             counts = account_reassign(account_ids=account_ids)
-            if _memberships_moved(counts):
-                # Their old and new territories' rollups (the flush runs after this batch commits). When no
-                # membership opened or closed (a new deal of an account that stays put), the deal's own
-                # change is already rolled up as a delta: no territory needs recomputing.
+            if "moved_territories" in counts:
+                # The incremental write names the territories whose accounts changed, its common ancestors
+                # left out (empty when no membership opened or closed: a new deal of an account that stays
+                # put is rolled up as a delta already). The flush runs after this batch commits.
+                if counts["moved_territories"]:
+                    hook_call("kpis.services", "memberships_moved", territory_ids=counts["moved_territories"])
+            elif _memberships_moved(counts):
+                # The general path: every territory these accounts are or were in, with their ancestors.
                 hook_call("kpis.services", "memberships_changed", account_ids=account_ids)
         drained += len(account_ids)
 

@@ -623,8 +623,10 @@ def _incremental_write_sql(max_depth: int, has_products: bool) -> str:
                 FROM {prefix}new r
                 WHERE NOT EXISTS (SELECT 1 FROM {prefix}cur c WHERE c.owner_id = r.a AND c.territory_id = r.b)
                 RETURNING 1)""",
-            f"""{prefix}gone AS (SELECT c.id, c.valid_from FROM {prefix}cur c WHERE NOT EXISTS (
-                SELECT 1 FROM {prefix}new r WHERE r.a = c.owner_id AND r.b = c.territory_id))""",
+            f"""{prefix}gone AS (SELECT c.id, c.valid_from, c.owner_id, c.territory_id FROM {prefix}cur c
+                WHERE NOT EXISTS (SELECT 1 FROM {prefix}new r WHERE r.a = c.owner_id AND r.b = c.territory_id))""",
+            f"""{prefix}opened AS (SELECT r.a AS owner_id, r.b AS territory_id FROM {prefix}new r
+                WHERE NOT EXISTS (SELECT 1 FROM {prefix}cur c WHERE c.owner_id = r.a AND c.territory_id = r.b))""",
             f"""{prefix}del AS (DELETE FROM {table} m USING {prefix}gone g
                 WHERE m.id = g.id AND g.valid_from >= %(eff)s::date RETURNING 1)""",
             f"""{prefix}clo AS (UPDATE {table} m SET valid_to = %(eff)s::date FROM {prefix}gone g
@@ -640,16 +642,32 @@ def _incremental_write_sql(max_depth: int, has_products: bool) -> str:
                 (territory_model_id, account_id, winner_id, loser_id, reason)
             SELECT %(model)s, r.a, r.b, r.d, r.e FROM res r WHERE r.row_type = 'overlap' RETURNING 1)""",
     ]
+    # The territories whose accounts (deals) changed: per owner, those above a membership it left but not
+    # above one it entered, or the other way round. One above both holds the owner before and after, so
+    # its KPI figures stand (kpis.services.memberships_moved).
+    ctes.append(
+        """moved AS (
+            SELECT DISTINCT x.territory_id FROM (
+                SELECT ch.kind, ch.owner_id, up.ancestor_id AS territory_id
+                FROM (SELECT 'a' AS kind, owner_id, territory_id, true AS entered FROM opened
+                      UNION ALL SELECT 'a', owner_id, territory_id, false FROM gone
+                      UNION ALL SELECT 'd', owner_id, territory_id, true FROM dopened
+                      UNION ALL SELECT 'd', owner_id, territory_id, false FROM dgone) ch
+                JOIN territories_territoryclosure up ON up.descendant_id = ch.territory_id
+                GROUP BY ch.kind, ch.owner_id, up.ancestor_id
+                HAVING bool_or(ch.entered) <> bool_or(NOT ch.entered)) x)"""
+    )
     counts = ", ".join(
         f"(SELECT count(*) FROM {name})"
         for name in ("new", "oins", "dnew", "ins", "del", "clo", "src", "dins", "ddel", "dclo")
     )
-    return "WITH " + ",\n".join(ctes) + f"\nSELECT {counts}"
+    moved = "(SELECT coalesce(array_agg(territory_id ORDER BY territory_id), '{}') FROM moved)"
+    return "WITH " + ",\n".join(ctes) + f"\nSELECT {counts}, {moved}"
 
 
 INCREMENTAL_COUNT_KEYS = (
     "deep", "overlaps", "deals", "opened", "deleted_same_day", "closed", "source_changed",
-    "deals_opened", "deals_deleted_same_day", "deals_closed",
+    "deals_opened", "deals_deleted_same_day", "deals_closed", "moved_territories",
 )  # fmt: skip
 
 

@@ -94,14 +94,15 @@ def test_the_drain_works_in_batches_and_a_second_drain_finds_nothing(alignment):
 def test_a_reassignment_that_moves_nothing_marks_no_rollups_dirty(alignment, monkeypatch):
     """A new deal of an account that stays put: its delta is rolled up already, no territory recomputes."""
     marked = []
-    monkeypatch.setattr("kpis.services.memberships_changed", lambda *, account_ids: marked.append(account_ids))
+    monkeypatch.setattr("kpis.services.memberships_moved", lambda *, territory_ids: marked.append(territory_ids))
     sync_rows_upsert(kind="accounts", rows=[account_row("A-1", "CA")])
     reassign_queue.reassign_pending_drain()
-    assert len(marked) == 1  # placed for the first time: its territories' figures change
+    west, east = (Territory.objects.get(code=code).pk for code in ("west", "east"))
+    assert marked == [[west]]  # placed for the first time: its territory's figures change
     account = Account.objects.get(external_id="A-1")
     reassign_queue.accounts_reassign_queue(account_ids=[account.pk])  # as a new deal of it queues it
     reassign_queue.reassign_pending_drain()
     assert len(marked) == 1
     sync_rows_upsert(kind="accounts", rows=[account_row("A-1", "NY")])
     reassign_queue.reassign_pending_drain()
-    assert marked[-1] == [account.pk] and len(marked) == 2  # moved to east: both territories recompute
+    assert marked[-1] == sorted([west, east]) and len(marked) == 2  # moved to east: both territories recompute
