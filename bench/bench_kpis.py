@@ -218,6 +218,8 @@ def api_list_pages() -> dict:
     a page halfway through the list by its cursor, medians of API_PAGE_SAMPLES in process; baseline: the
     query a page-number page at the same depth ran before the cursor (the old ordering, LIMIT … OFFSET)."""
     import base64
+    import json
+    from urllib.parse import quote, urlencode
 
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
@@ -228,8 +230,11 @@ def api_list_pages() -> dict:
     client = APIClient()
     client.force_login(user)
     middle = KpiFigure.objects.order_by("id").values_list("id", flat=True)[KpiFigure.objects.count() // 2]
-    cursor = base64.b64encode(f"p={middle}".encode()).decode()
-    depth = KpiRollup.objects.filter(figure_id__lte=middle).count()
+    # The list's keyset cursor (core/api/pagination.py): the page after (figure_id, position) = (middle, 0),
+    # i.e. from the middle figures row's first KPI.
+    key = json.dumps([str(middle), "0"], separators=(",", ":"))
+    cursor = quote(base64.b64encode(urlencode({"k": key}).encode()).decode())
+    depth = KpiRollup.objects.filter(figure_id__lt=middle).count()
 
     def median_get(path: str) -> float:
         samples = []
