@@ -938,6 +938,17 @@ def account_changed(*, account_id: int, created: bool = False, changed_fields: s
         accounts_reassign_queue(account_ids=[account_id])
 
 
+# Targets and tracked KPIs of _copy_map's old territories onto its new ones, each kept where the new one
+# already has its own (same KPI and period).
+_KPI_SETTINGS_COPY_SQL = """
+    INSERT INTO kpis_kpitarget (territory_id, kpi_id, period_type, period_start, value, updated_at)
+    SELECT m.new_id, t.kpi_id, t.period_type, t.period_start, t.value, now()
+    FROM kpis_kpitarget t JOIN _copy_map m ON m.old_id = t.territory_id
+    ON CONFLICT (territory_id, kpi_id, period_type, period_start) DO NOTHING;
+    INSERT INTO kpis_territorykpi (territory_id, kpi_id, tracked)
+    SELECT m.new_id, k.kpi_id, k.tracked FROM kpis_territorykpi k JOIN _copy_map m ON m.old_id = k.territory_id
+    ON CONFLICT DO NOTHING"""
+
 _COPY_SQL = [
     # Territories first without parents (the closure trigger needs the parent to exist), then parents.
     """INSERT INTO territories_territory (territory_model_id, code, name, kind, parent_id, priority, value_tier,
@@ -970,11 +981,15 @@ _COPY_SQL = [
                                              created_at)
        SELECT a.rep_id, m.new_id, a.role, a.start_date, a.end_date, a.allocation_percent, now()
        FROM territories_repassignment a JOIN _copy_map m ON m.old_id = a.territory_id""",
+    # The KPI settings go with the territories: a realignment keeps its targets and tracked KPIs (they
+    # are per territory; without them an activation left every attainment empty).
+    _KPI_SETTINGS_COPY_SQL,
 ]
 
 
 def territory_model_copy(*, source: TerritoryModel, code: str, name: str, user=None) -> TerritoryModel:
-    """A planning copy of a model: territories (same codes), rules, criteria, named accounts, overrides, reps."""
+    """A planning copy of a model: territories (same codes), rules, criteria, named accounts, overrides, reps,
+    targets and tracked KPIs."""
     if TerritoryModel.objects.filter(code=code).exists():
         raise ValidationError({"code": "A territory model with this code already exists."})
     with transaction.atomic():
@@ -1023,6 +1038,19 @@ def territory_model_activate(
         model.activated_at = now
         model.effective_from = effective
         model.save(update_fields=["state", "activated_at", "effective_from"])
+        with connection.cursor() as cursor:
+            for outgoing in previous:
+                # Targets and tracked KPIs set on the live alignment since the plan was copied carry over by
+                # territory code (the plan's own win): the new alignment's attainment does not start empty.
+                cursor.execute(
+                    """CREATE TEMP TABLE _copy_map ON COMMIT DROP AS
+                       SELECT s.id AS old_id, t.id AS new_id FROM territories_territory s
+                       JOIN territories_territory t ON t.code = s.code AND t.territory_model_id = %(target)s
+                       WHERE s.territory_model_id = %(source)s""",
+                    {"source": outgoing.pk, "target": model.pk},
+                )
+                cursor.execute(_KPI_SETTINGS_COPY_SQL)
+                cursor.execute("DROP TABLE _copy_map")
         # The plan's answers and diff are not read by the switch (it computes the model afresh): gone first,
         # so the history's swap, at the end of assignment_apply, is as close to the commit as it can be.
         with connection.cursor() as cursor:
