@@ -72,7 +72,7 @@ def reassign_pending_drain(*, batch_size: int = DRAIN_BATCH_SIZE) -> int:
             if not account_ids:
                 return drained
             counts = account_reassign(account_ids=account_ids)
-            if "moved_territories" in counts:
+            if counts and "moved_territories" in counts:
                 # The incremental write names the territories whose accounts changed, its common ancestors
                 # left out (empty when no membership opened or closed: a new deal of an account that stays
                 # put is rolled up as a delta already). The flush runs after this batch commits.
