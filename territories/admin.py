@@ -21,6 +21,9 @@ class TerritoryModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("name", "code")
     raw_id_fields = ("copied_from", "created_by")
+    # Activation and archiving go through the alignment services (an atomic switch with the history's
+    # rows), as in the API: an admin form setting the state would bypass them.
+    readonly_fields = ("state", "effective_from", "activated_at", "archived_at")
 
 
 class TerritoryRuleInline(admin.TabularInline):

@@ -17,7 +17,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.validation import DUPLICATE_FIELD_MESSAGE
+from territories.validation import DUPLICATE_FIELD_MESSAGE, territory_parent_scope_problem
 
 
 class BootstrapBoundField(BoundField):
@@ -112,12 +112,20 @@ class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
 
     def __init__(self, *args, territory_model: TerritoryModel, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.instance.territory_model = territory_model
         parents = Territory.objects.visible_to(user).filter(territory_model=territory_model).order_by("code")
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
         self.fields["parent"].help_text = "Empty for a top-level territory. Figures of a parent include its subtree."
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        # The instance still holds the stored parent here (the form sets the new one after cleaning).
+        if problem := territory_parent_scope_problem(user=self.user, parent=parent, territory=self.instance):
+            raise forms.ValidationError(problem)
+        return parent
 
 
 class CriterionForm(BootstrapFormMixin, forms.ModelForm):

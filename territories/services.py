@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -31,7 +31,11 @@ from territories.engine import (
     rules_compile,
 )
 from territories.models import AssignmentRun, PlanDiff, TerritoryModel
-from territories.validation import rule_criterion_validate
+from territories.validation import (
+    SCOPED_WHOLE_MODEL_MESSAGE,
+    rule_criterion_validate,
+    scoped_manager,
+)
 
 __all__ = [
     "account_changed",
@@ -987,9 +991,16 @@ _COPY_SQL = [
 ]
 
 
+def _whole_alignment_required(user) -> None:
+    # A scoped manager's plan would still hold (and an activation switch) every other manager's territories.
+    if scoped_manager(user):
+        raise PermissionDenied(SCOPED_WHOLE_MODEL_MESSAGE)
+
+
 def territory_model_copy(*, source: TerritoryModel, code: str, name: str, user=None) -> TerritoryModel:
     """A planning copy of a model: territories (same codes), rules, criteria, named accounts, overrides, reps,
-    targets and tracked KPIs."""
+    targets and tracked KPIs. Not for a scoped manager (PermissionDenied)."""
+    _whole_alignment_required(user)
     if TerritoryModel.objects.filter(code=code).exists():
         raise ValidationError({"code": "A territory model with this code already exists."})
     with transaction.atomic():
@@ -1013,7 +1024,9 @@ def territory_model_activate(
     *, model: TerritoryModel, effective_from: date | None = None, user=None, progress: ProgressCallback | None = None
 ) -> dict:
     """One atomic switch: the previous active model is archived, this one becomes active and history
-    rows of every account are closed / opened at effective_from (default today)."""
+    rows of every account are closed / opened at effective_from (default today). Not for a scoped manager
+    (PermissionDenied)."""
+    _whole_alignment_required(user)
     effective = effective_from or timezone.localdate()
     with transaction.atomic():
         model = TerritoryModel.objects.select_for_update().get(pk=model.pk)

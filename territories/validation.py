@@ -179,3 +179,28 @@ def named_account_territory_validate(*, territory) -> None:
     their named accounts (docs/ASSIGNMENT.md); elsewhere a name would pin the account like an override."""
     if territory is not None and territory.kind != TerritoryKind.ACCOUNT:
         raise ValidationError({"territory": "Only account-based territories name accounts."})
+
+
+SCOPED_TOP_LEVEL_MESSAGE = (
+    "Choose a parent within your territories: a manager limited to some territories cannot make a top-level territory."
+)
+SCOPED_WHOLE_MODEL_MESSAGE = (
+    "A manager limited to some territories cannot activate or copy a whole territory model; ask a manager "
+    "of the whole alignment."
+)
+
+
+def scoped_manager(user) -> bool:
+    """A signed-in user whose access is limited to some territories (core.access): a scoped manager."""
+    from core.access import access_scope
+
+    return user is not None and getattr(user, "is_authenticated", False) and not access_scope(user).everything
+
+
+def territory_parent_scope_problem(*, user, parent, territory=None) -> str | None:
+    """What a scoped manager creates or moves stays inside their territories: no new top-level territory
+    (one that already is top-level, their scope's root, may still be edited)."""
+    already_top_level = territory is not None and territory.pk is not None and territory.parent_id is None
+    if parent is None and not already_top_level and scoped_manager(user):
+        return SCOPED_TOP_LEVEL_MESSAGE
+    return None

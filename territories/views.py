@@ -70,6 +70,7 @@ from territories.models import (
     TerritoryRule,
 )
 from territories.selectors import plan_diff_report
+from territories.validation import scoped_manager
 from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
 
@@ -394,6 +395,7 @@ def territory_model_detail(request, pk: int):
         "runs": runs,
         "territory_count": Territory.objects.visible_to(request.user).filter(territory_model=model).count(),
         "copy_form": TerritoryModelCopyForm(initial={"code": f"{model.code}-plan", "name": f"{model.name} (plan)"}),
+        "whole_alignment": not scoped_manager(request.user),  # copies and activations: territory_model_copy
         "activate_form": TerritoryModelActivateForm(),
     }
     return render(request, "territories/model_detail.html", context)

@@ -14,7 +14,11 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.validation import criteria_duplicate_fields, criteria_duplicate_message
+from territories.validation import (
+    criteria_duplicate_fields,
+    criteria_duplicate_message,
+    territory_parent_scope_problem,
+)
 
 
 class TerritoryModelSerializer(StrictModelSerializer):
@@ -54,6 +58,15 @@ class TerritorySerializer(StrictModelSerializer):
             "updated_at",
         )
         read_only_fields = ("id", "created_at", "updated_at")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        parent = attrs["parent"] if "parent" in attrs else getattr(self.instance, "parent", None)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if problem := territory_parent_scope_problem(user=user, parent=parent, territory=self.instance):
+            raise serializers.ValidationError({"parent": [problem]})
+        return attrs
 
 
 class RuleCriterionSerializer(StrictModelSerializer):
