@@ -70,9 +70,9 @@ from territories.models import (
     TerritoryRule,
 )
 from territories.selectors import plan_diff_report
-from territories.validation import scoped_manager
 from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
+from territories.validation import scoped_manager
 
 logger = logging.getLogger(__name__)
 
