@@ -911,8 +911,12 @@ def _run_progress_save_on_progress_alias(run: AssignmentRun, *, phase: str, perc
 
 
 def assignment_run_start(*, territory_model: TerritoryModel, user=None, dry_run: bool = False) -> AssignmentRun:
-    """Create a run and queue its task once the caller's transaction commits."""
+    """Create a run and queue its task once the caller's transaction commits. An archived model is history:
+    it is not run (its rows would read as a plan's against the live alignment)."""
     from territories.tasks import assignment_run_task
+
+    if territory_model.state == TerritoryModelState.ARCHIVED:
+        raise ValidationError({"territory_model": "An archived territory model is history: it cannot be run."})
 
     run = AssignmentRun.objects.create(
         territory_model=territory_model, dry_run=dry_run, requested_by=user if user and user.pk else None

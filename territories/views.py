@@ -418,6 +418,9 @@ def territory_model_run(request, pk: int):
     _require_manager(request)
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
     dry_run = bool(request.POST.get("dry_run"))
+    if model.state == TerritoryModelState.ARCHIVED:
+        messages.error(request, "An archived territory model is history: it cannot be run.")
+        return redirect("territories:model-detail", pk=model.pk)
     try:
         with transaction.atomic():
             run = assignment_run_start(territory_model=model, user=request.user, dry_run=dry_run)

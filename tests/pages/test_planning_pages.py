@@ -321,3 +321,22 @@ def test_it_refuses_target_and_assignment_changes_to_a_rep(client, world):
     client.force_login(world.rep_a.user)
     assert client.post(reverse("kpis:target-set", args=[world.west_ca.pk]), {}).status_code == 403
     assert client.post(reverse("territories:assignment-add", args=[world.west_ca.pk]), {}).status_code == 403
+
+
+def test_an_archived_model_is_history_not_a_plan(manager, world):
+    archived = factories.make_territory_model(code="fy24", name="FY24", state="archived")
+    old_west = factories.make_territory(archived, code="west")
+    page = manager.get(reverse("territories:model-detail", args=[archived.pk])).content.decode()
+    assert 'id="run-assignment"' not in page and "is history" in page
+    response = manager.post(reverse("territories:model-run", args=[archived.pk]))
+    assert response.status_code == 302 and not AssignmentRun.objects.filter(territory_model=archived).exists()
+    detail = manager.get(reverse("territories:detail", args=[old_west.pk])).content.decode()
+    assert (
+        'id="target-form"' not in detail and reverse("territories:edit", args=[archived.pk, old_west.pk]) not in detail
+    )
+    from tests.api.helpers import client_for, url
+
+    api = client_for(world.manager_user).post(
+        url("assignment-run-list"), {"territory_model": archived.pk}, format="json"
+    )
+    assert api.status_code == 400 and "territory_model" in api.json()
