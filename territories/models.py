@@ -51,6 +51,12 @@ class TerritoryModel(models.Model):
     effective_from = models.DateField(null=True, blank=True, help_text="The date this model's alignment took effect.")
     activated_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    alignment_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When its territories, rules, criteria, named accounts or pins last changed (triggers).",
+    )
 
     objects = TerritoryModelQuerySet.as_manager()
 

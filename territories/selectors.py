@@ -249,6 +249,13 @@ def plan_diff_report(*, plan: TerritoryModel, user, active: TerritoryModel | Non
         "territories": [],
         "moved_accounts": None,
         "complete": True,
+        # The plan's territories, rules, named accounts or pins changed after its latest run started: the
+        # diff is that run's, not what an activation (which computes the plan afresh) would switch to.
+        "plan_changed": bool(
+            run is not None
+            and plan.alignment_changed_at is not None
+            and plan.alignment_changed_at > (run.started_at or run.created_at)
+        ),
     }
     if stored is not None:
         report |= plan_diff_visible(stored=stored, user=user) | {

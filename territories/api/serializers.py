@@ -237,6 +237,9 @@ class PlanDiffSerializer(serializers.Serializer):
         source="compared_with.code", allow_null=True, help_text="The active model the stored diff compared with."
     )
     outdated = serializers.BooleanField(help_text="That model is no longer active.")
+    plan_changed = serializers.BooleanField(
+        help_text="The plan's territories, rules, named accounts or pins changed after its latest run: run it again."
+    )
     moved_accounts = serializers.IntegerField(allow_null=True, help_text="Accounts whose territories differ.")
     complete = serializers.BooleanField(help_text="False when moved_accounts counts only the stored moves.")
     moves = PlanDiffMoveSerializer(many=True, help_text="The first 1,000 moves (within the caller's scope).")

@@ -340,3 +340,27 @@ def test_an_archived_model_is_history_not_a_plan(manager, world):
         url("assignment-run-list"), {"territory_model": archived.pk}, format="json"
     )
     assert api.status_code == 400 and "territory_model" in api.json()
+
+
+def test_the_diff_says_when_the_plan_changed_after_its_run(manager, world, django_capture_on_commit_callbacks):
+    from tests.api.helpers import client_for, url
+
+    plan = factories.make_territory_model(code="fy-plan", name="FY plan")
+    rule = factories.make_rule(factories.make_territory(plan, code="west"), {"field": "country", "values": ["US"]})
+    section = reverse("territories:model-diff", args=[plan.pk])
+
+    def run_and_compare():
+        with django_capture_on_commit_callbacks() as callbacks:
+            manager.post(reverse("territories:model-run", args=[plan.pk]))
+        callbacks[0]()  # the run
+        plan_diffs_sweep()  # its diff
+
+    run_and_compare()
+    assert 'id="diff-plan-changed"' not in manager.get(section).content.decode()
+    criterion = rule.criteria.get()
+    criterion.values = ["US", "CA"]
+    criterion.save()
+    assert 'id="diff-plan-changed"' in manager.get(section).content.decode()
+    assert client_for(world.manager_user).get(url("territory-model-diff", plan.pk)).json()["plan_changed"] is True
+    run_and_compare()
+    assert 'id="diff-plan-changed"' not in manager.get(section).content.decode()
