@@ -415,6 +415,14 @@ def deal_changed(*, deal_ids: Iterable[int]) -> int:
     return len(ids)
 
 
+def territories_settings_delete(*, territory_ids: list[int]) -> None:
+    """The targets and tracked KPIs of territories about to be deleted (a plan thrown away)."""
+    from kpis.models import TerritoryKpi
+
+    KpiTarget.objects.filter(territory_id__in=territory_ids).delete()
+    TerritoryKpi.objects.filter(territory_id__in=territory_ids).delete()
+
+
 def memberships_moved(*, territory_ids: Iterable[int]) -> int:
     """Mark exactly these active territories dirty: those whose set of accounts (or deals) a reassignment
     changed — for each account, the territories above the memberships it left but not above those it

@@ -30,7 +30,7 @@ from territories.engine import (
     result_stats_rebuild,
     rules_compile,
 )
-from territories.models import AssignmentRun, PlanDiff, TerritoryModel
+from territories.models import AssignmentRun, PlanDiff, RepAssignment, Territory, TerritoryModel
 from territories.validation import (
     SCOPED_WHOLE_MODEL_MESSAGE,
     rule_criterion_validate,
@@ -1022,6 +1022,26 @@ def territory_model_copy(*, source: TerritoryModel, code: str, name: str, user=N
                 cursor.execute(statement, params)
             cursor.execute("DROP TABLE _copy_map; DROP TABLE _copy_rules")
     return target
+
+
+def territory_model_delete(*, model: TerritoryModel, user=None) -> None:
+    """Throw a plan away with everything it holds (territories, rules, pins, rep assignments, targets, runs,
+    answers, diff). Only a plan: the active and archived models hold the history. Not for a scoped manager."""
+    _whole_alignment_required(user)
+    with transaction.atomic():
+        model = TerritoryModel.objects.select_for_update().get(pk=model.pk)
+        if model.state != TerritoryModelState.PLANNING:
+            raise ValidationError({"state": ["Only a plan can be deleted: this model holds the history."]})
+        territory_ids = list(model.territories.values_list("id", flat=True))
+        # The protected references a plan can hold (a plan writes no history, so no memberships): the
+        # territories' own parents, rep assignments and targets. Everything else cascades with the model.
+        Territory.objects.filter(pk__in=territory_ids).update(parent=None)
+        RepAssignment.objects.filter(territory_id__in=territory_ids).delete()
+        hook_call("kpis.services", "territories_settings_delete", territory_ids=territory_ids)
+        with connection.cursor() as cursor:
+            for table in ("branch", "probe", "rule", "state"):  # the engine's compiled rules: no foreign keys
+                cursor.execute(f"DELETE FROM territories_engine_{table} WHERE model_id = %s", [model.pk])
+        model.delete()
 
 
 def territory_model_activate(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("models/<int:pk>/diff/", views.territory_model_diff_section, name="model-diff"),
     path("models/<int:pk>/activate/", views.territory_model_activate_view, name="model-activate"),
     path("models/<int:pk>/copy/", views.territory_model_copy_view, name="model-copy"),
+    path("models/<int:pk>/delete/", views.territory_model_delete_view, name="model-delete"),
     path("models/<int:model_pk>/new/", views.territory_edit, name="create"),
     path("models/<int:model_pk>/<int:pk>/edit/", views.territory_edit, name="edit"),
     path("<int:pk>/", views.territory_detail, name="detail"),

@@ -70,7 +70,12 @@ from territories.models import (
     TerritoryRule,
 )
 from territories.selectors import plan_diff_report
-from territories.services import assignment_run_start, territory_model_activate, territory_model_copy
+from territories.services import (
+    assignment_run_start,
+    territory_model_activate,
+    territory_model_copy,
+    territory_model_delete,
+)
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
 from territories.validation import scoped_manager
 
@@ -462,6 +467,25 @@ def territory_model_activate_view(request, pk: int):
             for message in errors:
                 messages.error(request, message)
     return redirect("territories:model-detail", pk=model.pk)
+
+
+@login_required
+@require_POST
+def territory_model_delete_view(request, pk: int):
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    try:
+        with transaction.atomic():
+            audit_record(
+                user=request.user, action=AuditEntry.Action.DELETE, instance=model, changes={"code": [model.code, None]}
+            )
+            territory_model_delete(model=model, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("territories:model-detail", pk=model.pk)
+    messages.success(request, f"Deleted the plan {model.name}.")
+    return redirect("territories:models")
 
 
 @login_required

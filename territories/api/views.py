@@ -43,9 +43,11 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         return {"created_by": self.request.user}
 
     def perform_destroy(self, instance):
-        if instance.state == TerritoryModelState.ACTIVE:
-            raise ValidationError({"state": ["The active territory model cannot be deleted; activate another first."]})
-        super().perform_destroy(instance)
+        # Only a plan, with everything it holds (territory_model_delete); audited with it.
+        with transaction.atomic():
+            changes = {"code": [instance.code, None]}
+            audit_record(user=self.request.user, action=AuditEntry.Action.DELETE, instance=instance, changes=changes)
+            territory_services.territory_model_delete(model=instance, user=self.request.user)
 
     @extend_schema(responses=serializers.CoverageReportSerializer)
     @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated, ManagersOnly])
