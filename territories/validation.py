@@ -143,17 +143,9 @@ def territory_kind_validate(*, territory_id: int | None, kind: str) -> None:
         message = "It names accounts, which only an account-based territory does; remove them first."
         raise ValidationError({"kind": message})
 
-    allowed = FIELDS_BY_KIND[TerritoryKind(kind)]
-    misfits = sorted(
-        set(RuleCriterion.objects.filter(rule__territory_id=territory_id).values_list("field", flat=True)) - allowed
-    )
-    if misfits:
-        labels = ", ".join(CriterionField(field).label for field in misfits)
-        message = (
-            f"Its rules use {labels}, which a {TerritoryKind(kind).label.lower()} territory cannot use; "
-            "change or remove those criteria first."
-        )
-        raise ValidationError({"kind": message})
+    criteria = RuleCriterion.objects.filter(rule__territory_id=territory_id)
+    if problem := _criteria_misfit(criteria, kind, what="Its rules use"):
+        raise ValidationError({"kind": problem})
 
 
 def rule_territory_validate(*, rule_id: int | None, territory) -> None:
@@ -163,15 +155,21 @@ def rule_territory_validate(*, rule_id: int | None, territory) -> None:
         return
     from territories.models import RuleCriterion
 
-    allowed = FIELDS_BY_KIND[TerritoryKind(territory.kind)]
-    misfits = sorted(set(RuleCriterion.objects.filter(rule_id=rule_id).values_list("field", flat=True)) - allowed)
-    if misfits:
-        labels = ", ".join(CriterionField(field).label for field in misfits)
-        message = (
-            f"Its criteria use {labels}, which a {TerritoryKind(territory.kind).label.lower()} territory "
-            "cannot use; change or remove those criteria first."
-        )
-        raise ValidationError({"territory": message})
+    criteria = RuleCriterion.objects.filter(rule_id=rule_id)
+    if problem := _criteria_misfit(criteria, territory.kind, what="Its criteria use"):
+        raise ValidationError({"territory": problem})
+
+
+def _criteria_misfit(criteria, kind: str, *, what: str) -> str | None:
+    """Why stored criteria cannot serve a territory of this kind (their fields it cannot use), or None."""
+    misfits = sorted(set(criteria.values_list("field", flat=True)) - FIELDS_BY_KIND[TerritoryKind(kind)])
+    if not misfits:
+        return None
+    labels = ", ".join(CriterionField(field).label for field in misfits)
+    return (
+        f"{what} {labels}, which a {TerritoryKind(kind).label.lower()} territory cannot use; "
+        "change or remove those criteria first."
+    )
 
 
 def named_account_territory_validate(*, territory) -> None:
