@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "pw-for-tests"  # every user the factories make
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -56,3 +57,14 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def world(transactional_db):
+    """The pages' world (tests/pages/world.py), for a live server: its database is flushed between tests,
+    the KPI catalogue included. Modules that need more define their own `world` on top of it."""
+    from kpis.services import kpi_catalogue_sync
+    from tests.pages.world import build_pages_world
+
+    kpi_catalogue_sync()
+    return build_pages_world()

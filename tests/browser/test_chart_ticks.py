@@ -2,20 +2,10 @@
 
 import pytest
 
-from kpis.services import kpi_catalogue_sync
 from tests import factories
-from tests.browser.conftest import log_in
-from tests.pages.world import build_pages_world
+from tests.browser.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "pw-for-tests"
-
-
-@pytest.fixture
-def world(transactional_db):
-    kpi_catalogue_sync()
-    return build_pages_world()
 
 
 def test_a_trend_of_zeros_has_distinct_tick_labels(page, live_server, world, console_errors):

@@ -3,19 +3,9 @@
 import pytest
 from django.contrib.auth.models import User
 
-from kpis.services import kpi_catalogue_sync
-from tests.browser.conftest import log_in
-from tests.pages.world import build_pages_world
+from tests.browser.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "pw-for-tests"
-
-
-@pytest.fixture
-def world(transactional_db):
-    kpi_catalogue_sync()  # the live server's database is flushed between tests, catalogue included
-    return build_pages_world()
 
 
 def test_it_shows_a_manager_the_dashboard_with_charts(page, live_server, world, console_errors, screenshot):

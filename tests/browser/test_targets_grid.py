@@ -6,20 +6,10 @@ from decimal import Decimal
 import pytest
 
 from kpis.models import KpiTarget
-from kpis.services import kpi_catalogue_sync
 from tests import factories
-from tests.browser.conftest import log_in
-from tests.pages.world import build_pages_world
+from tests.browser.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "pw-for-tests"
-
-
-@pytest.fixture
-def world(transactional_db):
-    kpi_catalogue_sync()
-    return build_pages_world()
 
 
 def test_it_fills_empty_cells_from_last_year_and_saves_them(page, live_server, world, console_errors):
