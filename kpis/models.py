@@ -8,7 +8,7 @@ from django.db.models import Q
 from core.access import CatalogQuerySet, TerritoryScopedQuerySet
 from core.models import BackgroundRun
 from kpis.choices import BreakdownDimension, KpiUnit, PeriodType, RollupView
-from territories.choices import TerritoryKind
+from territories.choices import TerritoryKind, TerritoryModelState
 
 # A period is (period_type, period_start); the start must be the first day of a real period.
 VALID_PERIOD_START = Q(period_start__day=1) & (
@@ -78,6 +78,14 @@ class KpiDefinition(models.Model):
         return None
 
 
+ARCHIVED_TARGET_MESSAGE = "This territory belongs to an archived alignment: history, its targets stay as they were."
+
+
+def target_territory_problem(territory) -> str | None:
+    """Why no target may be set on this territory, or None (one rule for pages, the API and the admin)."""
+    return ARCHIVED_TARGET_MESSAGE if territory.territory_model.state == TerritoryModelState.ARCHIVED else None
+
+
 # Shares of a whole: their targets lie between 0 and 100 % (growth and attainment can exceed 100 %).
 SHARE_KPIS = frozenset({"win_rate", "market_penetration", "lead_conversion"})
 
@@ -126,6 +134,8 @@ class KpiTarget(models.Model):
     def clean(self):
         if self.value is not None and self.kpi_id is not None and (problem := self.kpi.target_problem(self.value)):
             raise ValidationError({"value": problem})
+        if self.territory_id is not None and (problem := target_territory_problem(self.territory)):
+            raise ValidationError({"territory": problem})
         validate_period(self.period_type, self.period_start)
 
 

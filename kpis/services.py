@@ -28,7 +28,15 @@ from core.models import AuditEntry
 from core.table_swap import locks_take_giving_way
 from kpis import rollup_sql
 from kpis.choices import KpiCode, RollupView
-from kpis.models import DealChange, KpiTarget, RecomputeRun, RollupDirty, validate_period
+from kpis.models import (
+    ARCHIVED_TARGET_MESSAGE,
+    DealChange,
+    KpiTarget,
+    RecomputeRun,
+    RollupDirty,
+    target_territory_problem,
+    validate_period,
+)
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import Territory, TerritoryModel
 
@@ -738,7 +746,10 @@ def kpi_targets_set(*, user, kpi, period_type: str, values: dict[tuple[int, date
     territory_ids = sorted({territory_id for territory_id, _ in values})
     result = TargetsSetResult()
     with transaction.atomic():
-        territories = Territory.objects.in_bulk(territory_ids)
+        territories = Territory.objects.select_related("territory_model").in_bulk(territory_ids)
+        archived = [t for t in territories.values() if target_territory_problem(t)]
+        if archived:
+            raise ValidationError({"territory": [ARCHIVED_TARGET_MESSAGE]})
         existing = {
             (target.territory_id, target.period_start): target
             for target in KpiTarget.objects.select_for_update(of=("self",))

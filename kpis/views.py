@@ -11,7 +11,7 @@ from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
 from kpis.filtersets import KpiTargetFilterSet
 from kpis.forms import KpiTargetForm, TargetGridChoiceForm, TargetGridForm
-from kpis.models import KpiTarget
+from kpis.models import KpiTarget, target_territory_problem
 from kpis.selectors import target_grid as target_grid_read
 from kpis.services import kpi_targets_set
 from kpis.tables import KpiTargetTable
@@ -47,8 +47,12 @@ def target_set(request, territory_pk: int):
     """Create or replace one of a territory's targets (the form on its page posts here; this page shows the
     form again, with the errors by their fields and the input kept, when it was refused)."""
     _require_manager(request)
-    territory = object_visible_or_404(Territory.objects.all(), request.user, pk=territory_pk)
+    territory = object_visible_or_404(
+        Territory.objects.select_related("territory_model"), request.user, pk=territory_pk
+    )
     form = KpiTargetForm(request.POST or None, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid() and (problem := target_territory_problem(territory)):
+        form.add_error(None, problem)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         kpi_targets_set(

@@ -213,3 +213,18 @@ def test_rollups_and_targets_filter_by_one_period(world):
             "results"
         ]
         assert rows and {row["period_start"] for row in rows} == {str(quarter)}
+
+
+def test_an_archived_alignments_targets_stay_as_they_were(manager, world):
+    """History: no target is set on an archived alignment's territory, by page or API."""
+    archived = factories.make_territory_model(code="fy24", state="archived")
+    old_west = factories.make_territory(archived, code="west")
+    revenue = KpiDefinition.objects.get(code="revenue")
+    post = {"kpi": revenue.pk, "period_type": "quarter", "period_start": f"{YEAR}-01-01", "value": "10"}
+    response = manager.post(reverse("kpis:target-set", args=[old_west.pk]), post)
+    assert response.status_code == 400 and "archived alignment" in response.content.decode()
+    api = client_for(world.manager_user).post(
+        url("target-list"), {**post, "territory": old_west.pk, "kpi": revenue.pk}, format="json"
+    )
+    assert api.status_code == 400 and "territory" in api.json()
+    assert not KpiTarget.objects.filter(territory=old_west).exists()
