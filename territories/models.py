@@ -447,6 +447,9 @@ class DealTerritoryMembership(models.Model):
 class AssignmentRun(BackgroundRun):
     territory_model = models.ForeignKey(TerritoryModel, on_delete=models.CASCADE, related_name="runs")
     dry_run = models.BooleanField(default=False)
+    # An activation is a run too: at a million accounts it takes most of a minute, not a request's work.
+    activation = models.BooleanField(default=False, help_text="This run makes its model the active alignment.")
+    effective_from = models.DateField(null=True, blank=True, help_text="An activation's effective date.")
 
     class Meta(BackgroundRun.Meta):
         indexes = [models.Index(fields=["territory_model", "-created_at"], name="assignment_run_model_idx")]

@@ -44,6 +44,7 @@ __all__ = [
     "assignment_run_start",
     "rule_criterion_validate",
     "territory_model_activate",
+    "territory_model_activation_start",
     "territory_model_copy",
 ]
 
@@ -873,14 +874,19 @@ def assignment_run_execute(*, run: AssignmentRun, progress: ProgressCallback | N
 
     try:
         with transaction.atomic():
-            model = TerritoryModel.objects.select_for_update().get(pk=run.territory_model_id)
-            counts = assignment_apply(model=model, dry_run=run.dry_run, progress=report)
+            if run.activation:
+                counts = _activation_execute(run=run, progress=report)
+            else:
+                model = TerritoryModel.objects.select_for_update().get(pk=run.territory_model_id)
+                counts = assignment_apply(model=model, dry_run=run.dry_run, progress=report)
             if run.dry_run:
                 transaction.set_rollback(True)
     except Exception as error:
         logger.exception("assignment run %s failed", run.pk)
+        # A refusal found when the run starts (an activation's checks, repeated) reads as the page's would.
+        message = " ".join(error.messages) if isinstance(error, ValidationError) else f"{type(error).__name__}: {error}"
         AssignmentRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+            status=RunStatus.FAILED, error=message, finished_at=timezone.now()
         )
         run.refresh_from_db()
         raise
@@ -892,6 +898,23 @@ def assignment_run_execute(*, run: AssignmentRun, progress: ProgressCallback | N
         # The plan's rows (and the run's status) are committed: compare them with the alignment.
         transaction.on_commit(functools.partial(_plan_diff_enqueue, plan_id=run.territory_model_id))
     return run
+
+
+def _activation_execute(*, run: AssignmentRun, progress: ProgressCallback) -> dict:
+    """The queued activation, audited in its transaction as the requester's action."""
+    from core.audit import audit_record
+    from core.models import AuditEntry
+
+    counts = territory_model_activate(
+        model=run.territory_model, effective_from=run.effective_from, user=run.requested_by, progress=progress
+    )
+    audit_record(
+        user=run.requested_by,
+        action=AuditEntry.Action.ACTION,
+        instance=run.territory_model,
+        changes={"activated": str(run.effective_from), "run": run.pk, **counts},
+    )
+    return counts
 
 
 def _plan_diff_enqueue(*, plan_id: int) -> None:
@@ -1032,6 +1055,8 @@ def territory_model_delete(*, model: TerritoryModel, user=None) -> None:
         model = TerritoryModel.objects.select_for_update().get(pk=model.pk)
         if model.state != TerritoryModelState.PLANNING:
             raise ValidationError({"state": ["Only a plan can be deleted: this model holds the history."]})
+        if model.runs.filter(activation=True, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists():
+            raise ValidationError({"state": ["This plan's activation is queued or running: it cannot be deleted."]})
         territory_ids = list(model.territories.values_list("id", flat=True))
         # The protected references a plan can hold (a plan writes no history, so no memberships): the
         # territories' own parents, rep assignments and targets. Everything else cascades with the model.
@@ -1044,6 +1069,50 @@ def territory_model_delete(*, model: TerritoryModel, user=None) -> None:
         model.delete()
 
 
+def _activation_refusal_raise(*, model: TerritoryModel, effective: date) -> None:
+    """ValidationError, by field, when this model cannot become the active alignment from `effective`."""
+    if model.state == TerritoryModelState.ACTIVE:
+        raise ValidationError({"state": "This territory model is already active."})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT max(greatest(valid_from, coalesce(valid_to, valid_from)))"
+            " FROM territories_accountterritorymembership"
+        )
+        latest = cursor.fetchone()[0]
+    if latest is not None and effective < latest:
+        raise ValidationError(
+            {"effective_from": f"History already records changes on {latest}; choose that date or later."}
+        )
+
+
+def territory_model_activation_start(
+    *, model: TerritoryModel, effective_from: date | None = None, user=None
+) -> AssignmentRun:
+    """Queue this model's activation as a run (checked now, and again when it runs): pages and the API
+    answer at once and show its progress. One activation at a time. Not for a scoped manager."""
+    from territories.tasks import assignment_run_task
+
+    _whole_alignment_required(user)
+    effective = effective_from or timezone.localdate()
+    with transaction.atomic():
+        # The live alignment's row serializes concurrent starts, so the second sees the first's run.
+        list(TerritoryModel.objects.select_for_update().filter(state=TerritoryModelState.ACTIVE))
+        _activation_refusal_raise(model=model, effective=effective)
+        pending = AssignmentRun.objects.filter(activation=True, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        if pending.exists():
+            raise ValidationError(
+                {"state": "Another activation is queued or running: wait for it to finish, then activate."}
+            )
+        run = AssignmentRun.objects.create(
+            territory_model=model,
+            activation=True,
+            effective_from=effective,
+            requested_by=user if user and user.pk else None,
+        )
+        transaction.on_commit(lambda: assignment_run_task.delay(run.pk))
+    return run
+
+
 def territory_model_activate(
     *, model: TerritoryModel, effective_from: date | None = None, user=None, progress: ProgressCallback | None = None
 ) -> dict:
@@ -1054,18 +1123,7 @@ def territory_model_activate(
     effective = effective_from or timezone.localdate()
     with transaction.atomic():
         model = TerritoryModel.objects.select_for_update().get(pk=model.pk)
-        if model.state == TerritoryModelState.ACTIVE:
-            raise ValidationError({"state": "This territory model is already active."})
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT max(greatest(valid_from, coalesce(valid_to, valid_from)))"
-                " FROM territories_accountterritorymembership"
-            )
-            latest = cursor.fetchone()[0]
-        if latest is not None and effective < latest:
-            raise ValidationError(
-                {"effective_from": f"History already records changes on {latest}; choose that date or later."}
-            )
+        _activation_refusal_raise(model=model, effective=effective)
         now = timezone.now()
         previous = list(TerritoryModel.objects.select_for_update().filter(state=TerritoryModelState.ACTIVE))
         TerritoryModel.objects.filter(pk__in=[m.pk for m in previous]).update(

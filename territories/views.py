@@ -45,7 +45,7 @@ from kpis.selectors import (
     revenue_by_product_line,
     rollups_staleness,
 )
-from territories.choices import TerritoryKind, TerritoryModelState
+from territories.choices import RunStatus, TerritoryKind, TerritoryModelState
 from territories.filtersets import TerritoryFilterSet, TerritoryModelFilterSet
 from territories.forms import (
     CriterionForm,
@@ -72,7 +72,7 @@ from territories.models import (
 from territories.selectors import plan_diff_report
 from territories.services import (
     assignment_run_start,
-    territory_model_activate,
+    territory_model_activation_start,
     territory_model_copy,
     territory_model_delete,
 )
@@ -402,6 +402,12 @@ def territory_model_detail(request, pk: int):
         "copy_form": TerritoryModelCopyForm(initial={"code": f"{model.code}-plan", "name": f"{model.name} (plan)"}),
         "whole_alignment": not scoped_manager(request.user),  # copies and activations: territory_model_copy
         "activate_form": TerritoryModelActivateForm(),
+        # The activation queued or running (any model's: one at a time), instead of a second form.
+        "activation_pending": AssignmentRun.objects.filter(
+            activation=True, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+        )
+        .select_related("territory_model")
+        .first(),
     }
     return render(request, "territories/model_detail.html", context)
 
@@ -447,21 +453,18 @@ def territory_model_activate_view(request, pk: int):
     model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
     form = TerritoryModelActivateForm(request.POST)
     if form.is_valid():
-        effective = form.cleaned_data["effective_from"]
         try:
-            with transaction.atomic():
-                counts = territory_model_activate(model=model, effective_from=effective, user=request.user)
-                audit_record(
-                    user=request.user,
-                    action=AuditEntry.Action.ACTION,
-                    instance=model,
-                    changes={"activated": str(effective or "today"), **counts},
-                )
+            run = territory_model_activation_start(
+                model=model, effective_from=form.cleaned_data["effective_from"], user=request.user
+            )
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"{model.name} is now the active model.")
+            messages.success(
+                request,
+                f"Activation of {model.name} from {run.effective_from:%Y-%m-%d} queued: its progress shows below.",
+            )
     else:
         for errors in form.errors.values():
             for message in errors:

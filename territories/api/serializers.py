@@ -172,6 +172,8 @@ class AssignmentRunSerializer(serializers.ModelSerializer):
             "id",
             "territory_model",
             "dry_run",
+            "activation",
+            "effective_from",
             "status",
             "phase",
             "progress",

@@ -93,22 +93,20 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         report = territory_selectors.plan_diff_report(plan=model, user=request.user)
         return Response(serializers.PlanDiffSerializer(report).data)
 
-    @extend_schema(request=serializers.TerritoryModelActivateSerializer, responses=serializers.TerritoryModelSerializer)
+    @extend_schema(
+        request=serializers.TerritoryModelActivateSerializer, responses={202: serializers.AssignmentRunSerializer}
+    )
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        """Make this model the active alignment (the previous one is archived), effective from a date."""
+        """Queue this model's activation, effective from a date (default today): the previous active model
+        is archived when it runs. Answers 202 with the run; poll /api/assignment-runs/{id}/ until it finishes."""
         model = self.get_object()
         body = serializers.TerritoryModelActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            counts = territory_services.territory_model_activate(
-                model=model, effective_from=body.validated_data.get("effective_from"), user=request.user
-            )
-            model.refresh_from_db()
-            audit_record(
-                user=request.user, action=AuditEntry.Action.ACTION, instance=model, changes={"activated": counts}
-            )
-        return Response(self.get_serializer(model).data)
+        run = territory_services.territory_model_activation_start(
+            model=model, effective_from=body.validated_data.get("effective_from"), user=request.user
+        )
+        return Response(serializers.AssignmentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=serializers.TerritoryModelCopySerializer, responses={201: serializers.TerritoryModelSerializer}

@@ -38,7 +38,7 @@ def test_a_scoped_manager_cannot_activate_or_copy_a_model(world, plan, client):
     assert plan.state == "planning" and not TerritoryModel.objects.filter(code="c").exists()
     # An unscoped manager may.
     assert (
-        client_for(make_manager()).post(url("territory-model-activate", plan.pk), {}, format="json").status_code == 200
+        client_for(make_manager()).post(url("territory-model-activate", plan.pk), {}, format="json").status_code == 202
     )
 
 

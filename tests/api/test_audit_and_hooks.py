@@ -172,13 +172,16 @@ def test_it_refuses_to_activate_the_active_model_naming_state(world, client):
     assert "state" in response.json()
 
 
-def test_it_activates_a_planning_model(world, client):
+def test_it_activates_a_planning_model(world, client, django_capture_on_commit_callbacks):
     planning = factories.make_territory_model(code="next")
     effective = timezone.localdate() + timedelta(days=1)
-    response = client.post(
-        url("territory-model-activate", planning.id), {"effective_from": str(effective)}, format="json"
-    )
-    assert response.status_code == 200, response.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url("territory-model-activate", planning.id), {"effective_from": str(effective)}, format="json"
+        )
+    assert response.status_code == 202, response.json()
+    run = client.get(url("assignment-run-detail", response.json()["id"])).json()
+    assert (run["activation"], run["effective_from"], run["status"]) == (True, str(effective), "succeeded")
     assert TerritoryModel.objects.get(pk=planning.id).state == "active"
     assert TerritoryModel.objects.get(pk=world.west.territory_model_id).state == "archived"
     assert AuditEntry.objects.filter(object_type="territories.territorymodel", action="action").count() == 1

@@ -112,6 +112,9 @@ def test_the_diff_follows_the_plans_latest_run_and_the_alignment(manager, world,
     other = factories.make_territory_model(code="other", name="Other")
     with django_capture_on_commit_callbacks() as callbacks:
         manager.post(reverse("territories:model-activate", args=[other.pk]), {"effective_from": "", "confirm": "on"})
+    (activation_task,) = callbacks
+    with django_capture_on_commit_callbacks() as callbacks:
+        activation_task()  # the activation run, not the diff refreshes it queues on commit
     page = manager.get(detail)
     assert page.context["diff"]["outdated"] and page.context["diff"]["pending"]
     assert "no longer active" in page.content.decode()
@@ -149,7 +152,7 @@ def test_a_finished_run_tells_the_page(manager, world):
     assert "HX-Trigger" not in manager.get(reverse("run-progress", args=["assignment", running.pk]))
 
 
-def test_it_activates_a_plan_only_when_confirmed(manager, world):
+def test_it_activates_a_plan_only_when_confirmed(manager, world, django_capture_on_commit_callbacks):
     plan = factories.make_territory_model(code="plan-2", name="Plan 2")
     response = manager.post(reverse("territories:model-activate", args=[plan.pk]), {"effective_from": ""})
     assert response.status_code == 302
@@ -158,13 +161,37 @@ def test_it_activates_a_plan_only_when_confirmed(manager, world):
     assert [str(m) for m in manager.get(response.url).context["messages"]] == [
         "Tick the box to confirm: activating replaces the live alignment for everyone."
     ]
-    response = manager.post(
-        reverse("territories:model-activate", args=[plan.pk]), {"effective_from": "", "confirm": "on"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(
+            reverse("territories:model-activate", args=[plan.pk]), {"effective_from": "", "confirm": "on"}
+        )
     assert response.status_code == 302
     plan.refresh_from_db()
     world.model.refresh_from_db()
     assert (plan.state, world.model.state) == ("active", "archived")
+
+
+def test_a_queued_activation_shows_its_progress_instead_of_a_second_form(manager, world):
+    plan = factories.make_territory_model(code="plan-2", name="Plan 2")
+    other = factories.make_territory_model(code="plan-3", name="Plan 3")
+    response = manager.post(
+        reverse("territories:model-activate", args=[plan.pk]), {"effective_from": "2031-01-01", "confirm": "on"}
+    )  # its task waits for the commit, which this test's transaction never makes
+    run = AssignmentRun.objects.get(territory_model=plan, activation=True)
+    assert [str(m) for m in manager.get(response.url).context["messages"]] == [
+        "Activation of Plan 2 from 2031-01-01 queued: its progress shows below."
+    ]
+    page = manager.get(reverse("territories:model-detail", args=[plan.pk])).content.decode()
+    assert 'id="activate"' not in page and 'id="delete-plan"' not in page
+    assert "Activation of Plan 2 from 2031-01-01 is queued: its progress shows under Assignment." in page
+    assert f'id="run-assignment-{run.pk}"' in page and "Activation of Plan 2 from 2031-01-01</span>" in page
+    page = manager.get(reverse("territories:model-detail", args=[other.pk])).content.decode()
+    assert 'id="activate"' not in page and "activate this plan once it has finished" in page
+    refused = manager.post(reverse("territories:model-activate", args=[other.pk]), {"confirm": "on"})
+    assert [str(m) for m in manager.get(refused.url).context["messages"]] == [
+        "Another activation is queued or running: wait for it to finish, then activate."
+    ]
+    assert TerritoryModel.objects.get(pk=plan.pk).state == "planning"
 
 
 def test_it_creates_a_territory_with_a_rule(manager, world):

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account
+from core import roles
 from territories import services
 from territories.choices import RunStatus, TerritoryModelState
 from territories.models import (
@@ -576,3 +577,63 @@ def test_it_writes_the_same_history_incrementally_as_in_a_full_run(alignment):
         counts = services.account_reassign(account_ids=[account.pk for account in accounts])
         assert _all_history() == expected
         assert counts["opened"] > 0
+
+
+def test_an_activation_is_a_run_with_progress_counts_and_an_audit_entry(alignment, django_capture_on_commit_callbacks):
+    from core.models import AuditEntry
+
+    factories.make_account(region="CA")
+    full_run(alignment)
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    manager = factories.make_user(roles.SALES_MANAGER)
+    effective = timezone.localdate() + timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.territory_model_activation_start(model=plan, effective_from=effective, user=manager)
+    run.refresh_from_db()
+    plan.refresh_from_db()
+    assert (run.activation, run.effective_from, run.status, run.phase, run.progress) == (
+        True, effective, RunStatus.SUCCEEDED, "done", 100
+    )  # fmt: skip
+    assert (run.counts["opened"], run.counts["closed"]) == (1, 1)
+    assert (plan.state, plan.effective_from) == (TerritoryModelState.ACTIVE, effective)
+    entry = AuditEntry.objects.get(object_type="territories.territorymodel", object_id=str(plan.pk))
+    assert (entry.user, entry.changes["run"], entry.changes["activated"]) == (manager, run.pk, str(effective))
+
+
+def test_one_activation_at_a_time_and_a_plan_being_activated_is_not_deleted(alignment):
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    other = services.territory_model_copy(source=alignment, code="fy27b", name="FY27 B")
+    queued = services.territory_model_activation_start(model=plan)  # its task waits for a commit
+    with pytest.raises(ValidationError) as refused:
+        services.territory_model_activation_start(model=other)
+    assert refused.value.message_dict == {
+        "state": ["Another activation is queued or running: wait for it to finish, then activate."]
+    }
+    with pytest.raises(ValidationError) as refused:
+        services.territory_model_delete(model=plan)
+    assert "activation is queued or running" in refused.value.message_dict["state"][0]
+    AssignmentRun.objects.filter(pk=queued.pk).update(status=RunStatus.SUCCEEDED)
+    assert services.territory_model_activation_start(model=other).activation
+
+
+def test_an_activation_refused_when_it_runs_fails_its_run_and_changes_nothing(alignment):
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    run = services.territory_model_activation_start(model=plan)
+    services.territory_model_activate(model=plan)  # someone else's switch got there first
+    with pytest.raises(ValidationError):
+        services.assignment_run_execute(run=run)
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "This territory model is already active.")
+    assert TerritoryModel.objects.get(pk=plan.pk).state == TerritoryModelState.ACTIVE
+
+
+def test_an_activation_is_refused_at_once_for_a_date_before_the_history(alignment):
+    account = factories.make_account(region="CA")
+    full_run(alignment)
+    Account.objects.filter(pk=account.pk).update(region="NY")
+    full_run(alignment)  # history records a move today
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    with pytest.raises(ValidationError) as refused:
+        services.territory_model_activation_start(model=plan, effective_from=timezone.localdate() - timedelta(days=1))
+    assert list(refused.value.message_dict) == ["effective_from"]
+    assert not AssignmentRun.objects.filter(activation=True).exists()
