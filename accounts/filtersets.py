@@ -7,7 +7,9 @@ from accounts.choices import CLOSED_STAGES, AccountStatus, BusinessType, Campaig
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.filtersets import UtcDateTimeFilter
 from reps.models import Rep
-from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure
+from territories.choices import TerritoryKind, TerritoryModelState
+from territories.models import AccountTerritoryMembership, Territory, TerritoryClosure, TerritoryModel
+from territories.selectors import coverage_gaps
 
 
 def _visible(model):
@@ -39,9 +41,35 @@ class AccountFilterSet(django_filters.FilterSet):
         help_text="Accounts currently in this territory.",
     )
 
+    uncovered_kind = django_filters.ChoiceFilter(
+        choices=[choice for choice in TerritoryKind.choices if choice[0] != TerritoryKind.PRODUCT],
+        method="filter_uncovered_kind",
+        label="In no territory of kind",
+        help_text="Accounts in no territory of this kind in the active model (a coverage gap).",
+    )
+    held_by = django_filters.ModelChoiceFilter(
+        field_name="memberships__territory",  # for the schema's type; filter_held_by does the filtering
+        queryset=_visible(Territory),
+        method="filter_held_by",
+        label="Held by, in none of its children",
+        help_text="Accounts currently in this territory and in none of its children.",
+    )
+
     class Meta:
         model = Account
         fields = []
+
+    def filter_uncovered_kind(self, queryset, name, value):
+        model = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).first()
+        if not value or model is None:
+            return queryset
+        return queryset.filter(pk__in=coverage_gaps(model=model, kind=value).values("pk"))
+
+    def filter_held_by(self, queryset, name, value):
+        if value is None:
+            return queryset
+        held = AccountTerritoryMembership.objects.filter(account_id=OuterRef("pk"), valid_to__isnull=True)
+        return queryset.filter(Exists(held.filter(territory=value)))
 
     def filter_territory(self, queryset, name, value):
         if value is None:

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
 from core.access import access_scope
-from territories.choices import AssignmentRole, RunStatus, TerritoryModelState
+from territories.choices import AssignmentRole, RunStatus, TerritoryKind, TerritoryModelState
 from territories.engine import ANSWER_TABLE, PLAN_ANSWER_TABLE
 from territories.models import (
     AccountTerritoryMembership,
@@ -332,6 +332,53 @@ def territories_without_owner(*, model: TerritoryModel, on: date | None = None) 
         territory_id=OuterRef("pk"), role=AssignmentRole.OWNER, start_date__lte=on
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
     return Territory.objects.filter(territory_model=model).filter(~Exists(owners))
+
+
+def coverage_unplaced(*, model: TerritoryModel) -> dict[int, int]:
+    """{territory id: accounts it holds that none of its children takes} — the accounts whose deepest
+    territory has children (a segment parent whose children's ranges leave a hole, a country whose regions
+    miss a state). One grouped read of those territories' rows (an index range each)."""
+    parents = list(
+        Territory.objects.filter(territory_model=model, children__isnull=False)
+        .order_by()
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    if model.state == TerritoryModelState.ACTIVE:  # _deepest_rows without its join: the ids are the model's
+        deepest = AccountTerritoryMembership.objects.filter(valid_to__isnull=True)
+    else:
+        deepest = PlannedAccountTerritory.objects.filter(territory_model=model)
+    rows = deepest.filter(territory_id__in=parents or [0]).order_by().values("territory_id")
+    return dict(rows.annotate(accounts=Count("account_id")).values_list("territory_id", "accounts"))
+
+
+def coverage_report(*, model: TerritoryModel, user) -> dict:
+    """Coverage of a model (its current assignment when active, else its plan) within the user's scope,
+    for the coverage page and the API alike: gaps per kind used, overlapping claims, territories without
+    accounts, without an owner, and holding accounts none of their children takes."""
+    visible = Territory.objects.visible_to(user).filter(territory_model=model)
+    kinds = sorted(set(visible.values_list("kind", flat=True)))
+    unplaced = coverage_unplaced(model=model)
+    codes = dict(visible.filter(id__in=list(unplaced)).values_list("id", "code"))
+    return {
+        "accounts_without_territory": {
+            kind: coverage_gaps(model=model, kind=kind).visible_to(user).count()
+            for kind in kinds
+            if kind != TerritoryKind.PRODUCT  # product territories hold deals
+        },
+        "overlaps": coverage_overlaps(model=model).filter(winner__in=visible).values("account_id").distinct().count(),
+        "territories_without_accounts": list(
+            territories_without_accounts(model=model).visible_to(user).order_by("code").values_list("code", flat=True)
+        ),
+        "territories_without_owner": list(
+            territories_without_owner(model=model).visible_to(user).order_by("code").values_list("code", flat=True)
+        ),
+        "accounts_unplaced": {
+            codes[territory_id]: count
+            for territory_id, count in sorted(unplaced.items(), key=lambda item: -item[1])
+            if territory_id in codes
+        },
+    }
 
 
 def account_current_territories(*, account: Account) -> QuerySet[AccountTerritoryMembership]:

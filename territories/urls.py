@@ -13,6 +13,7 @@ urlpatterns = [
     path("models/<int:pk>/", views.territory_model_detail, name="model-detail"),
     path("models/<int:pk>/run/", views.territory_model_run, name="model-run"),
     path("models/<int:pk>/diff/", views.territory_model_diff_section, name="model-diff"),
+    path("models/<int:pk>/coverage/", views.territory_model_coverage, name="model-coverage"),
     path("models/<int:pk>/activate/", views.territory_model_activate_view, name="model-activate"),
     path("models/<int:pk>/copy/", views.territory_model_copy_view, name="model-copy"),
     path("models/<int:pk>/delete/", views.territory_model_delete_view, name="model-delete"),

@@ -69,7 +69,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.selectors import plan_diff_report
+from territories.selectors import coverage_overlaps, coverage_report, plan_diff_report
 from territories.services import (
     assignment_run_start,
     territory_model_activation_start,
@@ -410,6 +410,34 @@ def territory_model_detail(request, pk: int):
         .first(),
     }
     return render(request, "territories/model_detail.html", context)
+
+
+COVERAGE_ROWS_SHOWN = 100
+
+
+@login_required
+def territory_model_coverage(request, pk: int):
+    """Coverage of a model within the manager's scope: the API's report, with the rows behind it."""
+    _require_manager(request)
+    model = object_visible_or_404(TerritoryModel.objects.all(), request.user, pk=pk)
+    report = coverage_report(model=model, user=request.user)
+    visible = Territory.objects.visible_to(request.user).filter(territory_model=model)
+    overlaps = coverage_overlaps(model=model).filter(winner__in=visible).order_by("account__name", "winner__code")
+    ids = dict(visible.values_list("code", "id"))
+    context = {
+        "nav": "models",
+        "model": model,
+        "report": report,
+        "gaps": [
+            (kind, TerritoryKind(kind).label, count) for kind, count in report["accounts_without_territory"].items()
+        ],
+        "unplaced": [(code, ids[code], count) for code, count in report["accounts_unplaced"].items()],
+        "without_accounts": [(code, ids[code]) for code in report["territories_without_accounts"]],
+        "without_owner": [(code, ids[code]) for code in report["territories_without_owner"]],
+        "overlaps": overlaps.select_related("account", "winner", "loser")[:COVERAGE_ROWS_SHOWN],
+        "shown": COVERAGE_ROWS_SHOWN,
+    }
+    return render(request, "territories/model_coverage.html", context)
 
 
 @login_required

@@ -207,11 +207,16 @@ class TerritoryModelCopySerializer(serializers.Serializer):
 
 class CoverageReportSerializer(serializers.Serializer):
     accounts_without_territory = serializers.DictField(
-        child=serializers.IntegerField(), help_text="Per territory kind used in the model: accounts in none of them."
+        child=serializers.IntegerField(),
+        help_text="Per territory kind used in the model (product territories hold deals): accounts in none of them.",
     )
     overlaps = serializers.IntegerField(help_text="Accounts several sibling territories claimed in the last run.")
     territories_without_accounts = serializers.ListField(child=serializers.CharField())
     territories_without_owner = serializers.ListField(child=serializers.CharField())
+    accounts_unplaced = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Per territory code: accounts it holds that none of its children takes (most first).",
+    )
 
 
 class PlanDiffMoveSerializer(serializers.Serializer):

@@ -53,33 +53,7 @@ class TerritoryModelViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated, ManagersOnly])
     def coverage(self, request, pk=None):
         """Coverage of this model (current assignment if active, else its plan), within the caller's scope."""
-        model = self.get_object()
-        user = request.user
-        visible_territories = Territory.objects.visible_to(user).filter(territory_model=model)
-        kinds = sorted(set(visible_territories.values_list("kind", flat=True)))
-        report = {
-            "accounts_without_territory": {
-                kind: territory_selectors.coverage_gaps(model=model, kind=kind).visible_to(user).count()
-                for kind in kinds
-            },
-            "overlaps": territory_selectors.coverage_overlaps(model=model)
-            .filter(winner__in=visible_territories)
-            .values("account_id")
-            .distinct()
-            .count(),
-            "territories_without_accounts": list(
-                territory_selectors.territories_without_accounts(model=model)
-                .visible_to(user)
-                .order_by("code")
-                .values_list("code", flat=True)
-            ),
-            "territories_without_owner": list(
-                territory_selectors.territories_without_owner(model=model)
-                .visible_to(user)
-                .order_by("code")
-                .values_list("code", flat=True)
-            ),
-        }
+        report = territory_selectors.coverage_report(model=self.get_object(), user=request.user)
         return Response(serializers.CoverageReportSerializer(report).data)
 
     @extend_schema(responses=serializers.PlanDiffSerializer)
