@@ -52,8 +52,11 @@ def token_list(request):
             scope=form.cleaned_data["scope"],
             expires_days=form.cleaned_data["expires_days"],
         )
-        # Rendered, not redirected: the key exists only in this response (only its hash is stored).
-        return _page(request, form=TokenForm(), new_key=key, new_token=token)
+        # Rendered, not redirected: the key exists only in this response (only its hash is stored). Not
+        # kept by any cache; the page turns its history entry into a GET, so a reload creates no second token.
+        response = _page(request, form=TokenForm(), new_key=key, new_token=token)
+        response["Cache-Control"] = "no-store"
+        return response
     return _page(request, form=form)
 
 

@@ -33,3 +33,19 @@ def test_revoking_a_token_asks_first(page, live_server, console_errors):
         page.get_by_role("button", name="Revoke CRM sync").click()
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
     assert console_errors == []
+
+
+def test_reloading_the_new_key_page_creates_no_second_token(page, live_server, console_errors):
+    factories.make_user(roles.SALES_MANAGER, username="maria", password="s3cret-pass")
+    log_in(page, live_server, "maria", "s3cret-pass")
+    page.goto(f"{live_server.url}/tokens/")
+    page.get_by_label("Name").fill("BI export")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
+    assert page.locator("#new-key").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())  # a resubmission prompt, were there one
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#new-key").count() == 0  # the list again, by GET
+    assert ApiToken.objects.filter(name="BI export").count() == 1
+    assert console_errors == []

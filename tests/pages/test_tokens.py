@@ -22,6 +22,7 @@ def test_it_creates_a_token_and_shows_the_key_once(client, rep_user):
     assert token.key_hash == ApiToken.hash_key(key)
     assert key not in token.key_hash
     assert token.expires_at is not None
+    assert response["Cache-Control"] == "no-store"  # no cache keeps the key
     assert key not in client.get(reverse("tokens")).content.decode()  # never shown again
 
     api = client.__class__()
