@@ -192,6 +192,9 @@ def test_a_queued_activation_shows_its_progress_instead_of_a_second_form(manager
         "Another activation is queued or running: wait for it to finish, then activate."
     ]
     assert TerritoryModel.objects.get(pk=plan.pk).state == "planning"
+    AssignmentRun.objects.filter(pk=run.pk).update(status="succeeded", progress=100)
+    polled = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
+    assert "Plan 2 is the active alignment from 2031-01-01: reload" in polled
 
 
 def test_it_creates_a_territory_with_a_rule(manager, world):
