@@ -177,6 +177,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, deals, territories, assignments and KPIs for integrations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # log in to see anything
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -19,3 +19,6 @@ urlpatterns = [
     path("kpis/", include("kpis.urls")),
     path("", include("core.urls")),
 ]
+
+# An unknown address under /api/ answers as the API does (JSON); elsewhere the 404 page.
+handler404 = "core.views.page_not_found"

@@ -3,7 +3,9 @@ from core.roles import is_manager
 
 def navigation(request):
     user = getattr(request, "user", None)
-    return {"user_is_manager": bool(user and user.is_authenticated and is_manager(user))}
+    # No resolver match on a 404 for an unknown address: the navigation then marks nothing.
+    url_name = getattr(getattr(request, "resolver_match", None), "url_name", None) or ""
+    return {"user_is_manager": bool(user and user.is_authenticated and is_manager(user)), "nav_url_name": url_name}
 
 
 def csrf_placeholder(request):

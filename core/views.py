@@ -4,12 +4,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.views import defaults
 
 from core import dashboard_selectors as dash
 from core.data_version import cached_figures, data_version
 from core.page_cache import page_cached
 from core.roles import is_manager
-from core.widgets import search_select_options, territory_label
+from core.widgets import is_id, search_select_options, territory_label
 from kpis.choices import RollupView
 from kpis.models import RecomputeRun
 from territories.models import AssignmentRun, Territory
@@ -38,7 +39,7 @@ def home(request):
     version = data_version()
     model = dash.active_territory_model()
     parent = None
-    if request.GET.get("parent", "").isdigit():
+    if is_id(request.GET.get("parent", "")):
         parent = Territory.objects.visible_to(request.user).filter(pk=request.GET["parent"]).first()
     scope = f"{request.user.pk}:{model.pk if model else 0}:{parent.pk if parent else 0}:{period.value}:{view}"
 
@@ -162,6 +163,12 @@ def territory_options(request):
         label=territory_label,
     )
     return HttpResponse(options)
+
+
+def page_not_found(request, exception):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def health(request):

@@ -9,6 +9,12 @@ from django.utils.safestring import mark_safe
 from territories.choices import TerritoryModelState
 
 
+def is_id(value) -> bool:
+    """An id as typed in a query string: ASCII digits only (str.isdigit() also takes '²', which int() refuses)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 class FastSelectMixin:
     def render(self, name, value, attrs=None, renderer=None):
         return self.render_options(name, value, attrs, self.choices)
@@ -103,7 +109,7 @@ class SearchSelect(FastSelectMixin, forms.Select):
         first = list(queryset[: SEARCH_SELECT_SHOWN + 1])
         more = len(first) > SEARCH_SELECT_SHOWN
         rows = {obj.pk: obj for obj in first[:SEARCH_SELECT_SHOWN]}
-        missing = [v for v in chosen if str(v).isdigit() and int(v) not in rows]
+        missing = [int(v) for v in chosen if is_id(v) and int(v) not in rows]
         if missing:
             rows.update({obj.pk: obj for obj in queryset.filter(pk__in=missing)})
         choices = [("", field.empty_label or "---------")] if field.empty_label is not None else []

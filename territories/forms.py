@@ -17,7 +17,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
-from territories.validation import DUPLICATE_FIELD_MESSAGE, territory_parent_scope_problem
+from territories.validation import DUPLICATE_FIELD_MESSAGE, scoped_live_root_problem, territory_parent_scope_problem
 
 
 class BootstrapBoundField(BoundField):
@@ -126,6 +126,15 @@ class TerritoryForm(UniqueInScopeMixin, BootstrapFormMixin, forms.ModelForm):
         if problem := territory_parent_scope_problem(user=self.user, parent=parent, territory=self.instance):
             raise forms.ValidationError(problem)
         return parent
+
+    def clean(self):
+        cleaned = super().clean()
+        # Priority and kind decide which sibling an account goes to.
+        changed = [f for f in ("priority", "kind") if f in cleaned and cleaned[f] != getattr(self.instance, f)]
+        if changed and (problem := scoped_live_root_problem(user=self.user, territory=self.instance)):
+            for field in changed:
+                self.add_error(field, problem)
+        return cleaned
 
 
 class CriterionForm(BootstrapFormMixin, forms.ModelForm):

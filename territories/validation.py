@@ -11,7 +11,14 @@ from django.core.exceptions import ValidationError
 from django_countries import countries
 
 from accounts.choices import BusinessType, Industry
-from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD, CriterionField, CriterionOperator, TerritoryKind
+from territories.choices import (
+    FIELDS_BY_KIND,
+    OPERATORS_BY_FIELD,
+    CriterionField,
+    CriterionOperator,
+    TerritoryKind,
+    TerritoryModelState,
+)
 
 _KNOWN_VALUES = {
     CriterionField.BUSINESS_TYPE: {value.lower() for value in BusinessType.values},
@@ -183,8 +190,8 @@ SCOPED_TOP_LEVEL_MESSAGE = (
     "Choose a parent within your territories: a manager limited to some territories cannot make a top-level territory."
 )
 SCOPED_WHOLE_MODEL_MESSAGE = (
-    "A manager limited to some territories cannot activate or copy a whole territory model; ask a manager "
-    "of the whole alignment."
+    "A manager limited to some territories cannot create, change, activate or copy a whole territory model; "
+    "ask a manager of the whole alignment."
 )
 
 
@@ -202,3 +209,26 @@ def territory_parent_scope_problem(*, user, parent, territory=None) -> str | Non
     if parent is None and not already_top_level and scoped_manager(user):
         return SCOPED_TOP_LEVEL_MESSAGE
     return None
+
+
+SCOPED_LIVE_ROOT_MESSAGE = (
+    "This territory is at the top of your territories: in the live alignment its rules and priority decide "
+    "accounts outside them too. Change them in a plan, for a manager of the whole alignment to activate."
+)
+
+
+def scoped_live_root_problem(*, user, territory) -> str | None:
+    """A change to territory T's rules or priority reaches only the accounts in T's parent (children narrow
+    their parent) and T's siblings: inside a scoped manager's territories when T's parent is theirs. At the
+    top of their scope, in the live alignment, it could take accounts from other managers' territories, so
+    there it is refused; in a plan it is shown in the diff before someone activates the plan."""
+    if territory is None or territory.pk is None or not scoped_manager(user):
+        return None
+    if territory.territory_model.state != TerritoryModelState.ACTIVE:
+        return None
+    from territories.models import Territory
+
+    parent_theirs = (
+        territory.parent_id is not None and Territory.objects.visible_to(user).filter(pk=territory.parent_id).exists()
+    )
+    return None if parent_theirs else SCOPED_LIVE_ROOT_MESSAGE

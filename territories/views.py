@@ -34,6 +34,7 @@ from core.models import AuditEntry
 from core.page_cache import cached_html, page_cached
 from core.roles import is_manager
 from core.views_generic import ObjectListView, object_visible_or_404
+from core.widgets import is_id
 from kpis.choices import KpiCode, PeriodType, RollupView
 from kpis.forms import KpiTargetForm
 from kpis.selectors import (
@@ -77,7 +78,7 @@ from territories.services import (
     territory_model_delete,
 )
 from territories.tables import MembershipTable, RepAssignmentTable, TerritoryModelTable, TerritoryTable
-from territories.validation import scoped_manager
+from territories.validation import scoped_live_root_problem, scoped_manager
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ def territory_detail(request, pk: int):
 def _chosen_model(request) -> TerritoryModel | None:
     models = TerritoryModel.objects.visible_to(request.user)
     chosen = request.GET.get("model", "")
-    if chosen.isdigit():
+    if is_id(chosen):
         found = models.filter(pk=chosen).first()
         if found:
             return found
@@ -255,7 +256,7 @@ def territory_tree(request):
     kinds = dict(TerritoryKind.choices)
     # One reverse() for every link: the detail URL is this prefix plus the id.
     detail_prefix = reverse("territories:list")
-    if request.GET.get("parent", "").isdigit():
+    if is_id(request.GET.get("parent", "")):
         parent = Territory.objects.visible_to(request.user).filter(pk=request.GET["parent"]).first()
         if parent is None:
             raise Http404("Not found")
@@ -343,6 +344,15 @@ def _require_editable(model: TerritoryModel) -> None:
     """Active and planning models are edited (as create always allowed); an archived one is kept as it was."""
     if model.state == TerritoryModelState.ARCHIVED:
         raise PermissionDenied("An archived territory model cannot be changed; copy it as a plan instead.")
+
+
+def _live_root_refused(request, territory: Territory):
+    """A scoped manager's rule change at the top of their territories in the live alignment
+    (validation.scoped_live_root_problem): refused with its message, back on the territory's page."""
+    if problem := scoped_live_root_problem(user=request.user, territory=territory):
+        messages.error(request, problem)
+        return redirect("territories:detail", pk=territory.pk)
+    return None
 
 
 def _deleted(instance) -> dict:
@@ -567,7 +577,11 @@ def territory_edit(request, model_pk: int, pk: int | None = None):
         request.POST.get(f"rule-{name}", "").strip() for name in RULE_SECTION_FIELDS
     )
     criterion_form = CriterionForm(request.POST if wants_rule else None, prefix="rule")
-    if request.method == "POST" and form.is_valid() and (not wants_rule or criterion_form.is_valid()):
+    valid = request.method == "POST" and form.is_valid() and (not wants_rule or criterion_form.is_valid())
+    if valid and wants_rule and (problem := scoped_live_root_problem(user=request.user, territory=territory)):
+        form.add_error(None, problem)
+        valid = False
+    if valid:
         try:
             with transaction.atomic():
                 saved = form.save()
@@ -725,6 +739,8 @@ def rule_edit(request, pk: int):
     """A rule's name and position and its criteria: change, add (the empty row), remove (tick Delete)."""
     rule = _editable_rule_or_404(request, pk)
     territory = rule.territory
+    if request.method == "POST" and (refused := _live_root_refused(request, territory)):
+        return refused
     before = _rule_audit_state(rule) if request.method == "POST" else None
     form = RuleForm(request.POST or None, instance=rule)
     formset = CriterionFormSet(
@@ -764,6 +780,8 @@ def rule_edit(request, pk: int):
 def rule_delete(request, pk: int):
     rule = _editable_rule_or_404(request, pk)
     territory = rule.territory
+    if refused := _live_root_refused(request, territory):
+        return refused
     with transaction.atomic():
         changes = {name: [value, None] for name, value in _rule_audit_state(rule).items()}
         audit_record(user=request.user, action=AuditEntry.Action.DELETE, instance=rule, changes=changes)
@@ -781,6 +799,8 @@ def criterion_delete(request, pk: int):
         RuleCriterion.objects.select_related("rule__territory__territory_model"), request.user, pk=pk
     )
     _require_editable(criterion.rule.territory.territory_model)
+    if refused := _live_root_refused(request, criterion.rule.territory):
+        return refused
     with transaction.atomic():
         audit_record(
             user=request.user, action=AuditEntry.Action.DELETE, instance=criterion, changes=_deleted(criterion)

@@ -337,9 +337,21 @@ def _json_with_results(wrapper: dict, rows: list[str]) -> str:
 
 
 class AuditedWriteMixin:
-    """Writes run in one transaction; with audited = True each also leaves an AuditEntry."""
+    """Writes run in one transaction; with audited = True each also leaves an AuditEntry. With
+    whole_alignment_writes = True (rows every territory shares: models, the KPI catalogue) only callers who
+    see the whole alignment write; a manager scoped to some territories gets a 403."""
 
     audited = False
+    whole_alignment_writes = False
+    whole_alignment_message = (
+        "A manager limited to some territories cannot change this; ask a manager of the whole alignment."
+    )
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        writing = request.method not in ("GET", "HEAD", "OPTIONS")
+        if self.whole_alignment_writes and writing and not access_scope(request.user).everything:
+            self.permission_denied(request, message=self.whole_alignment_message)
 
     def save_kwargs(self) -> dict:
         return {}

@@ -27,6 +27,7 @@ class KpiDefinitionViewSet(ScopedModelViewSet):
     search_fields = ("code", "name")
     ordering_fields = ("id", "position", "code")
     ordering = ("position", "code")
+    whole_alignment_writes = True  # one catalogue for every territory
 
 
 class TerritoryKpiViewSet(ScopedModelViewSet):

@@ -17,6 +17,7 @@ from territories.models import (
 from territories.validation import (
     criteria_duplicate_fields,
     criteria_duplicate_message,
+    scoped_live_root_problem,
     territory_parent_scope_problem,
 )
 
@@ -66,6 +67,10 @@ class TerritorySerializer(StrictModelSerializer):
         user = getattr(request, "user", None)
         if problem := territory_parent_scope_problem(user=user, parent=parent, territory=self.instance):
             raise serializers.ValidationError({"parent": [problem]})
+        # Priority and kind decide which sibling an account goes to.
+        changed = [f for f in ("priority", "kind") if f in attrs and attrs[f] != getattr(self.instance, f, attrs[f])]
+        if changed and (problem := scoped_live_root_problem(user=user, territory=self.instance)):
+            raise serializers.ValidationError({field: [problem] for field in changed})
         return attrs
 
 
@@ -106,6 +111,10 @@ class TerritoryRuleSerializer(StrictModelSerializer):
                 self.instance.replacing_criteria = True
         attrs = super().validate(attrs)
         territory = attrs.get("territory") or getattr(self.instance, "territory", None)
+        user = getattr(self.context.get("request"), "user", None)
+        for changed in {territory, getattr(self.instance, "territory", None)} - {None}:
+            if problem := scoped_live_root_problem(user=user, territory=changed):
+                raise serializers.ValidationError({"territory": [problem]})
         allowed = FIELDS_BY_KIND.get(territory.kind, set()) if territory else set()
         for position, criterion in enumerate(attrs.get("criteria") or []):
             if criterion["field"] not in allowed:

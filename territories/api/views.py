@@ -26,6 +26,7 @@ from territories.models import (
     TerritoryOverride,
     TerritoryRule,
 )
+from territories.validation import SCOPED_WHOLE_MODEL_MESSAGE, scoped_live_root_problem
 
 # All writes here change the alignment: managers only (MANAGE_ROLES, the base default), audited.
 
@@ -38,6 +39,8 @@ class TerritoryModelViewSet(ScopedModelViewSet):
     ordering_fields = ("id", "code", "name", "created_at")
     ordering = ("-created_at", "-id")
     audited = True
+    whole_alignment_writes = True  # copy, activate and delete included
+    whole_alignment_message = SCOPED_WHOLE_MODEL_MESSAGE
 
     def save_kwargs(self):
         return {"created_by": self.request.user}
@@ -120,6 +123,11 @@ class TerritoryRuleViewSet(ScopedModelViewSet):
     ordering_fields = ("id", "position")
     ordering = ("territory_id", "position", "id")
     audited = True
+
+    def perform_destroy(self, instance):
+        if problem := scoped_live_root_problem(user=self.request.user, territory=instance.territory):
+            raise ValidationError({"territory": [problem]})
+        super().perform_destroy(instance)
 
     def audit_state(self, instance):
         criteria = [audit_snapshot(criterion) for criterion in instance.criteria.all()]
