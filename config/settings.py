@@ -88,7 +88,10 @@ TEMPLATES = [
 
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
+    # The development server (DEBUG) answers each request in a new thread, whose persistent connection
+    # then lingers: under load they filled PostgreSQL's connection slots. Persistent only in production.
+    CONN_MAX_AGE = env_int("CONN_MAX_AGE", 0 if DEBUG else 60)
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
     DATABASE_IS_EMBEDDED = False
 else:
     from config.embedded_db import embedded_database_settings

@@ -940,6 +940,13 @@ def assignment_run_start(*, territory_model: TerritoryModel, user=None, dry_run:
 
     if territory_model.state == TerritoryModelState.ARCHIVED:
         raise ValidationError({"territory_model": "An archived territory model is history: it cannot be run."})
+    # An activation computes the live alignment afresh: a run of the model it replaces or of itself waits.
+    activating = AssignmentRun.objects.filter(activation=True, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    affected = territory_model.state == TerritoryModelState.ACTIVE or activating.filter(territory_model=territory_model)
+    if not dry_run and activating.exists() and (affected is True or affected.exists()):
+        raise ValidationError(
+            {"territory_model": "An activation is queued or running: it computes the alignment afresh; run after it."}
+        )
 
     run = AssignmentRun.objects.create(
         territory_model=territory_model, dry_run=dry_run, requested_by=user if user and user.pk else None
@@ -1073,6 +1080,17 @@ def _activation_refusal_raise(*, model: TerritoryModel, effective: date) -> None
     """ValidationError, by field, when this model cannot become the active alignment from `effective`."""
     if model.state == TerritoryModelState.ACTIVE:
         raise ValidationError({"state": "This territory model is already active."})
+    if model.state == TerritoryModelState.ARCHIVED:
+        raise ValidationError(
+            {"state": "An archived territory model is history: copy it as a plan to bring its alignment back."}
+        )
+    # Before the live alignment's own start, the switch would hand its whole past to the new one (a
+    # mistyped year turned every as-of figure into a restated one).
+    live = TerritoryModel.objects.filter(state=TerritoryModelState.ACTIVE).exclude(effective_from=None).first()
+    if live is not None and effective < live.effective_from:
+        raise ValidationError(
+            {"effective_from": f"{live.name} is live from {live.effective_from}; choose that date or later."}
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT max(greatest(valid_from, coalesce(valid_to, valid_from)))"

@@ -473,6 +473,12 @@ def territory_model_run(request, pk: int):
     try:
         with transaction.atomic():
             run = assignment_run_start(territory_model=model, user=request.user, dry_run=dry_run)
+    except ValidationError as error:
+        if request.htmx:
+            return render(request, "core/partials/refusal.html", {"messages_shown": error.messages})
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("territories:model-detail", pk=model.pk)
     except Exception:
         # Only without a broker (tasks run eagerly on commit): the run itself recorded the failure.
         logger.exception("assignment run of %s failed in-process", model.code)

@@ -70,10 +70,7 @@ class StrictModelSerializer(CountryFieldMixin, serializers.ModelSerializer):
         return fields
 
     def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        unknown_fields_refuse(self, data)
         return super().to_internal_value(data)
 
     def validate(self, attrs):
@@ -152,3 +149,20 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "territory_code",
         )
         read_only_fields = fields
+
+
+def unknown_fields_refuse(serializer, data) -> None:
+    """A body field the serializer does not know is a 400 naming it: a typo (effective_form) must not be
+    ignored and the request carried out as if it had not been sent."""
+    if isinstance(data, Mapping):
+        unknown = sorted(set(data) - set(serializer.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+
+
+class StrictSerializer(serializers.Serializer):
+    """A plain serializer (an action's body) that refuses unknown fields, as StrictModelSerializer does."""
+
+    def to_internal_value(self, data):
+        unknown_fields_refuse(self, data)
+        return super().to_internal_value(data)

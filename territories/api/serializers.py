@@ -1,7 +1,7 @@
 from django.db import transaction
 from rest_framework import serializers
 
-from core.api.serializers import StrictModelSerializer
+from core.api.serializers import StrictModelSerializer, StrictSerializer
 from territories.choices import FIELDS_BY_KIND, OPERATORS_BY_FIELD
 from territories.models import (
     AccountTerritoryMembership,
@@ -205,11 +205,11 @@ class AssignmentRunStartSerializer(StrictModelSerializer):
         pass  # the run row is created by territories.services.assignment_run_start
 
 
-class TerritoryModelActivateSerializer(serializers.Serializer):
+class TerritoryModelActivateSerializer(StrictSerializer):
     effective_from = serializers.DateField(required=False, allow_null=True, help_text="Default: today.")
 
 
-class TerritoryModelCopySerializer(serializers.Serializer):
+class TerritoryModelCopySerializer(StrictSerializer):
     code = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=200)
 

@@ -1,5 +1,5 @@
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -71,18 +71,24 @@ class TerritoryModelViewSet(ScopedModelViewSet):
         return Response(serializers.PlanDiffSerializer(report).data)
 
     @extend_schema(
-        request=serializers.TerritoryModelActivateSerializer, responses={202: serializers.AssignmentRunSerializer}
+        request=serializers.TerritoryModelActivateSerializer,
+        responses={
+            202: serializers.AssignmentRunSerializer,
+            400: OpenApiResponse(description="Refused, by field: state, effective_from, or an unknown field."),
+            403: OpenApiResponse(description="A manager limited to some territories."),
+        },
     )
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         """Queue this model's activation, effective from a date (default today): the previous active model
-        is archived when it runs. Answers 202 with the run; poll /api/assignment-runs/{id}/ until it finishes."""
+        is archived when it runs. Answers 202 with the run; poll /api/v1/assignment-runs/{id}/ until it finishes."""
         model = self.get_object()
         body = serializers.TerritoryModelActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         run = territory_services.territory_model_activation_start(
             model=model, effective_from=body.validated_data.get("effective_from"), user=request.user
         )
+        run.refresh_from_db()  # without a broker the run has already finished (tasks run in-process)
         return Response(serializers.AssignmentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -172,6 +172,15 @@ def test_it_refuses_to_activate_the_active_model_naming_state(world, client):
     assert "state" in response.json()
 
 
+def test_an_activation_body_with_an_unknown_field_is_refused_naming_it(world, client):
+    planning = factories.make_territory_model(code="next")
+    response = client.post(
+        url("territory-model-activate", planning.id), {"effective_form": "2031-01-01"}, format="json"
+    )
+    assert (response.status_code, response.json()) == (400, {"effective_form": ["Unknown field."]})
+    assert not AssignmentRun.objects.filter(activation=True).exists()
+
+
 def test_it_activates_a_planning_model(world, client, django_capture_on_commit_callbacks):
     planning = factories.make_territory_model(code="next")
     effective = timezone.localdate() + timedelta(days=1)

@@ -192,6 +192,11 @@ def test_a_queued_activation_shows_its_progress_instead_of_a_second_form(manager
         "Another activation is queued or running: wait for it to finish, then activate."
     ]
     assert TerritoryModel.objects.get(pk=plan.pk).state == "planning"
+    refused = manager.post(reverse("territories:model-run", args=[plan.pk]), HTTP_HX_REQUEST="true")
+    assert (
+        'role="alert"' in refused.content.decode() and "An activation is queued or running" in refused.content.decode()
+    )
+    assert not AssignmentRun.objects.filter(territory_model=plan, activation=False).exists()
     AssignmentRun.objects.filter(pk=run.pk).update(status="succeeded", progress=100)
     polled = manager.get(reverse("run-progress", args=["assignment", run.pk])).content.decode()
     assert "Plan 2 is the active alignment from 2031-01-01: reload" in polled

@@ -637,3 +637,29 @@ def test_an_activation_is_refused_at_once_for_a_date_before_the_history(alignmen
         services.territory_model_activation_start(model=plan, effective_from=timezone.localdate() - timedelta(days=1))
     assert list(refused.value.message_dict) == ["effective_from"]
     assert not AssignmentRun.objects.filter(activation=True).exists()
+
+
+def test_an_activation_cannot_start_before_the_live_alignment_nor_revive_an_archived_one(alignment):
+    """Before the live alignment's own start, the switch would hand it its whole past (as-of = restated)."""
+    TerritoryModel.objects.filter(pk=alignment.pk).update(effective_from=date(2023, 1, 1))
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    with pytest.raises(ValidationError) as refused:
+        services.territory_model_activation_start(model=plan, effective_from=date(2020, 1, 1))
+    expected = f"{alignment.name} is live from 2023-01-01; choose that date or later."
+    assert refused.value.message_dict == {"effective_from": [expected]}
+    services.territory_model_activate(model=plan, effective_from=date(2023, 1, 1))
+    with pytest.raises(ValidationError) as refused:
+        services.territory_model_activation_start(model=TerritoryModel.objects.get(pk=alignment.pk))
+    assert "archived territory model is history" in refused.value.message_dict["state"][0]
+
+
+def test_no_run_of_the_live_or_the_activating_model_while_an_activation_waits(alignment):
+    plan = services.territory_model_copy(source=alignment, code="fy27", name="FY27")
+    other = services.territory_model_copy(source=alignment, code="fy27b", name="FY27 B")
+    services.territory_model_activation_start(model=plan)
+    for model in (alignment, plan):
+        with pytest.raises(ValidationError) as refused:
+            services.assignment_run_start(territory_model=model)
+        assert "An activation is queued or running" in refused.value.message_dict["territory_model"][0]
+    assert services.assignment_run_start(territory_model=other).pk  # another plan runs
+    assert services.assignment_run_start(territory_model=alignment, dry_run=True).dry_run  # writes nothing
