@@ -7,11 +7,12 @@ per view, user and query string under the data version (core.data_version), like
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views import View
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
@@ -127,11 +128,27 @@ class ObjectListView(LoginRequiredMixin, View):
             # Only the exported columns: whole related rows (a deal's account, rep, product, campaign) were
             # most of a 100,000-deal export's time.
             ordered = ordered.only(*fields)
+        if _more_than(ordered, EXPORT_ROW_LIMIT):
+            # A file cut short would read as complete: say so and let the filters narrow the list.
+            messages.error(
+                request,
+                f"This list holds more than {EXPORT_ROW_LIMIT:,} rows, more than one export takes: narrow it with "
+                "the filters (a date range, a territory), or read it page by page through the API.",
+            )
+            query = request.GET.copy()
+            query.pop("export", None)
+            return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
         capped = self.table_class(ordered[:EXPORT_ROW_LIMIT], order_by=())
         rows = capped.as_values()
         if export_format == "csv":
             return csv_response(rows=rows, filename=self.export_name)
         return xlsx_response(rows=rows, filename=self.export_name, sheet_title=self.title)
+
+
+def _more_than(rows, limit: int) -> bool:
+    if isinstance(rows, QuerySet):
+        return rows.order_by()[limit : limit + 1].exists()
+    return len(rows) > limit
 
 
 def _export_fields(table) -> list[str] | None:

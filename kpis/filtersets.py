@@ -12,7 +12,7 @@ from kpis.models import (
     TerritoryKpi,
 )
 from territories.filtersets import visible
-from territories.models import Territory
+from territories.models import Territory, TerritoryModel
 
 
 class KpiDefinitionFilterSet(django_filters.FilterSet):
@@ -44,6 +44,12 @@ class PeriodFilterSet(django_filters.FilterSet):
 
 
 class KpiTargetFilterSet(PeriodFilterSet):
+    # A plan copies its territories' targets, and an archived alignment keeps its own: the same target
+    # appears once per model.
+    territory_model = django_filters.ModelChoiceFilter(
+        field_name="territory__territory_model", queryset=visible(TerritoryModel), label="Territory model"
+    )
+
     class Meta:
         model = KpiTarget
         fields = []

@@ -12,6 +12,7 @@ class KpiTargetTable(FastTable):
         linkify=("territories:detail", {"pk": tables.A("territory_id")}),
     )
     territory_name = tables.Column(accessor="territory__name", verbose_name="Name")
+    territory_model = tables.Column(accessor="territory__territory_model__code", verbose_name="Model")
     kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
     value = tables.Column(attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
     period_start = IsoDateColumn(verbose_name="Period start")
@@ -19,7 +20,16 @@ class KpiTargetTable(FastTable):
 
     class Meta:
         model = KpiTarget
-        fields = ("territory", "territory_name", "kpi", "period_type", "period_start", "value", "updated_at")
+        fields = (
+            "territory",
+            "territory_name",
+            "territory_model",
+            "kpi",
+            "period_type",
+            "period_start",
+            "value",
+            "updated_at",
+        )
         attrs = {"class": "table table-sm table-striped table-hover"}
         empty_text = "No targets."
 

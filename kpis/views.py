@@ -15,12 +15,13 @@ from kpis.models import KpiTarget, target_territory_problem
 from kpis.selectors import target_grid as target_grid_read
 from kpis.services import kpi_targets_set
 from kpis.tables import KpiTargetTable
+from territories.choices import TerritoryModelState
 from territories.models import Territory
 
 
 class KpiTargetListView(ObjectListView):
     template_name = "kpis/target_list.html"
-    queryset = KpiTarget.objects.select_related("territory", "kpi")
+    queryset = KpiTarget.objects.select_related("territory__territory_model", "kpi")
     filterset_class = KpiTargetFilterSet
     table_class = KpiTargetTable
     title = "Targets"
@@ -35,6 +36,13 @@ class KpiTargetListView(ObjectListView):
     export_name = "targets"
     empty_text = "No targets yet."
     empty_hint = "Set targets in a grid (Edit targets), on a territory's page or through the API (/api/v1/targets/)."
+
+    def get_queryset(self, request):
+        # The live alignment's targets unless a model is chosen (plans and archived models hold copies).
+        targets = super().get_queryset(request)
+        if request.GET.get("territory_model"):
+            return targets
+        return targets.filter(territory__territory_model__state=TerritoryModelState.ACTIVE)
 
 
 def _require_manager(request) -> None:

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
+from core import roles
 from core.models import AuditEntry
 from kpis.models import KpiDefinition, KpiRollup, KpiTarget
 from reps.models import Rep
@@ -301,7 +302,7 @@ def test_it_creates_and_updates_an_account_and_a_deal(world, manager_client):
 
 
 def test_it_creates_and_updates_a_rep(world, manager_client):
-    user = factories.make_user()
+    user = factories.make_user(roles.SALES_REP)  # only a rep's login can be a rep's
     response = manager_client.post(
         url("rep-list"),
         {"user": user.id, "name": "Carol", "email": "carol@example.com", "home_country": "US"},

@@ -88,7 +88,7 @@ def test_a_target_reads_in_its_kpis_unit_and_exports_as_a_number(client, manager
     from kpis.services import kpi_catalogue_sync
 
     kpi_catalogue_sync()
-    territory = factories.make_territory(code="west")
+    territory = factories.make_territory(factories.make_territory_model(state="active"), code="west")
     for code, value in (("revenue", Decimal("1234567.5")), ("win_rate", Decimal("0.35"))):
         KpiTarget.objects.create(
             territory=territory, kpi=KpiDefinition.objects.get(code=code), period_type="month",
@@ -101,6 +101,25 @@ def test_a_target_reads_in_its_kpis_unit_and_exports_as_a_number(client, manager
     rows = _csv_rows(client.get(reverse("kpis:targets"), {"export": "csv", "sort": "kpi"}))
     values = sorted(row[rows[0].index("Value")] for row in rows[1:])
     assert values == ["0.3500", "1234567.5000"]
+
+
+def test_the_targets_list_shows_the_live_alignments_unless_a_model_is_chosen(client, manager_user):
+    """A plan copies its territories' targets: the same target once per model, told apart by a column."""
+    from kpis.models import KpiDefinition, KpiTarget
+    from kpis.services import kpi_catalogue_sync
+    from territories.services import territory_model_copy
+
+    kpi_catalogue_sync()
+    live = factories.make_territory_model(state="active", code="fy26")
+    west = factories.make_territory(live, code="west")
+    revenue = KpiDefinition.objects.get(code="revenue")
+    KpiTarget.objects.create(territory=west, kpi=revenue, period_type="month", period_start="2026-01-01", value=5)
+    plan = territory_model_copy(source=live, code="fy27", name="FY27")
+    client.force_login(manager_user)
+    rows = _csv_rows(client.get(reverse("kpis:targets"), {"export": "csv"}))
+    assert [row[rows[0].index("Model")] for row in rows[1:]] == ["fy26"]
+    rows = _csv_rows(client.get(reverse("kpis:targets"), {"export": "csv", "territory_model": plan.pk}))
+    assert [row[rows[0].index("Model")] for row in rows[1:]] == ["fy27"]
 
 
 LIST_VIEWS = [
@@ -138,3 +157,18 @@ def test_every_list_exports_what_django_tables2_would_in_a_fixed_number_of_queri
     add_bulk(world, 4)  # more territories, accounts, deals, targets, assignments
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse(name), {"export": "csv"})
+
+
+def test_a_list_longer_than_one_export_is_refused_not_cut(client, manager_user, monkeypatch):
+    from core import views_generic
+
+    for n in range(3):
+        factories.make_account(name=f"Account {n}")
+    client.force_login(manager_user)
+    monkeypatch.setattr(views_generic, "EXPORT_ROW_LIMIT", 2)
+    response = client.get(reverse("accounts:list"), {"export": "csv", "country": ""})
+    assert response.status_code == 302 and "export" not in response.url
+    message = str(next(iter(client.get(response.url).context["messages"])))
+    assert message.startswith("This list holds more than 2 rows, more than one export takes: narrow it")
+    monkeypatch.setattr(views_generic, "EXPORT_ROW_LIMIT", 3)
+    assert len(_csv_rows(client.get(reverse("accounts:list"), {"export": "csv"}))) == 1 + 3
