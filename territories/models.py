@@ -229,10 +229,13 @@ class RuleCriterion(models.Model):
             models.CheckConstraint(
                 condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lte=F("max_value")),
                 name="criterion_min_not_above_max",
+                # Read when the field's own checks were skipped (a field the territory's kind cannot use).
+                violation_error_message="The minimum is above the maximum.",
             ),
             models.CheckConstraint(
                 condition=Q(range_start="") | Q(range_end="") | Q(range_start__lte=F("range_end")),
                 name="criterion_range_ordered",
+                violation_error_message="The first postal code comes after the last one.",
             ),
             # One criterion per field in a rule, so "all criteria" stays a plain AND of distinct fields.
             models.UniqueConstraint(

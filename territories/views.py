@@ -547,8 +547,7 @@ def territory_model_copy_view(request, pk: int):
                 source=model, code=form.cleaned_data["code"], name=form.cleaned_data["name"], user=request.user
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            _errors_flash(request, form, error.message_dict, prefix="Plan not copied: ")
         else:
             audit_record(
                 user=request.user, action=AuditEntry.Action.CREATE, instance=copy, changes={"copied_from": model.code}
@@ -556,10 +555,16 @@ def territory_model_copy_view(request, pk: int):
             messages.success(request, f"Planning copy {copy.name} created. Edit it, run it, compare, then activate.")
             return redirect("territories:model-detail", pk=copy.pk)
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
+        _errors_flash(request, form, form.errors, prefix="Plan not copied: ")
     return redirect("territories:model-detail", pk=model.pk)
+
+
+def _errors_flash(request, form, errors: dict, *, prefix: str) -> None:
+    """Errors of a form posted from another page, as messages naming their field (the page is redirected to)."""
+    for field, field_errors in errors.items():
+        label = form[field].label if field in form.fields else ""
+        for message in field_errors:
+            messages.error(request, f"{prefix}{label + ': ' if label else ''}{message}")
 
 
 RULE_SECTION_FIELDS = ("name", *(name for name in CriterionForm.Meta.fields if name != "operator"))
@@ -710,10 +715,7 @@ def assignment_add(request, pk: int):
             audit_record(user=request.user, action=AuditEntry.Action.CREATE, instance=assignment)
         messages.success(request, f"{assignment.rep.name} assigned as {assignment.get_role_display().lower()}.")
     else:
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for message in errors:
-                messages.error(request, f"Assignment not saved: {label + ': ' if label else ''}{message}")
+        _errors_flash(request, form, form.errors, prefix="Assignment not saved: ")
     return redirect("territories:detail", pk=territory.pk)
 
 

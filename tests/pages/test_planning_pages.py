@@ -60,6 +60,16 @@ def test_it_polls_a_run_that_is_not_finished(manager, world):
     assert 'aria-valuenow="40"' in content
 
 
+def test_a_refused_copy_names_the_field(manager, world):
+    copy = reverse("territories:model-copy", args=[world.model.pk])
+    response = manager.post(copy, {"code": world.model.code, "name": "Again"})
+    assert [str(m) for m in manager.get(response.url).context["messages"]] == [
+        "Plan not copied: Code: A territory model with this code already exists."
+    ]
+    response = manager.post(copy, {"code": "not a slug", "name": "X"})
+    assert str(next(iter(manager.get(response.url).context["messages"]))).startswith("Plan not copied: Code: ")
+
+
 def test_it_copies_a_model_as_a_plan_and_shows_the_diff(manager, world, django_capture_on_commit_callbacks):
     response = manager.post(
         reverse("territories:model-copy", args=[world.model.pk]), {"code": "fy-plan", "name": "FY plan"}

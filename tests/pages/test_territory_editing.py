@@ -588,3 +588,15 @@ def test_the_pin_page_runs_a_few_queries(manager, world):
     url = reverse("territories:override-edit", args=[pin.pk])
     _count(manager, url)
     assert _count(manager, url) <= 6  # session, user, roles, the pin with its territory, model and account
+
+
+def test_a_range_on_a_field_the_kind_cannot_use_reads_without_database_words(manager, rule):
+    """The field is refused for the kind, so its own range check is skipped: the database constraint's
+    message is what remains, and it reads as the field check would."""
+    criterion = {"field": "employees", "operator": "range", "min_value": "500", "max_value": "10"}
+    data = _rule_data(rule, [{"field": "country", "values": "US"}, {"field": "city", "values": "SF"}, criterion])
+    response = manager.post(reverse("territories:rule-edit", args=[rule.pk]), data)
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "cannot use Employees" in content and "The minimum is above the maximum." in content
+    assert "Constraint" not in content and "criterion_min_not_above_max" not in content
