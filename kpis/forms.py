@@ -78,6 +78,7 @@ class TargetGridForm(forms.Form):
             for start in grid.periods:
                 stored = grid.targets.get((territory.pk, start))
                 before = grid.last_year.get((territory.pk, start))
+                derived = grid.derived.get((territory.pk, start))
                 field = _typed_target_field(
                     required=False,
                     label=f"{territory.name}, {grid.period_label(start)}",
@@ -91,6 +92,11 @@ class TargetGridForm(forms.Form):
                         "placeholder": "" if before is None else kpi.target_to_typed(_rounded(before, kpi)),
                     }
                 )
+                if derived is not None:
+                    # What the period's target is now, summed from its months; typing a value sets its own.
+                    # Not a number, so "Fill" leaves the cell alone (static/js/target_grid.js).
+                    field.widget.attrs["placeholder"] = f"{kpi.target_to_typed(_rounded(derived, kpi))} from months"
+                    field.widget.attrs["data-derived"] = "1"
                 self.fields[self.cell_name(territory.pk, start)] = field
 
     @staticmethod

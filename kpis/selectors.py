@@ -324,6 +324,8 @@ class TargetGrid:
     periods: list[date]
     targets: dict[tuple[int, date], Decimal]  # (territory id, period start) → stored target
     last_year: dict[tuple[int, date], Decimal]  # (territory id, period start) → the actual a year before
+    # (territory id, quarter or year start) → the sum of its month targets, where none is set for it
+    derived: dict[tuple[int, date], Decimal]
 
     @property
     def period_labels(self) -> list[str]:
@@ -349,8 +351,9 @@ def target_grid_periods(*, period_type: str, year: int) -> list[date]:
 
 def target_grid(*, user, kpi: KpiDefinition, period_type: str, year: int, parent: Territory | None) -> TargetGrid:
     """One KPI's targets for the periods of a year: the parent and its children, or — without a parent —
-    the tops of what the user sees in the active alignment; with last year's actuals (as of) beside them.
-    Three queries, whatever the number of rows."""
+    the tops of what the user sees in the active alignment; with last year's actuals (as of) of the
+    periods already over beside them, and the quarters' and year's targets summed from set months where
+    they have none of their own. Four queries, whatever the number of rows."""
     visible = Territory.objects.visible_to(user)
     if parent is not None:
         parent_first = Case(When(pk=parent.pk, then=0), default=1)
@@ -372,7 +375,13 @@ def target_grid(*, user, kpi: KpiDefinition, period_type: str, year: int, parent
             territory_id__in=ids, kpi=kpi, period_type=period_type, period_start__in=periods
         ).values_list("territory_id", "period_start", "value")
     }
-    a_year_before = {period_shift(period_type=PeriodType.YEAR, start=start, periods=-1): start for start in periods}
+    # Only periods already over: a month in progress read as a whole one drafted a target near zero.
+    today = timezone.localdate()
+    a_year_before = {}
+    for start in periods:
+        before = period_shift(period_type=PeriodType.YEAR, start=start, periods=-1)
+        if period_shift(period_type=period_type, start=before, periods=1) <= today:
+            a_year_before[before] = start
     last_year = {
         (territory_id, a_year_before[start]): value
         for territory_id, start, value in KpiRollup.objects.filter(
@@ -384,4 +393,13 @@ def target_grid(*, user, kpi: KpiDefinition, period_type: str, year: int, parent
             value__isnull=False,
         ).values_list("territory_id", "period_start", "value")
     }
-    return TargetGrid(kpi, period_type, year, parent, territories, more, periods, targets, last_year)
+    derived: dict[tuple[int, date], Decimal] = {}
+    if period_type != PeriodType.MONTH and kpi.code in ADDITIVE_KPIS:
+        months = KpiTarget.objects.filter(
+            territory_id__in=ids, kpi=kpi, period_type=PeriodType.MONTH, period_start__year=year
+        ).values_list("territory_id", "period_start", "value")
+        for territory_id, month, value in months:
+            start = date(year, month.month - (month.month - 1) % PERIOD_MONTHS[period_type], 1)
+            if (territory_id, start) not in targets:
+                derived[territory_id, start] = derived.get((territory_id, start), Decimal(0)) + value
+    return TargetGrid(kpi, period_type, year, parent, territories, more, periods, targets, last_year, derived)

@@ -8,7 +8,8 @@ document.addEventListener("click", (event) => {
   let filled = 0;
   document.querySelectorAll("#target-grid input[inputmode=decimal]").forEach((input) => {
     const hint = Number(input.placeholder);
-    if (input.value === "" && input.placeholder !== "" && !Number.isNaN(hint)) {
+    // A quarter or year summed from its months (data-derived) has a target already: left alone.
+    if (input.value === "" && input.placeholder !== "" && !input.dataset.derived && !Number.isNaN(hint)) {
       input.value = (hint * (1 + growth / 100)).toFixed(decimals);
       filled += 1;
     }

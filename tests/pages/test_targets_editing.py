@@ -228,3 +228,25 @@ def test_an_archived_alignments_targets_stay_as_they_were(manager, world):
     )
     assert api.status_code == 400 and "territory" in api.json()
     assert not KpiTarget.objects.filter(territory=old_west).exists()
+
+
+def test_the_grid_hints_only_periods_over_and_shows_what_quarters_sum_from_months(manager, world, monkeypatch):
+    monkeypatch.setattr("kpis.selectors.timezone.localdate", lambda: date(YEAR - 1, 12, 8))
+    factories.make_rollup(world.west, "revenue", period_start=date(YEAR - 1, 11, 1), value="500")
+    factories.make_rollup(world.west, "revenue", period_start=date(YEAR - 1, 12, 1), value="40")  # a week of it
+    form = manager.get(grid_url(world)).context["form"]
+    assert form.fields[cell(world.west, 11)].widget.attrs["placeholder"] == "500"
+    assert form.fields[cell(world.west, 12)].widget.attrs["placeholder"] == ""  # December is not over
+
+    revenue = KpiDefinition.objects.get(code="revenue")
+    for month, value in ((1, 100), (2, 200), (4, 50)):
+        KpiTarget.objects.create(
+            territory=world.west, kpi=revenue, period_type="month", period_start=date(YEAR, month, 1), value=value
+        )
+    KpiTarget.objects.create(
+        territory=world.west, kpi=revenue, period_type="quarter", period_start=date(YEAR, 4, 1), value=900
+    )
+    fields = manager.get(grid_url(world, period_type="quarter")).context["form"].fields
+    q1, q2 = fields[f"t{world.west.pk}-{YEAR}01"], fields[f"t{world.west.pk}-{YEAR}04"]
+    assert (q1.widget.attrs["placeholder"], q1.widget.attrs.get("data-derived")) == ("300 from months", "1")
+    assert (q2.initial, "data-derived" in q2.widget.attrs) == ("900", False)  # set for itself
