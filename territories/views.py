@@ -445,6 +445,7 @@ def territory_model_coverage(request, pk: int):
         "without_accounts": [(code, ids[code]) for code in report["territories_without_accounts"]],
         "without_owner": [(code, ids[code]) for code in report["territories_without_owner"]],
         "overlaps": overlaps.select_related("account", "winner", "loser")[:COVERAGE_ROWS_SHOWN],
+        "visible_ids": set(ids.values()),  # a losing sibling outside the user's territories is not named
         "shown": COVERAGE_ROWS_SHOWN,
     }
     return render(request, "territories/model_coverage.html", context)

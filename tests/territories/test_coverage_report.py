@@ -71,19 +71,21 @@ def test_a_plan_reports_its_own_latest_run(alignment):
 def test_the_page_lists_the_rows_behind_the_counts_within_scope(alignment, client):
     model, accounts = alignment
     west = model.territories.get(code="west")
+    outside = factories.make_territory(model, code="elsewhere")  # not under west
     AssignmentOverlap.objects.create(
-        territory_model=model, account=accounts["sf_small"], winner=west, loser=west, reason="priority"
+        territory_model=model, account=accounts["sf_small"], winner=west, loser=outside, reason="priority"
     )
     client.force_login(factories.make_user("Sales manager"))
     page = client.get(reverse("territories:model-coverage", args=[model.pk])).content.decode()
     all_id = model.territories.get(code="all").pk
     assert f'<a href="/accounts/?held_by={all_id}">2</a>' in page
     assert '<a href="/accounts/?uncovered_kind=geographic">2</a>' in page
-    assert "Higher priority" in page and accounts["sf_small"].name in page
+    assert "Higher priority" in page and accounts["sf_small"].name in page and "<td>elsewhere</td>" in page
 
     client.force_login(make_manager(scope_codes=("west",)))
     page = client.get(reverse("territories:model-coverage", args=[model.pk])).content.decode()
     assert f"?held_by={all_id}" not in page and ">west</a>" in page
+    assert "elsewhere" not in page and "a territory outside yours" in page
 
     client.force_login(factories.make_rep().user)
     assert client.get(reverse("territories:model-coverage", args=[model.pk])).status_code in (403, 404)
