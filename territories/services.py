@@ -688,23 +688,36 @@ def _incremental_prepared_sql(max_depth: int, has_products: bool) -> str:
     )
 
 
+# Accounts per execution of the incremental statement. Its generic plan is made for a few accounts and
+# grows faster than linearly with more: 2,000 at once took 92 s on the demo data, 2.2 s in chunks of 32.
+INCREMENTAL_CHUNK = 32
+
+
 def _incremental_apply(*, model_id: int, account_ids: list[int], effective: date) -> dict | None:
-    """account_reassign's path: compute and write these accounts in one prepared statement (planned
-    once per connection, generic plan). None when the model has no territories (the general path runs)."""
+    """account_reassign's path: compute and write these accounts with one prepared statement (planned
+    once per connection, generic plan), INCREMENTAL_CHUNK accounts per execution; the counts are summed
+    and the moved territories joined. None when the model has no territories (the general path runs)."""
     max_depth, has_products = rules_compile(model_id=model_id)
     if max_depth < 0:
         return None
     name = f"territories_incremental_write_{max_depth}_{int(bool(has_products))}"
+    counts: dict = {}
     with connection.cursor() as cursor:
-        prepared_execute(
-            cursor,
-            name=name,
-            sql=_incremental_prepared_sql(max_depth, bool(has_products)),
-            types="bigint, bigint[], date, date",
-            params=[model_id, account_ids, effective, EARLIEST_DATE],
-            generic=True,
-        )
-        return dict(zip(INCREMENTAL_COUNT_KEYS, cursor.fetchone(), strict=True))
+        for start in range(0, len(account_ids), INCREMENTAL_CHUNK):
+            prepared_execute(
+                cursor,
+                name=name,
+                sql=_incremental_prepared_sql(max_depth, bool(has_products)),
+                types="bigint, bigint[], date, date",
+                params=[model_id, account_ids[start : start + INCREMENTAL_CHUNK], effective, EARLIEST_DATE],
+                generic=True,
+            )
+            for key, value in zip(INCREMENTAL_COUNT_KEYS, cursor.fetchone(), strict=True):
+                if key == "moved_territories":
+                    counts[key] = sorted(set(counts.get(key, [])) | set(value or []))
+                else:
+                    counts[key] = counts.get(key, 0) + value
+    return counts
 
 
 def _effective_date(model: TerritoryModel) -> date:

@@ -663,3 +663,25 @@ def test_no_run_of_the_live_or_the_activating_model_while_an_activation_waits(al
         assert "An activation is queued or running" in refused.value.message_dict["territory_model"][0]
     assert services.assignment_run_start(territory_model=other).pk  # another plan runs
     assert services.assignment_run_start(territory_model=alignment, dry_run=True).dry_run  # writes nothing
+
+
+def test_many_accounts_reassign_in_chunks_as_a_full_run_would(alignment, monkeypatch):
+    """The incremental statement runs a chunk of accounts at a time (its plan is made for a few)."""
+    monkeypatch.setattr(services, "INCREMENTAL_CHUNK", 3)
+    movers = [factories.make_account(region="CA") for _ in range(7)]
+    full_run(alignment)
+    Account.objects.filter(pk__in=[a.pk for a in movers[:5]]).update(region="NY")
+    counts = services.account_reassign(account_ids=[a.pk for a in movers])
+    west, east = (Territory.objects.get(code=code) for code in ("west", "east"))
+    assert (counts["opened"], counts["closed"]) == (5, 5)
+    assert counts["moved_territories"] == sorted([west.pk, east.pk])
+    incremental = history_rows()
+    with transaction.atomic():
+        AccountTerritoryMembership.objects.all().delete()
+        Account.objects.update(updated_at=timezone.now())
+        full_run(alignment)
+        rows = history_rows()
+        transaction.set_rollback(True)
+    assert sorted((a, c, t) for a, c, _, t in incremental if t is None) == sorted(
+        (a, c, t) for a, c, _, t in rows if t is None
+    )
