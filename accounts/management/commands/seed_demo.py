@@ -1,5 +1,6 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from accounts import demo_data
 
@@ -38,6 +39,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login.username:<13} {login.password:<17} {login.role}")
         if compute:
             self.compute_figures()
+        # Planner statistics for the tables just filled: without them (autovacuum gets there minutes later,
+        # or never where it is off) a scoped deals list planned for 21 accounts in scope read 8,644 (150 ms
+        # instead of 12).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
     def compute_figures(self):
         from kpis.services import revenue_targets_from_history, rollups_flush_dirty
