@@ -197,6 +197,14 @@ def test_it_changes_adds_and_keeps_criteria_in_one_save_and_audits_it(manager, w
     before, after = entry.changes["criteria"]
     assert [c["values"] for c in before] == [["US", "CA"], ["San Francisco"]]
     assert [c["field"] for c in after] == ["country", "city", "postal_code"]
+    # The territory's history reads it as sentences, not as stored data.
+    page = manager.get(reverse("territories:detail", args=[world.west_ca.pk])).content.decode()
+    assert "Updated territory rule Bay Area" in page
+    assert (
+        "<div>Criteria: Country is one of US, CA; City is one of San Francisco → Country is one of US; "
+        "City is one of San Francisco, Oakland; Postal code starts with one of 94</div>"
+    ) in page
+    assert "<div>Name: — → Bay Area</div>" in page and "{&#x27;field&#x27;" not in page
 
 
 def test_it_records_nothing_when_nothing_changed(manager, rule):
