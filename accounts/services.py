@@ -9,6 +9,10 @@ INSERT … ON CONFLICT (external_id) DO UPDATE statement; rows whose values did 
 Every row is a full record: an optional field left out is reset to its default. A file (upload or
 `import_data`) is the exception: a column its header lacks keeps the stored value of an existing record
 (sync_file_upsert fills it in from the table before the usual validation and write).
+
+Text that PostgreSQL (or UTF-8) cannot hold — a NUL character, a lone UTF-16 surrogate — and dates in any
+form but YYYY-MM-DD are refused by row and field like any other bad value. A manager scoped to some
+territories changes only the accounts they see, and not the fields that place them (account_move_refusal).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import datetime
 import decimal
 import functools
 import io
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import psycopg2.extensions
@@ -30,15 +35,23 @@ from accounts.models import Account, Campaign, Deal, Product, ProductLine
 from core.access import access_scope
 from core.hooks import accounts_changed_on_commit, deals_changed_on_commit
 from reps.models import Rep
+from territories.models import AccountTerritoryMembership
 from territories.services import RULE_FIELDS
 
 MAX_ROWS_PER_BATCH = 20_000
 ROW_FIELD = "non_field_errors"
 NUL_MESSAGE = "Null characters are not allowed."
+SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{code:X}."  # as DRF's CharField words it
 SCOPED_CREATE_MESSAGE = (
     "A manager limited to some territories cannot create accounts (where a new account lands is decided "
     "by the assignment engine after it is saved); an unscoped manager or an integration token can."
 )
+SCOPED_MOVE_MESSAGE = (
+    "Moving an account between territories changes other managers' territories: ask a manager of the whole alignment."
+)
+OUTSIDE_SCOPE_MESSAGE = "This record is outside your territories and cannot be changed."
+# A synced date is YYYY-MM-DD only: Django's parse_date also takes 20261101 and 2026-W44-1 (date.fromisoformat).
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # pg advisory lock (class, kind) held by a sync batch's transaction: see sync_rows_upsert.
 SYNC_LOCK_CLASS = 40402
 
@@ -178,6 +191,24 @@ def _type_problem(model_field: models.Field, value) -> str | None:
     return None
 
 
+def text_problem(text: str) -> str | None:
+    """Why this text cannot be stored or sent to PostgreSQL, or None: a NUL character (text columns cannot
+    hold it) or a lone UTF-16 surrogate (JSON's "\\ud800" escape: not encodable as UTF-8)."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as error:  # only a surrogate fails: the rest of Unicode encodes
+            return SURROGATE_MESSAGE.format(code=ord(text[error.start]))
+    return None
+
+
+def _storable_text(value) -> bool:
+    """A string that may be sent to the database as a lookup value."""
+    return isinstance(value, str) and text_problem(value) is None
+
+
 def _field_clean(model_field: models.Field, raw):
     """The stored value for one input value, or ValidationError naming the problem."""
     if raw is _MISSING:
@@ -194,10 +225,15 @@ def _field_clean(model_field: models.Field, raw):
     problem = _type_problem(model_field, raw)
     if problem:
         raise ValidationError(problem)
-    if isinstance(raw, str) and "\x00" in raw:
-        raise ValidationError(NUL_MESSAGE)  # PostgreSQL text cannot hold it: the write would fail
+    if isinstance(raw, str):
+        problem = text_problem(raw)
+        if problem:
+            raise ValidationError(problem)  # the write would fail in the database driver
     if isinstance(raw, str) and is_text:
         raw = raw.strip()
+    is_date = isinstance(model_field, models.DateField) and not isinstance(model_field, models.DateTimeField)
+    if is_date and isinstance(raw, str) and raw and not ISO_DATE.fullmatch(raw):
+        raise ValidationError(model_field.error_messages["invalid"], code="invalid", params={"value": raw})
     if isinstance(raw, float) and isinstance(model_field, models.DecimalField):
         raw = repr(raw)  # avoid binary float noise in Decimal
     # Field.clean() minus its choices check, which rebuilds the whole choice list on every call
@@ -241,11 +277,7 @@ def _resolve_references(kind: SyncKind, rows: list, user) -> dict[str, dict[str,
     """One query per referenced model: natural key → id (hidden records of scoped models are left out)."""
     resolved: dict[str, dict[str, int]] = {}
     for column, reference in kind.references.items():
-        keys = {
-            row[column]
-            for row in rows
-            if isinstance(row, dict) and isinstance(row.get(column), str) and "\x00" not in row[column]
-        }
+        keys = {row[column] for row in rows if isinstance(row, dict) and _storable_text(row.get(column))}
         manager = reference.model.objects
         queryset = manager.visible_to(user) if reference.scoped and user is not None else manager.all()
         resolved[column] = dict(queryset.filter(**{f"{reference.key}__in": keys}).values_list(reference.key, "id"))
@@ -269,13 +301,14 @@ def sync_rows_validate(
     references = _resolve_references(spec, rows, user)
     errors: list[RowError] = []
     cleaned_rows: list[dict] = []
+    sound: dict[int, dict] = {}  # the rows without errors of their own, by index
 
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             errors.append(RowError(index, ROW_FIELD, "Expected an object."))
             continue
         row_errors: list[RowError] = [
-            RowError(index, name, "Unknown field.") for name in sorted(set(row) - allowed, key=str)
+            RowError(index, _field_name_text(name), "Unknown field.") for name in sorted(set(row) - allowed, key=str)
         ]
         values: dict = {}
         for name, model_field in model_fields.items():
@@ -295,8 +328,8 @@ def sync_rows_validate(
                     row_errors.append(RowError(index, column, "This field is required."))
             elif not isinstance(raw, str):
                 row_errors.append(RowError(index, column, "A string is required."))
-            elif "\x00" in raw:
-                row_errors.append(RowError(index, column, NUL_MESSAGE))
+            elif text_problem(raw):
+                row_errors.append(RowError(index, column, text_problem(raw)))
             elif raw not in references[column]:
                 label = reference.model._meta.verbose_name
                 row_errors.append(RowError(index, column, f"No {label} with {reference.key} '{raw}'."))
@@ -309,19 +342,28 @@ def sync_rows_validate(
                 row_errors.extend(RowError(index, name, message) for name, message in _messages(error))
         errors.extend(row_errors)
         cleaned_rows.append(values)
+        if not row_errors:
+            sound[index] = values
 
-    if not errors:
-        errors.extend(_batch_problems(spec, cleaned_rows, user, lines))
+    # The rules across rows and against the table run on every row that passed its own checks, so one
+    # answer lists every bad row (not the cross-row ones only once the rest are fixed).
+    errors.extend(_batch_problems(spec, sound, user, lines))
     errors.sort(key=lambda error: error.index)
     return cleaned_rows, errors
 
 
-def _batch_problems(spec: SyncKind, rows: list[dict], user, lines: list[int] | None = None) -> list[RowError]:
-    """Rules across rows and against the table: duplicates, unique columns, records outside the scope."""
+def _field_name_text(name: str) -> str:
+    """An unknown field's name as an error can echo it (a lone surrogate cannot be encoded as UTF-8)."""
+    return name if text_problem(name) is None else name.encode("utf-8", "backslashreplace").decode()
+
+
+def _batch_problems(spec: SyncKind, rows: dict[int, dict], user, lines: list[int] | None = None) -> list[RowError]:
+    """Rules across rows and against the table: duplicates, unique columns, records outside the scope,
+    account moves by a scoped manager. rows: the rows that passed their own checks, by index."""
     problems: list[RowError] = []
     for column in ("external_id", *spec.unique_fields):
         positions: dict[str, list[int]] = defaultdict(list)
-        for index, row in enumerate(rows):
+        for index, row in rows.items():
             positions[row[column]].append(index)
         for value, indexes in positions.items():
             if len(indexes) > 1:
@@ -331,33 +373,45 @@ def _batch_problems(spec: SyncKind, rows: list[dict], user, lines: list[int] | N
                 else:
                     where = "in rows " + ", ".join(str(i) for i in indexes) + " (counted from 0)"
                 problems.extend(RowError(i, column, f"Duplicated {column} '{value}' {where}.") for i in indexes)
-    if problems:
+    if not rows:
         return problems
-    external_ids = [row["external_id"] for row in rows]
+    external_ids = {index: row["external_id"] for index, row in rows.items()}
     for column in spec.unique_fields:
         taken = dict(
-            spec.model.objects.filter(**{f"{column}__in": [row[column] for row in rows]}).values_list(
+            spec.model.objects.filter(**{f"{column}__in": [row[column] for row in rows.values()]}).values_list(
                 column, "external_id"
             )
         )
         problems.extend(
             RowError(index, column, f"{column} '{row[column]}' already belongs to '{taken[row[column]]}'.")
-            for index, row in enumerate(rows)
+            for index, row in rows.items()
             if row[column] in taken and taken[row[column]] != row["external_id"]
         )
     if user is not None and hasattr(spec.model.objects, "visible_to") and not access_scope(user).everything:
-        existing = set(spec.model.objects.filter(external_id__in=external_ids).values_list("external_id", flat=True))
+        existing = set(
+            spec.model.objects.filter(external_id__in=external_ids.values()).values_list("external_id", flat=True)
+        )
         visible = set(
             spec.model.objects.visible_to(user).filter(external_id__in=existing).values_list("external_id", flat=True)
         )
         refuses_new = spec.model is Account  # account_create_refusal: a scoped caller creates none
-        for index, external_id in enumerate(external_ids):
+        # An account they see keeps its place: the fields territory rules read may not change.
+        stored = (
+            {
+                values.pop("external_id"): values
+                for values in Account.objects.filter(external_id__in=visible).values("external_id", *RULE_FIELDS)
+            }
+            if refuses_new and visible
+            else {}
+        )
+        for index, external_id in external_ids.items():
             if external_id in existing - visible:
-                problems.append(
-                    RowError(index, "external_id", "This record is outside your territories and cannot be changed.")
-                )
+                problems.append(RowError(index, "external_id", OUTSIDE_SCOPE_MESSAGE))
             elif external_id not in existing and refuses_new:
                 problems.append(RowError(index, "external_id", SCOPED_CREATE_MESSAGE))
+            elif external_id in stored:
+                refusals = account_move_refusal(user=user, stored=stored[external_id], incoming=rows[index])
+                problems.extend(RowError(index, name, message) for name, message in refusals.items())
     return problems
 
 
@@ -372,6 +426,55 @@ def account_create_refusal(*, user) -> str | None:
     if scope.everything:
         return None
     return SCOPED_CREATE_MESSAGE
+
+
+def account_move_refusal(*, user, stored: Mapping[str, object], incoming: Mapping[str, object]) -> dict[str, str]:
+    """{field: why} for each field territory rules read (territories.services.RULE_FIELDS) that this user
+    may not change from its stored value to the incoming one; empty when the change may go ahead.
+
+    For the same reason a scoped manager creates no accounts (account_create_refusal): a changed rule
+    field lets the engine move the account, possibly out of their territories — into other managers'
+    territories and figures, and out of their view, so the same sync sent again would be refused. So a
+    scoped manager changes everything else of the accounts they see; sending a rule field unchanged (an
+    idempotent batch) is fine. Every write path asks this: sync (bulk, by external id, files) and the
+    account API's PATCH/PUT. Fields absent from incoming are not being changed."""
+    if user is None or access_scope(user).everything:
+        return {}
+    return {
+        name: SCOPED_MOVE_MESSAGE
+        for name in sorted(RULE_FIELDS)
+        if name in incoming and not _same_value(stored.get(name), incoming[name])
+    }
+
+
+def account_update_refusal(*, user, account: Account, values: Mapping[str, object]) -> dict[str, str]:
+    """account_move_refusal for a change of an Account instance to values (the API's PATCH/PUT)."""
+    stored = {name: getattr(account, name) for name in RULE_FIELDS}
+    return account_move_refusal(user=user, stored=stored, incoming=values)
+
+
+def _same_value(stored, incoming) -> bool:
+    # A country is stored as its code; the model instance hands a Country, which compares to its code.
+    if stored is None or incoming is None:
+        return stored is incoming
+    return stored == incoming
+
+
+ACCOUNT_HISTORY_MESSAGE = (
+    "This account has territory history (it was in a territory), which is kept for the KPIs: set its status instead."
+)
+ACCOUNT_DEALS_MESSAGE = "This account has deals: delete them first, or set its status instead."
+
+
+def account_delete_refusal(*, account: Account) -> str | None:
+    """Why this account cannot be deleted, or None. The engine records every territory an account has been
+    in (memberships, protected: the KPIs attribute past deals by them), so an account it ever placed stays;
+    an account that is no longer a customer is given a status instead."""
+    if AccountTerritoryMembership.objects.filter(account_id=account.pk).exists():
+        return ACCOUNT_HISTORY_MESSAGE
+    if account.deals.exists():
+        return ACCOUNT_DEALS_MESSAGE
+    return None
 
 
 # --- writing ----------------------------------------------------------------------------------------
@@ -483,8 +586,9 @@ def sync_row_upsert(*, kind: str, external_id: str, data: dict, user=None) -> tu
 
 def sync_external_id_clean(external_id: str) -> str:
     """An external id from a URL as the sync stores it (stripped); UpsertRejected if none could be."""
-    if "\x00" in external_id:
-        raise UpsertRejected([RowError(0, "external_id", NUL_MESSAGE)])
+    problem = text_problem(external_id)
+    if problem:
+        raise UpsertRejected([RowError(0, "external_id", problem)])
     return external_id.strip()
 
 
@@ -612,11 +716,7 @@ def _file_rows_complete(spec: SyncKind, sheet: SyncFile, *, lock: bool) -> list[
     if "external_id" not in sheet.columns or not missing or len(sheet.rows) > MAX_ROWS_PER_BATCH:
         return sheet.rows  # nothing to fill, or validation refuses the batch anyway
     paths = {name: spec.references[name].attname if name in spec.references else name for name in missing}
-    external_ids = {
-        row["external_id"].strip()
-        for row in sheet.rows
-        if isinstance(row.get("external_id"), str) and "\x00" not in row["external_id"]
-    }
+    external_ids = {row["external_id"].strip() for row in sheet.rows if _storable_text(row.get("external_id"))}
     stored = spec.model.objects.filter(external_id__in=external_ids).order_by("external_id")
     if lock:
         stored = stored.select_for_update(of=("self",))  # in external_id order, as sync_rows_upsert locks

@@ -1,5 +1,6 @@
 from django.db.models import Q
-from rest_framework.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.api import serializers
 from accounts.choices import CLOSED_STAGES
@@ -11,13 +12,16 @@ from accounts.filtersets import (
     ProductLineFilterSet,
 )
 from accounts.models import Account, Campaign, Deal, Product, ProductLine
-from accounts.services import account_create_refusal
+from accounts.services import account_create_refusal, account_delete_refusal, account_update_refusal
+from core.api.exceptions import Conflict
 from core.api.exports import ExportMixin
 from core.api.pagination import LargeListCursorPagination
 from core.api.permissions import SYNC_ROLES
+from core.api.serializers import FIELD_ERRORS_SCHEMA, ErrorDetailSerializer
 from core.api.sync import sync_actions
 from core.api.viewsets import FastListMixin, ScopedModelViewSet
 from core.hooks import deals_changed_on_commit, hook_call
+from territories.services import RULE_FIELDS
 
 
 def _sync(kind, serializer, row_serializer):
@@ -30,6 +34,27 @@ def _sync(kind, serializer, row_serializer):
     )
 
 
+SCOPED_MOVE_400 = OpenApiResponse(
+    FIELD_ERRORS_SCHEMA,
+    description="Refused, by field ({field: [messages]}); also a manager limited to some territories changing "
+    f"a field territory rules read ({', '.join(sorted(RULE_FIELDS))}): that would move the account.",
+)
+
+
+@extend_schema_view(
+    update=extend_schema(responses={200: serializers.AccountSerializer, 400: SCOPED_MOVE_400}),
+    partial_update=extend_schema(responses={200: serializers.AccountSerializer, 400: SCOPED_MOVE_400}),
+    destroy=extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                ErrorDetailSerializer,
+                description="The account has territory history (or deals), which is kept for the KPIs: set its "
+                "status instead.",
+            ),
+        }
+    ),
+)
 class AccountViewSet(
     _sync("accounts", serializers.AccountSerializer, serializers.AccountSyncRowSerializer),
     ExportMixin,
@@ -55,6 +80,20 @@ class AccountViewSet(
         if refusal:
             raise PermissionDenied(refusal)
         super().perform_create(serializer)
+
+    def perform_update(self, serializer):
+        refusals = account_update_refusal(
+            user=self.request.user, account=serializer.instance, values=serializer.validated_data
+        )
+        if refusals:
+            raise ValidationError({name: [message] for name, message in refusals.items()})
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        refusal = account_delete_refusal(account=instance)
+        if refusal:
+            raise Conflict(refusal)
+        super().perform_destroy(instance)
 
     def after_write(self, instance, *, action, changes):
         if action != "delete":

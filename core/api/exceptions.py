@@ -29,6 +29,14 @@ class BodyTooLarge(APIException):
         super().__init__(f"The request body is larger than the {limit:,} bytes this endpoint accepts.")
 
 
+class Conflict(APIException):
+    """The request is sound, but the record's state refuses it (say why and what to do instead)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The record's current state does not allow this."
+    default_code = "conflict"
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         # Django would answer its HTML 400 page: an API client gets JSON naming the limit.

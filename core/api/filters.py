@@ -38,7 +38,14 @@ class FilterBackend(DjangoFilterBackend):
 
 
 class SearchFilter(filters.SearchFilter):
-    """DRF's search, documented only on views that declare search_fields (elsewhere it would do nothing)."""
+    """DRF's search, documented only on views that declare search_fields (elsewhere it would do nothing).
+    A search text DRF refuses (a NUL character) is a 400 naming the parameter, as every filter's is."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as error:
+            raise ValidationError({self.search_param: error.detail}) from None
 
     def get_schema_operation_parameters(self, view):
         if not getattr(view, "search_fields", None):

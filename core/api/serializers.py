@@ -166,3 +166,17 @@ class StrictSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         unknown_fields_refuse(self, data)
         return super().to_internal_value(data)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """The body of an error that names no field (403, 404, 409, 413, 415…), for the schema."""
+
+    detail = serializers.CharField()
+
+
+# The body of a 400 naming fields ({"field": ["message", …]}), for the schema.
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"country": ["Select a valid choice. XX is not one of the available choices."]},
+}

@@ -6,12 +6,14 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.services import (
+    ROW_FIELD,
+    RowError,
     UpsertRejected,
     sync_errors_by_field,
     sync_external_id_clean,
@@ -19,6 +21,18 @@ from accounts.services import (
     sync_rows_upsert,
 )
 from core.api.exceptions import BodyTooLarge
+from core.api.serializers import FIELD_ERRORS_SCHEMA, ErrorDetailSerializer
+
+# An external id is the CRM's key, and may hold "/" (sent as is or as %2F, which the server decodes to "/"
+# before routing): the route takes the rest of the path, up to its trailing slash.
+EXTERNAL_ID_PATH = r"by-external-id/(?P<external_id>.+)"
+FIELD_ERRORS = OpenApiResponse(
+    FIELD_ERRORS_SCHEMA,
+    description="Refused, by field: {field: [messages]} (the same checks as a bulk row; external_id: a bad id, "
+    "one that differs from the URL's, a record outside the caller's territories or one they may not create).",
+)
+FORBIDDEN = OpenApiResponse(ErrorDetailSerializer, description="A read-only token, or a role that may not write.")
+NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description="No such record among those the caller sees.")
 
 
 class BulkJSONParser(BaseParser):
@@ -64,17 +78,17 @@ def sync_actions(*, kind: str, serializer, row_serializer, result_serializer, er
         @extend_schema(
             methods=["GET"],
             parameters=[external_id_parameter],
-            responses={200: serializer},
+            responses={200: serializer, 400: FIELD_ERRORS, 404: NOT_FOUND},
             summary="Read one record by its external_id",
         )
         @extend_schema(
             methods=["PUT"],
             parameters=[external_id_parameter],
             request=row_serializer,
-            responses={200: serializer, 201: serializer},
+            responses={200: serializer, 201: serializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
             summary="Create or replace one record by its external_id (idempotent)",
         )
-        @action(detail=False, methods=["get", "put"], url_path=r"by-external-id/(?P<external_id>[^/]+)")
+        @action(detail=False, methods=["get", "put"], url_path=EXTERNAL_ID_PATH)
         def by_external_id(self, request, external_id=None):
             if request.method == "GET":
                 return Response(self.get_serializer(self.get_object()).data)
@@ -90,17 +104,35 @@ def sync_actions(*, kind: str, serializer, row_serializer, result_serializer, er
 
         @extend_schema(
             request=row_serializer(many=True),
-            responses={200: result_serializer, 400: OpenApiResponse(errors_serializer)},
+            responses={
+                200: result_serializer,
+                400: OpenApiResponse(
+                    errors_serializer,
+                    description="Nothing was written: every bad row's index, field and message (index -1: the "
+                    "whole request, e.g. malformed JSON or too many rows).",
+                ),
+                403: FORBIDDEN,
+                413: OpenApiResponse(
+                    ErrorDetailSerializer, description="The body is larger than SYNC_BULK_MAX_BODY_SIZE."
+                ),
+                415: OpenApiResponse(ErrorDetailSerializer, description="The body is not application/json."),
+            },
             summary="Create or update many records by external_id, all or nothing",
         )
         @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[BulkJSONParser])
         def bulk(self, request):
             try:
-                result = sync_rows_upsert(kind=kind, rows=request.data, user=request.user)
+                rows = request.data
+            except ParseError as error:  # malformed JSON: answered in the batch's error shape too
+                return _errors_response([RowError(-1, ROW_FIELD, str(error.detail))])
+            try:
+                result = sync_rows_upsert(kind=kind, rows=rows, user=request.user)
             except UpsertRejected as rejected:
-                return Response(
-                    {"errors": [error.as_dict() for error in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST
-                )
+                return _errors_response(rejected.errors)
             return Response(result.as_dict())
 
     return SyncActionsMixin
+
+
+def _errors_response(errors: list[RowError]) -> Response:
+    return Response({"errors": [error.as_dict() for error in errors]}, status=status.HTTP_400_BAD_REQUEST)

@@ -4,20 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('territories', '0020_assignment_run_activation'),
+        ("territories", "0020_assignment_run_activation"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='rulecriterion',
-            name='criterion_min_not_above_max',
-            constraint=models.CheckConstraint(condition=models.Q(('min_value__isnull', True), ('max_value__isnull', True), ('min_value__lte', models.F('max_value')), _connector='OR'), name='criterion_min_not_above_max', violation_error_message='The minimum is above the maximum.'),
+            model_name="rulecriterion",
+            name="criterion_min_not_above_max",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("min_value__isnull", True),
+                    ("max_value__isnull", True),
+                    ("min_value__lte", models.F("max_value")),
+                    _connector="OR",
+                ),
+                name="criterion_min_not_above_max",
+                violation_error_message="The minimum is above the maximum.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='rulecriterion',
-            name='criterion_range_ordered',
-            constraint=models.CheckConstraint(condition=models.Q(('range_start', ''), ('range_end', ''), ('range_start__lte', models.F('range_end')), _connector='OR'), name='criterion_range_ordered', violation_error_message='The first postal code comes after the last one.'),
+            model_name="rulecriterion",
+            name="criterion_range_ordered",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("range_start", ""), ("range_end", ""), ("range_start__lte", models.F("range_end")), _connector="OR"
+                ),
+                name="criterion_range_ordered",
+                violation_error_message="The first postal code comes after the last one.",
+            ),
         ),
     ]

@@ -108,7 +108,11 @@ def test_a_scoped_manager_cannot_create_accounts_but_changes_the_ones_they_see(w
     posted = client.post(url("account-list"), {"external_id": "NEW-EU", "name": "Euro", "country": "FR"}, format="json")
     assert posted.status_code == 403 and "cannot create accounts" in posted.json()["detail"]
     assert not Account.objects.filter(external_id="NEW-EU").exists()
-    changed = client.put(url("account-by-external-id", "ACC-A"), {"name": "Alpha", "country": "US"}, format="json")
+    # (A full record: the fields that place the account are sent as stored, account_move_refusal.)
+    placed = {"country": "US", "region": "CA", "city": "Oakland", "postal_code": "94105", "industry": "technology"}
+    changed = client.put(
+        url("account-by-external-id", "ACC-A"), {"name": "Alpha", **placed, "employees": 250}, format="json"
+    )
     assert changed.status_code == 200, changed.content
     # An unscoped manager still creates accounts.
     created = client_for(make_manager()).put(
